@@ -1,0 +1,26 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="sktnce",
+    version="0.1.0.dev0",
+    description="Contrastive multimodal fusion with TupleInfoNCE, as a scikit-learn transformer.",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="BSD-3-Clause",
+    packages=find_packages(include=["sktnce", "sktnce.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "scikit-learn>=1.6",
+        "torch>=2.2",
+        "skorch>=1.0",
+        "joblib>=1.3",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "pandas>=2.0"],
+    },
+)

@@ -1,0 +1,55 @@
+"""Augmentations and random recombinations, each driven by an explicit torch Generator."""
+
+import torch
+
+__all__ = ["corrupt", "random_derangement"]
+
+
+def corrupt(x, rate, *, noise=0.0, generator=None):
+    """SCARF corruption: replace each feature, with probability ``rate``, by another row's.
+
+    The replacement of feature ``j`` of row ``i`` is feature ``j`` of a uniformly drawn
+    row other than ``i``: a draw from that feature's empirical marginal in the batch.
+
+    Parameters
+    ----------
+    x : Tensor of shape (B, d)
+    rate : float in [0, 1)
+    noise : float, default=0.0
+        Standard deviation of Gaussian noise added after the corruption.
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    Tensor of shape (B, d), a new tensor; ``x`` is not modified.
+    """
+    n_rows = x.shape[0]
+    out = x
+    if rate > 0 and n_rows > 1:
+        mask = torch.rand(x.shape, generator=generator, device=x.device) < rate
+        # A shift in [1, B-1] never lands on the row itself.
+        shift = torch.randint(1, n_rows, x.shape, generator=generator, device=x.device)
+        rows = torch.arange(n_rows, device=x.device).unsqueeze(1)
+        donor = torch.gather(x, 0, (rows + shift) % n_rows)
+        out = torch.where(mask, donor, x)
+    if noise > 0:
+        out = out + noise * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return out
+
+
+def random_derangement(n, *, generator=None, device=None):
+    """A random permutation of ``range(n)`` with no fixed point (``n >= 2``).
+
+    Built as ``sigma^-1 o shift o sigma`` for a uniform permutation ``sigma`` and a
+    uniform shift in ``[1, n - 1]``: every ``i`` maps to a uniformly drawn ``j != i``,
+    in one pass with no rejection loop (the authors' plain permutation would give a
+    row itself as its "negative" once in ``n``).
+    """
+    if n < 2:
+        raise ValueError(f"A derangement needs n >= 2; got {n}.")
+    sigma = torch.randperm(n, generator=generator, device=device)
+    shift = torch.randint(1, n, (1,), generator=generator, device=device)
+    positions = torch.arange(n, device=device)
+    derangement = torch.empty_like(sigma)
+    derangement[sigma] = sigma[(positions + shift) % n]
+    return derangement

@@ -1,0 +1,484 @@
+"""The TupleInfoNCEFusion transformer."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._discrimination import cross_modal_discrimination
+from ._modalities import (
+    _is_dataframe,
+    check_modalities,
+    fit_modalities,
+    transform_modalities,
+)
+from ._network import TupleEncoder, TupleInfoNCEModule
+from ._skorch import (
+    EpochProgressBar,
+    SliceBatchIterator,
+    StopOnNonFiniteLoss,
+    TupleInfoNCECriterion,
+    TupleInfoNCENet,
+)
+
+__all__ = ["TupleInfoNCEFusion"]
+
+_INFERENCE_BATCH = 4096
+
+
+def resolve_alpha(alpha, names):
+    """The normalised mixture weights, ordinary first, as a float64 array of length K + 1."""
+    n_weights = len(names) + 1
+    if isinstance(alpha, str):  # "uniform": the only string _parameter_constraints admits
+        return np.full(n_weights, 1.0 / n_weights)
+    if isinstance(alpha, dict):
+        unknown = sorted(set(alpha) - {"ordinary", *names}, key=str)
+        if unknown:
+            raise ValueError(
+                f"alpha has unknown keys {unknown}; use 'ordinary' and modality names "
+                f"{list(names)}."
+            )
+        weights = [alpha.get(key, 0.0) for key in ["ordinary", *names]]
+    else:
+        weights = alpha
+    try:
+        weights = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"alpha must hold numbers; got {alpha!r}.") from None
+    if weights.shape != (n_weights,):
+        raise ValueError(
+            f"alpha must have {n_weights} entries (ordinary, then one per modality "
+            f"{list(names)}); got shape {weights.shape}."
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError(f"alpha must be finite and non-negative; got {weights.tolist()}.")
+    if weights.sum() <= 0:
+        raise ValueError("alpha must not be all zero.")
+    return weights / weights.sum()
+
+
+def resolve_corruption(corruption, names):
+    """The corruption rate of each modality, as a dict in modality order."""
+    if not isinstance(corruption, dict):
+        return {name: float(corruption) for name in names}
+    unknown = sorted(set(corruption) - set(names), key=str)
+    if unknown:
+        raise ValueError(f"corruption has unknown modality names {unknown}; known: {list(names)}.")
+    absent = [name for name in names if name not in corruption]
+    if absent:
+        raise ValueError(f"corruption gives no rate for modalities {absent}.")
+    rates = {}
+    for name in names:
+        rate = corruption[name]
+        if not isinstance(rate, Real) or not 0 <= rate < 1:
+            raise ValueError(
+                f"corruption[{name!r}] must be a number in [0, 1); got {rate!r}."
+            )
+        rates[name] = float(rate)
+    return rates
+
+
+def _resolve_device(device):
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r}, but torch finds no CUDA device here.")
+    return device
+
+
+class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Fuse several modalities of a table into one vector per row, with TupleInfoNCE.
+
+    Each modality (a block of columns with its own preprocessing) gets its own small
+    encoder; a fusion head turns the modality embeddings into the representation that
+    :meth:`transform` returns. Training contrasts two augmented views of each whole row
+    against other rows (ordinary negatives) and against *disturbed* rows, in which one
+    modality comes from another row, so that no modality can be ignored (Liu et al.,
+    ICCV 2021). Training needs no labels.
+
+    Parameters
+    ----------
+    modalities : list of (name, transformer, columns) tuples, default=None
+        As in :class:`~sklearn.compose.ColumnTransformer`: ``transformer`` is an estimator
+        with ``fit``/``transform`` or ``"passthrough"``; ``columns`` are names, integer
+        indices, a slice, a boolean mask or a callable such as
+        :func:`~sklearn.compose.make_column_selector`. Modalities must not share columns.
+        A row whose every column of a modality is missing gets that modality's learned
+        *absent* embedding. ``None`` means one modality, ``"features"``, of every column,
+        standardised: contrastive learning with SCARF corruption.
+    alpha : "uniform", array-like of shape (K + 1,) or dict, default="uniform"
+        Mixture weights of the negatives: ordinary negatives first, then the disturbed
+        negatives of each modality in order. A dict is keyed by ``"ordinary"`` and modality
+        names (missing keys weigh 0). Normalised to sum to 1. ``"uniform"`` weighs all
+        equally; ``(1, 0, ..., 0)`` is plain whole-tuple contrast.
+    corruption : float or dict, default=0.3
+        beta: the probability that a feature of a view is replaced by the same feature of
+        another row. One rate for all modalities, or a dict giving every modality's rate.
+    temperature : float, default=0.1
+        Softmax temperature of the loss and of the cross-modal scores.
+    n_components : int, default=32
+        Width of the representation returned by :meth:`transform`.
+    projection_dim : int, default=32
+        Width of the projection head's output, used only by the loss.
+    embedding_dim : int, default=32
+        Width of each modality's embedding.
+    hidden_dim : int, default=64
+        Width of the hidden layers of the encoders and of the fusion head.
+    n_layers : int, default=1
+        Hidden layers in each modality encoder and in the fusion head.
+    n_derangements : int, default=1
+        Disturbed negatives per anchor and modality (R).
+    modality_dropout : float, default=0.1
+        Probability that a modality of a training view is replaced by its absent
+        embedding, so that the encoder also works from partial rows.
+    noise : float, default=0.0
+        Standard deviation of Gaussian noise added to each view after corruption.
+    batch_size : int, default=256
+        Rows per training batch; every other row of a batch is a negative.
+    max_epochs : int, default=50
+        Passes over the data.
+    lr : float, default=1e-3
+        Adam learning rate.
+    score_chunk_size : int, default=32
+        Candidate-set size of the cross-modal retrieval behind :meth:`score`: rows are
+        ranked among chunks of this many, so that scores compare across data sizes.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the batches and the augmentations. An int gives bit-identical
+        results on CPU.
+    device : str or torch.device, default="cpu"
+        ``"cpu"`` or ``"cuda"``.
+    verbose : int, default=0
+        Above 0, a progress bar over epochs.
+
+    Attributes
+    ----------
+    modalities_ : list of (name, transformer, columns)
+        Fitted transformers (``"passthrough"`` as is) and the column positions of each.
+    output_indices_ : dict of str to slice
+        Where each modality's preprocessed block lies in the network's input.
+    alpha_ : dict of str to float
+        The normalised mixture weights, keyed by ``"ordinary"`` and modality names.
+    corruption_ : dict of str to float
+        The corruption rate of each modality.
+    net_ : skorch.NeuralNet
+        The trained network; ``net_.module_.encoder`` is the encoder.
+    loss_curve_ : list of float
+        Mean training loss of each epoch.
+    n_iter_ : int
+        Epochs run.
+    n_features_in_ : int
+        Number of columns seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen in fit, when X had string column names.
+
+    See Also
+    --------
+    sktnce.tuple_infonce_loss : The loss, as a function over tensors.
+    sklearn.compose.ColumnTransformer : The model of the ``modalities`` specification.
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sktnce import TupleInfoNCEFusion
+    >>> from sktnce.datasets import make_multimodal_classification
+    >>> X, y, columns = make_multimodal_classification(n_samples=200, random_state=0)
+    >>> fusion = TupleInfoNCEFusion(
+    ...     modalities=[(name, StandardScaler(), cols) for name, cols in columns.items()],
+    ...     n_components=8, max_epochs=2, random_state=0)
+    >>> fusion.fit_transform(X).shape
+    (200, 8)
+    >>> sorted(fusion.cross_modal_accuracy(X))
+    ['medium', 'strong', 'weak']
+    """
+
+    _parameter_constraints = {
+        "modalities": [list, tuple, None],
+        "alpha": [StrOptions({"uniform"}), "array-like", dict],
+        "corruption": [Interval(Real, 0, 1, closed="left"), dict],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "projection_dim": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_layers": [Interval(Integral, 0, None, closed="left")],
+        "n_derangements": [Interval(Integral, 1, None, closed="left")],
+        "modality_dropout": [Interval(Real, 0, 1, closed="left")],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "score_chunk_size": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        modalities=None,
+        alpha="uniform",
+        corruption=0.3,
+        temperature=0.1,
+        n_components=32,
+        projection_dim=32,
+        embedding_dim=32,
+        hidden_dim=64,
+        n_layers=1,
+        n_derangements=1,
+        modality_dropout=0.1,
+        noise=0.0,
+        batch_size=256,
+        max_epochs=50,
+        lr=1e-3,
+        score_chunk_size=32,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+    ):
+        self.modalities = modalities
+        self.alpha = alpha
+        self.corruption = corruption
+        self.temperature = temperature
+        self.n_components = n_components
+        self.projection_dim = projection_dim
+        self.embedding_dim = embedding_dim
+        self.hidden_dim = hidden_dim
+        self.n_layers = n_layers
+        self.n_derangements = n_derangements
+        self.modality_dropout = modality_dropout
+        self.noise = noise
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.score_chunk_size = score_chunk_size
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ input
+    def _validate_input(self, X, *, reset):
+        if sparse.issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} does not take a sparse X; pass a dense array or a "
+                "DataFrame (a modality's transformer may output sparse blocks)."
+            )
+        if _is_dataframe(X):
+            if reset and X.shape[0] < 2:
+                raise ValueError(
+                    f"Found {X.shape[0]} sample(s) while a minimum of 2 is required by "
+                    f"{type(self).__name__}: contrastive training needs other rows."
+                )
+        else:
+            X = check_array(
+                X,
+                dtype=None,
+                ensure_all_finite=False,
+                ensure_min_samples=2 if reset else 1,
+                estimator=self,
+            )
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        return X
+
+    def _encode_input(self, X):
+        """Preprocessed float32 features and missing mask of ``X``, as tensors on the device."""
+        plan = [(name, transformer, columns, scalar) for (name, transformer, columns), scalar
+                in zip(self.modalities_, self._selects_1d)]
+        widths = [s.stop - s.start for s in self.output_indices_.values()]
+        features, missing = transform_modalities(plan, X, widths)
+        device = self.net_.module_.encoder.absent.device
+        return torch.from_numpy(features).to(device), torch.from_numpy(missing).to(device)
+
+    # -------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit every modality's preprocessing, then train the encoder without labels.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The table; at least 2 rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TupleInfoNCEFusion
+        """
+        specs = check_modalities(self.modalities)
+        names = [spec[0] for spec in specs]
+        alpha = resolve_alpha(self.alpha, names)
+        corruption = resolve_corruption(self.corruption, names)
+        device = _resolve_device(self.device)
+        X = self._validate_input(X, reset=True)
+        plan, features, missing, widths = fit_modalities(specs, X)
+
+        rng = check_random_state(self.random_state)
+        weight_seed, augment_seed, shuffle_seed, self._eval_seed = (
+            int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)
+        )
+        # Seed the initial weights without touching the caller's global torch RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(weight_seed)
+            encoder = TupleEncoder(
+                widths,
+                embedding_dim=self.embedding_dim,
+                hidden_dim=self.hidden_dim,
+                n_layers=self.n_layers,
+                n_components=self.n_components,
+                projection_dim=self.projection_dim,
+            )
+        disturbed = [k for k in range(len(names)) if alpha[k + 1] > 0]
+        module = TupleInfoNCEModule(
+            encoder,
+            corruption=[corruption[name] for name in names],
+            disturbed_modalities=disturbed,
+            n_derangements=self.n_derangements,
+            modality_dropout=self.modality_dropout,
+            noise=self.noise,
+            seed=augment_seed,
+        )
+        callbacks = [("nonfinite", StopOnNonFiniteLoss())]
+        if self.verbose:
+            callbacks.append(("progress", EpochProgressBar()))
+        net = TupleInfoNCENet(
+            module,
+            criterion=TupleInfoNCECriterion,
+            criterion__alpha=np.concatenate([alpha[:1], alpha[1:][disturbed]]),
+            criterion__temperature=self.temperature,
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=SliceBatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__seed=shuffle_seed,
+            train_split=None,
+            callbacks=callbacks,
+            verbose=0,
+            device=device,
+        )
+        data = {
+            "x": torch.from_numpy(features).to(device),
+            "missing": torch.from_numpy(missing).to(device),
+        }
+        net.fit(data, None)
+        net.module_.eval()
+
+        offsets = np.cumsum([0, *widths])
+        self.modalities_ = [(name, transformer, columns)
+                            for name, transformer, columns, _ in plan]
+        self._selects_1d = [scalar for *_, scalar in plan]
+        self.output_indices_ = {
+            name: slice(int(start), int(stop))
+            for name, start, stop in zip(names, offsets[:-1], offsets[1:])
+        }
+        self.alpha_ = dict(zip(["ordinary", *names], alpha.tolist()))
+        self.corruption_ = corruption
+        self.net_ = net
+        self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
+        self.n_iter_ = len(net.history)
+        return self
+
+    # -------------------------------------------------------------- transform
+    def transform(self, X):
+        """Return the fused representation of each row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Same columns as in fit.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components), float32
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        features, missing = self._encode_input(X)
+        encoder = self.net_.module_.encoder
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, len(features), _INFERENCE_BATCH):
+                stop = start + _INFERENCE_BATCH
+                outputs.append(encoder(features[start:stop], missing[start:stop]).cpu())
+        if not outputs:
+            return np.zeros((0, self.n_components), dtype=np.float32)
+        return torch.cat(outputs).numpy()
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    # ---------------------------------------------------------------- scoring
+    def _discrimination(self, X):
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        features, missing = self._encode_input(X)
+        if len(features) < 2:
+            raise ValueError("Cross-modal discrimination needs at least 2 rows.")
+        generator = torch.Generator(device=features.device).manual_seed(self._eval_seed)
+        encoder = self.net_.module_.encoder
+        return cross_modal_discrimination(
+            encoder,
+            features,
+            missing,
+            corruption=list(self.corruption_.values()),
+            chunk_size=self.score_chunk_size,
+            temperature=self.temperature,
+            generator=generator,
+        )
+
+    def cross_modal_accuracy(self, X):
+        """Each modality's cross-modal discrimination accuracy A^k on ``X``.
+
+        For modality k, the share of rows whose augmented modality k alone retrieves,
+        among ``score_chunk_size`` candidates, the rest of its own row (all modalities but
+        k). A modality the encoder ignores scores near chance, ``1 / score_chunk_size``.
+        With one modality it is instance discrimination: an augmented view of a row
+        retrieves the clean row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Held-out rows, at least 2.
+
+        Returns
+        -------
+        accuracy : dict of str to float
+            A^k by modality name, in [0, 1]; NaN where no row has the modality.
+        """
+        accuracy, _ = self._discrimination(X)
+        return dict(zip(self.output_indices_, accuracy.tolist()))
+
+    def score(self, X, y=None):
+        """Mean cross-modal discrimination accuracy over modalities, in [0, 1].
+
+        The reward of METHOD.md divided by K, so that it does not grow with the number of
+        modalities; :class:`~sklearn.model_selection.GridSearchCV` without ``y`` selects
+        by it.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        accuracy, _ = self._discrimination(X)
+        return float(np.nanmean(accuracy))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+

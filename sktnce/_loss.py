@@ -1,0 +1,99 @@
+"""The TupleInfoNCE loss, a pure function over tensors."""
+
+import torch
+
+__all__ = ["tuple_infonce_loss"]
+
+
+def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, reduction="mean"):
+    r"""TupleInfoNCE loss in its expectation form, for one direction.
+
+    For anchor :math:`i` with logits :math:`s = z^1_i \cdot z / \tau`::
+
+        loss_i = -s_pos + logsumexp(s_pos,
+                                    {s_ord_j + log alpha_0}            for j != i,
+                                    {s_dist_kr + log(alpha_k (B-1) / R)})
+
+    so the denominator is ``exp(s_pos) + (B - 1) * [alpha_0 * mean_j exp(s_ord_j)
+    + sum_k alpha_k * mean_r exp(s_dist_kr)]``: the expectation, over the negative
+    mixture :math:`q_\alpha`, of a draw of ``B - 1`` negatives. With
+    ``alpha = (1, 0, ..., 0)`` it is plain InfoNCE over the batch.
+
+    Parameters
+    ----------
+    anchor : Tensor of shape (B, D)
+        Anchor projections (L2-normalised by the caller when cosine similarity is wanted).
+    positive : Tensor of shape (B, D)
+        The positive of each anchor; row ``j != i`` is an ordinary negative of anchor ``i``.
+    disturbed : Tensor of shape (K, R, B, D)
+        ``disturbed[k, r, i]`` is the positive of anchor ``i`` with its ``k``-th disturbed
+        modality taken from another row (the ``r``-th derangement). ``K`` may be 0.
+    alpha : Tensor or sequence of shape (K + 1,)
+        Mixture weights: ordinary negatives first, then one per disturbed modality.
+        Non-negative; weights of zero drop those negatives. Normalised here to sum to 1.
+    temperature : float
+        Softmax temperature :math:`\tau > 0`.
+    reduction : {"mean", "none"}, default="mean"
+        ``"none"`` returns the per-anchor losses.
+
+    Returns
+    -------
+    loss : Tensor
+        A scalar, or shape ``(B,)`` with ``reduction="none"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktnce import tuple_infonce_loss
+    >>> z = torch.nn.functional.normalize(torch.randn(4, 3, generator=torch.Generator().manual_seed(0)), dim=1)
+    >>> disturbed = torch.empty(0, 1, 4, 3)
+    >>> loss = tuple_infonce_loss(z, z, disturbed, alpha=[1.0], temperature=0.1)
+    >>> bool(loss >= 0)
+    True
+    """
+    if anchor.ndim != 2 or positive.shape != anchor.shape:
+        raise ValueError(
+            f"anchor and positive must both have shape (B, D); got {tuple(anchor.shape)} "
+            f"and {tuple(positive.shape)}."
+        )
+    n_rows = anchor.shape[0]
+    if n_rows < 2:
+        raise ValueError(f"The loss needs a batch of at least 2 rows; got {n_rows}.")
+    if disturbed.ndim != 4 or disturbed.shape[2:] != anchor.shape:
+        raise ValueError(
+            f"disturbed must have shape (K, R, {n_rows}, {anchor.shape[1]}); "
+            f"got {tuple(disturbed.shape)}."
+        )
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0; got {temperature}.")
+    if reduction not in ("mean", "none"):
+        raise ValueError(f"reduction must be 'mean' or 'none'; got {reduction!r}.")
+    n_disturbed, n_derangements = disturbed.shape[:2]
+    alpha = torch.as_tensor(alpha, dtype=anchor.dtype, device=anchor.device)
+    if alpha.shape != (n_disturbed + 1,):
+        raise ValueError(
+            f"alpha must have {n_disturbed + 1} entries (ordinary, then one per disturbed "
+            f"modality); got shape {tuple(alpha.shape)}."
+        )
+    if bool((alpha < 0).any()) or not bool(alpha.sum() > 0):
+        raise ValueError("alpha must be non-negative and not all zero.")
+    alpha = alpha / alpha.sum()
+
+    pairwise = anchor @ positive.T / temperature
+    positive_logit = pairwise.diagonal()
+    # The diagonal (the positive itself) is masked out of the ordinary block with -inf
+    # rather than removed: boolean indexing would cost a nonzero() and a scatter per call.
+    diagonal = torch.eye(n_rows, dtype=torch.bool, device=anchor.device)
+    ordinary = (pairwise + torch.log(alpha[0])).masked_fill(diagonal, float("-inf"))
+
+    terms = [positive_logit.unsqueeze(1), ordinary]
+    if n_disturbed:
+        # (K, R, B) similarity of each anchor with its own disturbed positives.
+        disturbed_logit = torch.einsum("bd,krbd->bkr", anchor, disturbed) / temperature
+        log_weight = torch.log(alpha[1:] * (n_rows - 1) / n_derangements)
+        disturbed_logit = disturbed_logit + log_weight.view(1, -1, 1)
+        terms.append(disturbed_logit.reshape(n_rows, -1))
+    # log(0) = -inf drops a zero-weight block exactly; logsumexp's gradient there is 0.
+    loss = torch.logsumexp(torch.cat(terms, dim=1), dim=1) - positive_logit
+    return loss.mean() if reduction == "mean" else loss
+

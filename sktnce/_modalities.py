@@ -1,0 +1,300 @@
+"""Modality specifications: checking them, selecting their columns, preprocessing them.
+
+A modality is ``(name, transformer, columns)`` as in ColumnTransformer. This module turns
+a table into one dense float32 block per modality plus a mask of the rows where the
+modality is wholly missing (every one of its columns null): those rows get the modality's
+absent embedding instead of an encoding.
+"""
+
+import numbers
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.preprocessing import StandardScaler
+
+__all__ = ["ALL_COLUMNS_NAME", "check_modalities", "fit_modalities", "transform_modalities"]
+
+ALL_COLUMNS_NAME = "features"
+RESERVED_NAMES = ("ordinary",)
+
+
+def _is_dataframe(X):
+    return hasattr(X, "iloc") and hasattr(X, "columns") and getattr(X, "ndim", 2) == 2
+
+
+def check_modalities(modalities):
+    """Validate the specification; return a list of ``(name, transformer, columns)``.
+
+    ``None`` stands for one modality of every column, standardised.
+    """
+    if modalities is None:
+        return [(ALL_COLUMNS_NAME, StandardScaler(), slice(None))]
+    if isinstance(modalities, (str, bytes)) or not hasattr(modalities, "__iter__"):
+        raise TypeError(
+            "modalities must be a list of (name, transformer, columns) tuples or None; "
+            f"got {type(modalities).__name__}."
+        )
+    modalities = list(modalities)
+    if not modalities:
+        raise ValueError("modalities is empty: give at least one (name, transformer, columns).")
+    seen = set()
+    for position, spec in enumerate(modalities):
+        if not isinstance(spec, (tuple, list)) or len(spec) != 3:
+            raise TypeError(
+                f"modalities[{position}] must be a (name, transformer, columns) tuple; "
+                f"got {spec!r}."
+            )
+        name, transformer, _ = spec
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"modalities[{position}]: the name must be a non-empty str; got {name!r}.")
+        if name in RESERVED_NAMES:
+            raise ValueError(
+                f"Modality name {name!r} is reserved: alpha uses it for the ordinary negatives."
+            )
+        if name in seen:
+            raise ValueError(f"Duplicate modality name {name!r}: names must be unique.")
+        seen.add(name)
+        if isinstance(transformer, str):
+            if transformer != "passthrough":
+                raise ValueError(
+                    f"Modality {name!r}: the transformer must be an estimator or 'passthrough'; "
+                    f"got {transformer!r} (to leave columns out, do not list them)."
+                )
+        elif not (hasattr(transformer, "fit") and hasattr(transformer, "transform")):
+            raise TypeError(
+                f"Modality {name!r}: the transformer must implement fit and transform, "
+                f"or be 'passthrough'; got {type(transformer).__name__}."
+            )
+    return [tuple(spec) for spec in modalities]
+
+
+def _resolve_columns(name, columns, X):
+    """Column positions selected by ``columns``, and whether it was a scalar (1-D selection)."""
+    n_features = X.shape[1]
+    names = [str(c) for c in X.columns] if _is_dataframe(X) else None
+    if callable(columns):
+        columns = columns(X)
+    if isinstance(columns, (str, numbers.Integral)) and not isinstance(columns, bool):
+        positions, scalar = _resolve_columns(name, [columns], X)[0], True
+        return positions, scalar
+    if isinstance(columns, slice):
+        if isinstance(columns.start, str) or isinstance(columns.stop, str):
+            if names is None:
+                raise ValueError(
+                    f"Modality {name!r}: a slice of column names needs a DataFrame input."
+                )
+            start = 0 if columns.start is None else _position_of(name, columns.start, names)
+            stop = (n_features if columns.stop is None
+                    else _position_of(name, columns.stop, names) + 1)
+            return list(range(start, stop))[::columns.step or 1], False
+        return list(range(n_features))[columns], False
+    columns = np.asarray(columns)
+    if columns.dtype.kind == "b":
+        if columns.shape != (n_features,):
+            raise ValueError(
+                f"Modality {name!r}: a boolean mask must have one entry per column "
+                f"({n_features}); got shape {columns.shape}."
+            )
+        return np.flatnonzero(columns).tolist(), False
+    if columns.dtype.kind in "iu":
+        positions = columns.ravel().tolist()
+        bad = [c for c in positions if not -n_features <= c < n_features]
+        if bad:
+            raise ValueError(
+                f"Modality {name!r}: column indices {bad} are out of range for "
+                f"{n_features} columns."
+            )
+        return [c % n_features for c in positions], False
+    if columns.dtype.kind in "UO" or columns.size == 0:
+        if columns.size == 0:
+            return [], False
+        if names is None:
+            raise ValueError(
+                f"Modality {name!r}: selecting columns by name needs a DataFrame input; "
+                "give integer indices for an array."
+            )
+        return [_position_of(name, c, names) for c in columns.ravel().tolist()], False
+    raise TypeError(
+        f"Modality {name!r}: columns must be names, integer indices, a slice, a boolean "
+        f"mask or a callable; got {columns!r}."
+    )
+
+
+def _position_of(name, column, names):
+    try:
+        return names.index(str(column))
+    except ValueError:
+        raise ValueError(
+            f"Modality {name!r}: column {column!r} is not a column of X."
+        ) from None
+
+
+def _select(X, positions, scalar, rows=None):
+    if _is_dataframe(X):
+        block = X.iloc[:, positions[0]] if scalar else X.iloc[:, positions]
+        return block if rows is None else block.iloc[rows]
+    block = X[:, positions[0]] if scalar else X[:, positions]
+    return block if rows is None else block[rows]
+
+
+def _null_mask(block):
+    """Elementwise null test for arrays, Series and DataFrames of any dtype."""
+    if hasattr(block, "isna"):
+        return np.asarray(block.isna())
+    values = np.asarray(block)
+    if values.dtype.kind in "fc":
+        return np.isnan(values)
+    if values.dtype.kind == "O":
+        return np.frompyfunc(lambda v: v is None or (isinstance(v, float) and v != v), 1, 1)(
+            values
+        ).astype(bool)
+    return np.zeros(values.shape, dtype=bool)
+
+
+def _wholly_missing(block):
+    nulls = _null_mask(block)
+    return nulls if nulls.ndim == 1 else nulls.all(axis=1)
+
+
+def _check_no_infinity(name, block, present, column_names):
+    if _is_dataframe(block):
+        numeric = block.select_dtypes("number")
+        values, column_names = numeric.to_numpy(), [str(c) for c in numeric.columns]
+    else:
+        values = np.asarray(block)
+    if values.dtype.kind not in "fc":
+        return
+    bad = np.isinf(values.reshape(len(values), -1)[present]).any(axis=0)
+    if bad.any():
+        column = column_names[int(np.flatnonzero(bad)[0])]
+        raise ValueError(
+            f"Modality {name!r}: column {column!r} contains infinity (inf); "
+            "replace it or mark the value as missing."
+        )
+
+
+def _to_float_block(name, output, n_rows):
+    if sparse.issparse(output):
+        output = output.toarray()
+    try:
+        block = np.asarray(output, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"Modality {name!r}: its columns (after its transformer) are not numeric "
+            f"({exc}); give text or categorical columns a transformer such as "
+            "TfidfVectorizer or OneHotEncoder."
+        ) from None
+    if block.ndim == 1:
+        block = block.reshape(-1, 1)
+    if block.ndim != 2 or block.shape[0] != n_rows:
+        raise ValueError(
+            f"Modality {name!r}: its transformer returned shape {block.shape} for "
+            f"{n_rows} rows; it must return one row per input row."
+        )
+    return block
+
+
+def _preprocess(name, transformer, block, present, column_names, *, fit):
+    """The float32 block of the present rows, fitting the transformer first when ``fit``."""
+    _check_no_infinity(name, block, present, column_names)
+    rows = _select_rows(block, present)
+    n_rows = int(present.sum())
+    try:
+        if transformer == "passthrough":
+            output = rows
+        elif fit:
+            output = transformer.fit_transform(rows)
+        else:
+            output = transformer.transform(rows)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"Modality {name!r}: its transformer failed: {exc}") from exc
+    out = _to_float_block(name, output, n_rows)
+    nonfinite = ~np.isfinite(out).all(axis=1)
+    if nonfinite.any():
+        raise ValueError(
+            f"Modality {name!r}: NaN or inf in {int(nonfinite.sum())} row(s) that are not "
+            "wholly missing (after preprocessing and conversion to float32). Impute partial "
+            "missing values (e.g. SimpleImputer in the modality's pipeline) or rescale huge "
+            "values; a row whose every column of the modality is missing is handled as absent."
+        )
+    return out
+
+
+def _select_rows(block, rows):
+    return block.iloc[rows] if hasattr(block, "iloc") else block[rows]
+
+
+def fit_modalities(specs, X):
+    """Fit every modality's transformer; return the fitted list, widths and blocks.
+
+    Returns
+    -------
+    fitted : list of (name, transformer, positions, scalar)
+    features : ndarray of float32, shape (n_samples, sum of widths)
+    missing : ndarray of bool, shape (n_samples, K)
+    widths : list of int
+    """
+    owner = {}
+    fitted = []
+    names = [str(c) for c in X.columns] if _is_dataframe(X) else None
+    for name, transformer, columns in specs:
+        positions, scalar = _resolve_columns(name, columns, X)
+        if not positions:
+            raise ValueError(f"Modality {name!r} selects no columns.")
+        if len(set(positions)) != len(positions):
+            raise ValueError(f"Modality {name!r} selects a column more than once.")
+        for p in positions:
+            if p in owner:
+                column = names[p] if names else p
+                raise ValueError(
+                    f"Column {column!r} belongs to both modality {owner[p]!r} and {name!r}: "
+                    "modalities must not overlap."
+                )
+            owner[p] = name
+        transformer = transformer if transformer == "passthrough" else clone(transformer)
+        fitted.append((name, transformer, positions, scalar))
+    features, missing, widths = _run(fitted, X)
+    return fitted, features, missing, widths
+
+
+def transform_modalities(fitted, X, widths):
+    """Blocks and missing mask of new data with fitted modalities of known widths."""
+    features, missing, _ = _run(fitted, X, widths=widths)
+    return features, missing
+
+
+def _run(fitted, X, widths=None):
+    fit = widths is None
+    n_rows = X.shape[0]
+    names = [str(c) for c in X.columns] if _is_dataframe(X) else None
+    blocks, missing, out_widths = [], [], []
+    for position, (name, transformer, positions, scalar) in enumerate(fitted):
+        block = _select(X, positions, scalar)
+        absent = _wholly_missing(block)
+        present = ~absent
+        if fit and not present.any():
+            raise ValueError(
+                f"Modality {name!r} is missing in every row: nothing to learn it from."
+            )
+        column_names = [names[p] for p in positions] if names else positions
+        width = None if fit else widths[position]
+        encoded = None
+        if present.any():
+            encoded = _preprocess(name, transformer, block, present, column_names, fit=fit)
+            if fit:
+                width = encoded.shape[1]
+                if width == 0:
+                    raise ValueError(f"Modality {name!r}: its transformer returned no columns.")
+            elif encoded.shape[1] != width:
+                raise ValueError(
+                    f"Modality {name!r}: its transformer returned {encoded.shape[1]} columns "
+                    f"at transform but {width} at fit."
+                )
+        out = np.zeros((n_rows, width), dtype=np.float32)
+        if encoded is not None:
+            out[present] = encoded
+        blocks.append(out)
+        missing.append(absent)
+        out_widths.append(width)
+    return np.hstack(blocks), np.column_stack(missing), out_widths

@@ -1,0 +1,195 @@
+"""The torch side: the tuple encoder g and the module that builds views and negatives."""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._augment import corrupt, random_derangement
+
+__all__ = ["TupleEncoder", "TupleInfoNCEModule"]
+
+
+def _mlp(in_features, hidden_dim, out_features, n_layers):
+    """``n_layers`` hidden layers of width ``hidden_dim`` with ReLU, then a linear output.
+
+    No BatchNorm anywhere: a row's output must not depend on which rows share its batch.
+    """
+    layers = []
+    width = in_features
+    for _ in range(n_layers):
+        layers += [nn.Linear(width, hidden_dim), nn.ReLU()]
+        width = hidden_dim
+    layers.append(nn.Linear(width, out_features))
+    return nn.Sequential(*layers)
+
+
+class TupleEncoder(nn.Module):
+    """The encoder g of METHOD.md: per-modality encoders h_k, absent embeddings a_k,
+    fusion head phi and projection head psi.
+
+    Parameters
+    ----------
+    input_dims : sequence of int
+        Width of each modality's preprocessed block, in modality order.
+    embedding_dim : int
+        Width m of each modality embedding e^k.
+    hidden_dim : int
+        Width of the hidden layers of every encoder and head.
+    n_layers : int
+        Hidden layers in each modality encoder and in the fusion head.
+    n_components : int
+        Width of the representation r = phi(e^1..e^K).
+    projection_dim : int
+        Width of the projection z = psi(r) used by the loss.
+    """
+
+    def __init__(self, input_dims, *, embedding_dim, hidden_dim, n_layers, n_components,
+                 projection_dim):
+        super().__init__()
+        self.input_dims = tuple(int(d) for d in input_dims)
+        self.modality_encoders = nn.ModuleList(
+            _mlp(d, hidden_dim, embedding_dim, n_layers) for d in self.input_dims
+        )
+        self.absent = nn.Parameter(0.02 * torch.randn(len(self.input_dims), embedding_dim))
+        self.fusion_head = _mlp(len(self.input_dims) * embedding_dim, hidden_dim, n_components,
+                                n_layers)
+        self.projection_head = nn.Sequential(
+            nn.ReLU(), nn.Linear(n_components, projection_dim)
+        )
+        offsets = [0]
+        for d in self.input_dims:
+            offsets.append(offsets[-1] + d)
+        self._bounds = list(zip(offsets[:-1], offsets[1:]))
+
+    @property
+    def n_modalities(self):
+        return len(self.input_dims)
+
+    def blocks(self, x):
+        """Split ``x`` of shape (B, sum(input_dims)) into the modality blocks (views, not copies)."""
+        return [x[:, start:stop] for start, stop in self._bounds]
+
+    def embed(self, blocks, absent):
+        """Stack the modality embeddings, (B, K, m); ``absent[i, k]`` selects a_k for row i."""
+        embeddings = torch.stack(
+            [encoder(block) for encoder, block in zip(self.modality_encoders, blocks)], dim=1
+        )
+        return torch.where(absent.unsqueeze(-1), self.absent.to(embeddings.dtype), embeddings)
+
+    def fuse(self, embeddings):
+        """phi: (..., K, m) -> (..., n_components)."""
+        return self.fusion_head(embeddings.flatten(-2))
+
+    def fuse_swapped(self, embeddings, swaps):
+        """phi of recombined tuples, without re-running phi's first layer on each one.
+
+        ``swaps`` is a list of ``(k, perm)``; tuple ``s`` is ``embeddings`` with modality
+        ``k`` taken from row ``perm[i]``. The first layer of phi is linear in the concat of
+        the embeddings, so its pre-activation is a sum of per-modality parts; a swap
+        replaces one part by another row's. Returns shape (len(swaps), B, n_components),
+        equal to ``fuse`` of each recombined tuple up to rounding.
+        """
+        first = self.fusion_head[0]
+        n_modalities, width = embeddings.shape[1:]
+        weight = first.weight.view(first.out_features, n_modalities, width)
+        parts = torch.einsum("bkm,okm->bko", embeddings, weight)
+        whole = parts.sum(dim=1) + first.bias
+        recombined = torch.stack([whole - parts[:, k] + parts[perm, k] for k, perm in swaps])
+        return self.fusion_head[1:](recombined)
+
+    def project(self, representation):
+        """psi, L2-normalised."""
+        return F.normalize(self.projection_head(representation), dim=-1)
+
+    def forward(self, x, absent):
+        """The representation r of clean rows: what ``transform`` returns."""
+        return self.fuse(self.embed(self.blocks(x), absent))
+
+
+class TupleInfoNCEModule(nn.Module):
+    """Training module: two augmented views of a batch, plus the disturbed tuples.
+
+    ``forward`` returns ``(z1, z2, disturbed1, disturbed2)``, the inputs of
+    :func:`sktnce.tuple_infonce_loss` in both directions. The modality encoders run
+    once per view; a disturbed tuple only re-runs the heads on recombined embeddings.
+
+    Parameters
+    ----------
+    encoder : TupleEncoder
+    corruption : sequence of float
+        SCARF corruption rate of each modality.
+    disturbed_modalities : sequence of int
+        Modalities whose disturbed negatives the loss uses (those with alpha_k > 0).
+    n_derangements : int
+        R, disturbed negatives per anchor and modality.
+    modality_dropout : float
+        Probability that a modality of a view is replaced by its absent embedding.
+    noise : float
+        Standard deviation of Gaussian noise added to every view.
+    seed : int
+        Seed of the generator that drives every random draw of training.
+    """
+
+    def __init__(self, encoder, *, corruption, disturbed_modalities, n_derangements,
+                 modality_dropout, noise, seed):
+        super().__init__()
+        self.encoder = encoder
+        self.corruption = tuple(float(c) for c in corruption)
+        self.disturbed_modalities = tuple(int(k) for k in disturbed_modalities)
+        self.n_derangements = int(n_derangements)
+        self.modality_dropout = float(modality_dropout)
+        self.noise = float(noise)
+        self.seed = int(seed)
+        self._generator = None
+
+    def __getstate__(self):
+        # A torch.Generator does not pickle; it is re-created (and re-seeded) on demand.
+        state = self.__dict__.copy()
+        state["_generator"] = None
+        return state
+
+    @property
+    def generator(self):
+        device = self.encoder.absent.device
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device).manual_seed(self.seed)
+        return self._generator
+
+    def _view(self, blocks, missing):
+        gen = self.generator
+        augmented = [
+            corrupt(block, rate, noise=self.noise, generator=gen)
+            for block, rate in zip(blocks, self.corruption)
+        ]
+        absent = missing
+        n_modalities = missing.shape[1]
+        if self.modality_dropout > 0 and n_modalities > 1:
+            dropped = torch.rand(missing.shape, generator=gen, device=missing.device) < (
+                self.modality_dropout
+            )
+            # Never drop every present modality of a row: that view would carry nothing.
+            emptied = (dropped | missing).all(dim=1, keepdim=True)
+            absent = missing | (dropped & ~emptied)
+        return self.encoder.embed(augmented, absent)
+
+    def _disturb(self, embeddings):
+        """(K', R, B, D) projections of tuples with one modality from another row."""
+        n_rows = embeddings.shape[0]
+        swaps = [
+            (k, random_derangement(n_rows, generator=self.generator, device=embeddings.device))
+            for k in self.disturbed_modalities
+            for _ in range(self.n_derangements)
+        ]
+        if not swaps:
+            width = self.encoder.projection_head[-1].out_features
+            return embeddings.new_empty(0, self.n_derangements, n_rows, width)
+        projected = self.encoder.project(self.encoder.fuse_swapped(embeddings, swaps))
+        return projected.view(len(self.disturbed_modalities), self.n_derangements, n_rows, -1)
+
+    def forward(self, x, missing):
+        blocks = self.encoder.blocks(x)
+        e1 = self._view(blocks, missing)
+        e2 = self._view(blocks, missing)
+        z1 = self.encoder.project(self.encoder.fuse(e1))
+        z2 = self.encoder.project(self.encoder.fuse(e2))
+        return z1, z2, self._disturb(e1), self._disturb(e2)

@@ -1,0 +1,119 @@
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from sktnce import tuple_infonce_loss
+
+
+def _unit(*shape, seed):
+    return F.normalize(torch.randn(*shape, generator=torch.Generator().manual_seed(seed)), dim=-1)
+
+
+def _brute_force(anchor, positive, disturbed, alpha, temperature):
+    """The expectation form of METHOD.md, one anchor at a time, in float64."""
+    anchor, positive, disturbed = anchor.double(), positive.double(), disturbed.double()
+    alpha = torch.as_tensor(alpha, dtype=torch.float64)
+    alpha = alpha / alpha.sum()
+    n_rows = anchor.shape[0]
+    n_disturbed, n_derangements = disturbed.shape[:2]
+    losses = []
+    for i in range(n_rows):
+        s_pos = float(anchor[i] @ positive[i]) / temperature
+        ordinary = [math.exp(float(anchor[i] @ positive[j]) / temperature)
+                    for j in range(n_rows) if j != i]
+        mixture = float(alpha[0]) * sum(ordinary) / len(ordinary)
+        for k in range(n_disturbed):
+            mean_k = sum(math.exp(float(anchor[i] @ disturbed[k, r, i]) / temperature)
+                         for r in range(n_derangements)) / n_derangements
+            mixture += float(alpha[k + 1]) * mean_k
+        denominator = math.exp(s_pos) + (n_rows - 1) * mixture
+        losses.append(-s_pos + math.log(denominator))
+    return torch.tensor(losses, dtype=torch.float64)
+
+
+def test_reduces_to_infonce_when_only_ordinary_negatives():
+    anchor, positive = _unit(8, 5, seed=0), _unit(8, 5, seed=1)
+    disturbed = _unit(2, 3, 8, 5, seed=2)
+    loss = tuple_infonce_loss(anchor, positive, disturbed, [1.0, 0.0, 0.0], temperature=0.2)
+    expected = F.cross_entropy(anchor @ positive.T / 0.2, torch.arange(8))
+    torch.testing.assert_close(loss, expected)
+
+
+@pytest.mark.parametrize("alpha", [[0.2, 0.5, 0.3], [0.0, 1.0, 3.0], [1.0, 1.0, 0.0]])
+@pytest.mark.parametrize("n_derangements", [1, 3])
+def test_matches_brute_force_expectation(alpha, n_derangements):
+    anchor, positive = _unit(6, 4, seed=3), _unit(6, 4, seed=4)
+    disturbed = _unit(2, n_derangements, 6, 4, seed=5)
+    loss = tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature=0.3,
+                              reduction="none")
+    expected = _brute_force(anchor, positive, disturbed, alpha, 0.3)
+    torch.testing.assert_close(loss.double(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_alpha_is_normalised():
+    anchor, positive = _unit(5, 3, seed=6), _unit(5, 3, seed=7)
+    disturbed = _unit(1, 2, 5, 3, seed=8)
+    a = tuple_infonce_loss(anchor, positive, disturbed, [1.0, 3.0], temperature=0.1)
+    b = tuple_infonce_loss(anchor, positive, disturbed, [0.25, 0.75], temperature=0.1)
+    torch.testing.assert_close(a, b)
+
+
+def test_disturbed_negatives_raise_the_loss_when_they_resemble_the_positive():
+    anchor = _unit(6, 4, seed=9)
+    positive = anchor.clone()
+    far = _unit(6, 4, seed=10)
+    # Disturbed tuples equal to the positive are the hardest negatives possible.
+    hard = positive.expand(1, 1, 6, 4)
+    plain = tuple_infonce_loss(anchor, positive, hard, [1.0, 0.0], temperature=0.1)
+    mixed = tuple_infonce_loss(anchor, positive, hard, [0.5, 0.5], temperature=0.1)
+    easy = tuple_infonce_loss(anchor, positive, far.expand(1, 1, 6, 4), [0.5, 0.5],
+                              temperature=0.1)
+    assert mixed > plain
+    assert mixed > easy
+
+
+def test_gradient_reaches_every_input_with_weight():
+    anchor = _unit(6, 4, seed=11).requires_grad_()
+    positive = _unit(6, 4, seed=12).requires_grad_()
+    disturbed = _unit(2, 1, 6, 4, seed=13).requires_grad_()
+    tuple_infonce_loss(anchor, positive, disturbed, [0.5, 0.5, 0.0], temperature=0.1).backward()
+    assert anchor.grad.abs().sum() > 0 and positive.grad.abs().sum() > 0
+    assert disturbed.grad[0].abs().sum() > 0
+    # A zero weight drops those negatives exactly: no gradient, and no NaN either.
+    assert torch.equal(disturbed.grad[1], torch.zeros_like(disturbed.grad[1]))
+
+
+def test_no_disturbed_modalities():
+    anchor, positive = _unit(4, 3, seed=14), _unit(4, 3, seed=15)
+    loss = tuple_infonce_loss(anchor, positive, torch.empty(0, 1, 4, 3), [2.0], temperature=0.5)
+    expected = F.cross_entropy(anchor @ positive.T / 0.5, torch.arange(4))
+    torch.testing.assert_close(loss, expected)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"alpha": [1.0]}, "alpha must have 2 entries"),
+        ({"alpha": [-1.0, 2.0]}, "non-negative"),
+        ({"alpha": [0.0, 0.0]}, "not all zero"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"reduction": "sum"}, "reduction"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    anchor = _unit(4, 3, seed=16)
+    arguments = {"alpha": [0.5, 0.5], "temperature": 0.1, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        tuple_infonce_loss(anchor, anchor, anchor.expand(1, 1, 4, 3), **arguments)
+
+
+def test_bad_shapes():
+    anchor = _unit(4, 3, seed=17)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        tuple_infonce_loss(anchor[:1], anchor[:1], torch.empty(0, 1, 1, 3), [1.0], 0.1)
+    with pytest.raises(ValueError, match="disturbed must have shape"):
+        tuple_infonce_loss(anchor, anchor, torch.empty(1, 1, 3, 3), [1.0, 1.0], 0.1)
+    with pytest.raises(ValueError, match="anchor and positive"):
+        tuple_infonce_loss(anchor, anchor[:3], torch.empty(0, 1, 4, 3), [1.0], 0.1)
