@@ -178,7 +178,8 @@ def _to_float_block(name, output, n_rows):
     if sparse.issparse(output):
         output = output.toarray()
     try:
-        block = np.asarray(output, dtype=np.float32)
+        with np.errstate(over="ignore"):  # overflow becomes inf, refused just below
+            block = np.asarray(output, dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise TypeError(
             f"Modality {name!r}: its columns (after its transformer) are not numeric "

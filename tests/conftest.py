@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+from sklearn.preprocessing import StandardScaler
+
+from sktnce.datasets import make_multimodal_classification
+
+FAST = {"max_epochs": 2, "n_components": 8, "embedding_dim": 8, "hidden_dim": 16,
+        "batch_size": 64, "random_state": 0}
+
+
+@pytest.fixture
+def data():
+    X, y, columns = make_multimodal_classification(n_samples=160, random_state=0)
+    return X, y, columns
+
+
+@pytest.fixture
+def modalities(data):
+    _, _, columns = data
+    return [(name, StandardScaler(), cols) for name, cols in columns.items()]
+
+
+@pytest.fixture
+def frame():
+    """A small mixed-dtype table: numeric, categorical and text columns."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 120
+    topic = rng.integers(0, 3, n)
+    words = np.array(["cheap fast", "slow sturdy", "bright soft"])
+    return pd.DataFrame({
+        "age": rng.normal(40, 10, n),
+        "income": rng.normal(size=n) + topic,
+        "department": pd.Categorical(np.array(["a", "b", "c"])[topic]),
+        "review": [f"{words[t]} item {i % 7}" for i, t in enumerate(topic)],
+    })

@@ -1,0 +1,371 @@
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.compose import make_column_selector
+from sklearn.decomposition import TruncatedSVD
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sktnce import TupleInfoNCEFusion
+
+from .conftest import FAST
+
+
+def fusion(**params):
+    return TupleInfoNCEFusion(**{**FAST, **params})
+
+
+def test_fit_transform_shape_and_attributes(data, modalities):
+    X, _, columns = data
+    est = fusion(modalities=modalities).fit(X)
+    Z = est.transform(X)
+    assert Z.shape == (len(X), 8) and Z.dtype == np.float32
+    assert np.isfinite(Z).all()
+    assert est.n_features_in_ == X.shape[1]
+    assert list(est.output_indices_) == list(columns)
+    widths = [s.stop - s.start for s in est.output_indices_.values()]
+    assert widths == [len(c) for c in columns.values()]
+    assert est.n_iter_ == 2 and len(est.loss_curve_) == 2
+    assert pytest.approx(sum(est.alpha_.values())) == 1.0
+    assert list(est.get_feature_names_out()) == [f"tupleinfoncefusion{i}" for i in range(8)]
+
+
+def test_training_lowers_the_loss(data, modalities):
+    X, _, _ = data
+    est = fusion(modalities=modalities, max_epochs=15).fit(X)
+    assert est.loss_curve_[-1] < est.loss_curve_[0]
+
+
+def test_same_random_state_is_bit_identical(data, modalities):
+    X, _, _ = data
+    a = fusion(modalities=modalities).fit(X)
+    b = fusion(modalities=modalities).fit(X)
+    c = fusion(modalities=modalities, random_state=1).fit(X)
+    assert np.array_equal(a.transform(X), b.transform(X))
+    assert a.loss_curve_ == b.loss_curve_
+    assert a.cross_modal_accuracy(X) == b.cross_modal_accuracy(X)
+    assert not np.array_equal(a.transform(X), c.transform(X))
+
+
+def test_fit_leaves_global_torch_rng_alone(data, modalities):
+    X, _, _ = data
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    fusion(modalities=modalities).fit(X)
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_output_of_a_row_does_not_depend_on_its_batch(data, modalities):
+    X, _, _ = data
+    est = fusion(modalities=modalities).fit(X)
+    full = est.transform(X)
+    rows = [5, 0, 77, 3]
+    np.testing.assert_allclose(est.transform(X[rows]), full[rows], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(est.transform(X[7:8]), full[7:8], rtol=1e-6, atol=1e-6)
+
+
+def test_wholly_missing_modality_gets_the_absent_embedding(data, modalities):
+    X, _, columns = data
+    est = fusion(modalities=modalities).fit(X)
+    weak = columns["weak"]
+    a, b = X[:2].copy(), X[:2].copy()
+    a[:, weak] = np.nan
+    b[:, weak] = np.nan
+    b[1, weak] = 0.0  # row 1 of b has the modality, with other values
+    za, zb = est.transform(a), est.transform(b)
+    assert np.array_equal(za[0], zb[0])
+    assert not np.allclose(za[1], zb[1])
+    # Values behind an absent modality are never looked at.
+    c = a.copy()
+    c[:, weak] = np.nan
+    assert np.array_equal(est.transform(c), za)
+
+
+def test_fit_with_rows_missing_a_modality(data, modalities):
+    X, _, columns = data
+    X = X.copy()
+    X[::4][:, columns["medium"]] = np.nan
+    X[::4, columns["medium"][0]] = np.nan
+    X[1::4, columns["medium"]] = np.nan
+    est = fusion(modalities=modalities).fit(X)
+    assert np.isfinite(est.transform(X)).all()
+    assert 0 <= est.score(X) <= 1
+
+
+def test_partial_nan_names_the_modality(data, modalities):
+    X, _, columns = data
+    X = X.copy()
+    X[3, columns["weak"][0]] = np.nan
+    with pytest.raises(ValueError, match="'weak'.*NaN"):
+        fusion(modalities=modalities).fit(X)
+
+
+def test_infinity_names_modality_and_column(frame):
+    frame = frame.copy()
+    frame.loc[2, "income"] = np.inf
+    mods = [("numeric", StandardScaler(), ["age", "income"])]
+    with pytest.raises(ValueError, match="'numeric'.*'income'.*inf"):
+        fusion(modalities=mods).fit(frame)
+
+
+@pytest.mark.parametrize(
+    "alpha, expected",
+    [
+        ("uniform", [0.25, 0.25, 0.25, 0.25]),
+        ([2, 1, 1, 0], [0.5, 0.25, 0.25, 0.0]),
+        ({"ordinary": 1, "weak": 3}, [0.25, 0.0, 0.0, 0.75]),
+    ],
+)
+def test_alpha_forms(data, modalities, alpha, expected):
+    X, _, _ = data
+    est = fusion(modalities=modalities, alpha=alpha, max_epochs=1).fit(X)
+    assert list(est.alpha_) == ["ordinary", "strong", "medium", "weak"]
+    np.testing.assert_allclose(list(est.alpha_.values()), expected)
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"alpha": [1, 0]}, ValueError, "alpha must have 4 entries"),
+        ({"alpha": [1, -1, 0, 0]}, ValueError, "non-negative"),
+        ({"alpha": [0, 0, 0, 0]}, ValueError, "all zero"),
+        ({"alpha": [np.nan, 1, 0, 0]}, ValueError, "finite"),
+        ({"alpha": {"ordinary": 1, "audio": 1}}, ValueError, "unknown keys.*audio"),
+        ({"alpha": "balanced"}, ValueError, "alpha"),
+        ({"corruption": {"strong": 0.1}}, ValueError, "no rate for modalities.*medium"),
+        ({"corruption": {"strong": 0.1, "medium": 0.1, "weak": 1.5}}, ValueError,
+         "corruption\\['weak'\\]"),
+        ({"corruption": {"strong": 0.1, "medium": 0.1, "weak": 0.1, "x": 0.1}}, ValueError,
+         "unknown modality names.*'x'"),
+        ({"corruption": -0.1}, ValueError, "corruption"),
+        ({"temperature": 0}, ValueError, "temperature"),
+        ({"batch_size": 1}, ValueError, "batch_size"),
+        ({"max_epochs": 0}, ValueError, "max_epochs"),
+        ({"lr": -1.0}, ValueError, "lr"),
+    ],
+)
+def test_bad_parameters_fail_before_training(data, modalities, params, error, message,
+                                             monkeypatch):
+    X, _, _ = data
+    monkeypatch.setattr("sktnce._fusion.TupleInfoNCENet.fit",
+                        lambda *a, **k: pytest.fail("training started"))
+    with pytest.raises(error, match=message):
+        fusion(modalities=modalities, **params).fit(X)
+
+
+@pytest.mark.parametrize(
+    "mods, message",
+    [
+        ([("a", StandardScaler(), ["age"]), ("a", StandardScaler(), ["income"])],
+         "Duplicate modality name 'a'"),
+        ([("a", StandardScaler(), ["age", "height"])], "'a'.*'height' is not a column"),
+        ([("a", StandardScaler(), ["age"]), ("b", StandardScaler(), ["age", "income"])],
+         "'age' belongs to both modality 'a' and 'b'"),
+        ([("a", StandardScaler(), [])], "'a' selects no columns"),
+        ([("a", "drop", ["age"])], "'a'.*'passthrough'"),
+        ([("ordinary", StandardScaler(), ["age"])], "reserved"),
+        ([], "modalities is empty"),
+    ],
+)
+def test_bad_modalities(frame, mods, message):
+    with pytest.raises(ValueError, match=message):
+        fusion(modalities=mods).fit(frame)
+
+
+def test_transformer_without_transform_is_a_type_error(frame):
+    with pytest.raises(TypeError, match="'a'.*fit and transform"):
+        fusion(modalities=[("a", LogisticRegression(), ["age"])]).fit(frame)
+
+
+def test_text_column_without_transformer_names_the_modality(frame):
+    with pytest.raises(TypeError, match="'text'.*not numeric"):
+        fusion(modalities=[("text", "passthrough", ["review"])]).fit(frame)
+
+
+def test_too_few_rows(data, modalities):
+    X, _, _ = data
+    with pytest.raises(ValueError, match="minimum of 2"):
+        fusion(modalities=modalities).fit(X[:1])
+
+
+def test_transform_before_fit():
+    with pytest.raises(NotFittedError):
+        fusion().transform(np.zeros((3, 2)))
+
+
+def test_transform_checks_columns(frame):
+    mods = [("numeric", StandardScaler(), ["age", "income"])]
+    est = fusion(modalities=mods).fit(frame)
+    with pytest.raises(ValueError, match="feature names"):
+        est.transform(frame.rename(columns={"age": "years"}))
+    with pytest.raises(ValueError, match="missing:\n- review"):
+        est.transform(frame.drop(columns="review"))
+    array_est = fusion().fit(frame[["age", "income"]].to_numpy())
+    with pytest.raises(ValueError, match="3 features, but TupleInfoNCEFusion is expecting 2"):
+        array_est.transform(np.zeros((4, 3)))
+
+
+def test_reordered_dataframe_columns_are_refused(frame):
+    mods = [("numeric", StandardScaler(), ["age", "income"])]
+    est = fusion(modalities=mods).fit(frame)
+    with pytest.raises(ValueError, match="feature names"):
+        est.transform(frame[["income", "age", "department", "review"]])
+
+
+def test_callers_data_is_not_modified(frame, data, modalities):
+    X, _, columns = data
+    X = X.copy()
+    X[::5, columns["weak"]] = np.nan
+    before = X.copy()
+    est = fusion(modalities=modalities).fit(X)
+    est.transform(X)
+    est.score(X)
+    np.testing.assert_array_equal(X, before)
+    frame_before = frame.copy()
+    mixed_modalities = [
+        ("numeric", StandardScaler(), ["age", "income"]),
+        ("department", OneHotEncoder(handle_unknown="ignore"), ["department"]),
+    ]
+    fusion(modalities=mixed_modalities).fit(frame).transform(frame)
+    assert frame.equals(frame_before)
+
+
+def test_mixed_dtype_dataframe_with_text(frame):
+    mods = [
+        ("numeric", StandardScaler(), ["age", "income"]),
+        ("department", OneHotEncoder(handle_unknown="ignore", sparse_output=True),
+         ["department"]),
+        ("review", make_pipeline(TfidfVectorizer(), TruncatedSVD(4, random_state=0)), "review"),
+    ]
+    est = fusion(modalities=mods).fit(frame)
+    assert [s.stop - s.start for s in est.output_indices_.values()] == [2, 3, 4]
+    assert list(est.feature_names_in_) == list(frame.columns)
+    assert est.transform(frame.iloc[:5]).shape == (5, 8)
+    assert set(est.cross_modal_accuracy(frame)) == {"numeric", "department", "review"}
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        [0, 1],
+        slice(0, 2),
+        np.array([True, True, False, False]),
+        ["age", "income"],
+        slice("age", "income"),
+        make_column_selector(dtype_include="number"),
+    ],
+    ids=["indices", "slice", "mask", "names", "name-slice", "selector"],
+)
+def test_column_specifications(frame, columns):
+    mods = [("numeric", StandardScaler(), columns),
+            ("department", OneHotEncoder(), ["department"])]
+    est = fusion(modalities=mods).fit(frame)
+    assert est.modalities_[0][2] == [0, 1]
+    assert est.output_indices_["numeric"] == slice(0, 2)
+
+
+def test_passthrough_and_single_modality_default(data):
+    X, _, _ = data
+    est = fusion(modalities=[("all", "passthrough", slice(None))]).fit(X)
+    assert est.modalities_[0][1] == "passthrough"
+    default = fusion().fit(X)
+    assert list(default.cross_modal_accuracy(X)) == ["features"]
+    assert list(default.alpha_) == ["ordinary", "features"]
+
+
+def test_cross_modal_accuracy_and_score(data, modalities):
+    X, _, _ = data
+    est = fusion(modalities=modalities, max_epochs=5).fit(X)
+    accuracy = est.cross_modal_accuracy(X)
+    assert set(accuracy) == {"strong", "medium", "weak"}
+    assert all(0 <= a <= 1 for a in accuracy.values())
+    assert est.score(X) == pytest.approx(np.mean(list(accuracy.values())))
+
+
+def test_score_chunk_size_sets_the_difficulty(data, modalities):
+    X, _, _ = data
+    est = fusion(modalities=modalities, max_epochs=10).fit(X)
+    easy = est.set_params(score_chunk_size=4).score(X)
+    hard = est.set_params(score_chunk_size=80).score(X)
+    assert easy > hard
+
+
+def test_pipeline_and_grid_search_in_parallel(data, modalities):
+    X, y, _ = data
+    pipe = Pipeline([("fuse", fusion(modalities=modalities)),
+                     ("probe", LogisticRegression(max_iter=500))])
+    assert pipe.fit(X, y).score(X, y) > 1 / 8
+    grid = GridSearchCV(fusion(modalities=modalities),
+                        {"temperature": [0.05, 0.2]}, cv=2, n_jobs=2).fit(X)
+    serial = GridSearchCV(fusion(modalities=modalities),
+                          {"temperature": [0.05, 0.2]}, cv=2, n_jobs=1).fit(X)
+    np.testing.assert_array_equal(grid.cv_results_["mean_test_score"],
+                                  serial.cv_results_["mean_test_score"])
+    piped = GridSearchCV(pipe, {"fuse__temperature": [0.05, 0.2]}, cv=2, n_jobs=2).fit(X, y)
+    assert piped.best_params_["fuse__temperature"] in (0.05, 0.2)
+
+
+def test_clone_pickle_joblib_round_trips(tmp_path, data, modalities):
+    X, _, _ = data
+    est = fusion(modalities=modalities).fit(X)
+    expected = est.transform(X)
+    assert np.array_equal(pickle.loads(pickle.dumps(est)).transform(X), expected)
+    joblib.dump(est, tmp_path / "fusion.joblib")
+    assert np.array_equal(joblib.load(tmp_path / "fusion.joblib").transform(X), expected)
+    cloned = clone(est)
+    assert not hasattr(cloned, "net_")
+    assert np.array_equal(cloned.fit(X).transform(X), expected)
+
+
+def test_set_output_pandas(frame):
+    pd = pytest.importorskip("pandas")
+    mods = [("numeric", StandardScaler(), ["age", "income"])]
+    out = fusion(modalities=mods).set_output(transform="pandas").fit_transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == [f"tupleinfoncefusion{i}" for i in range(8)]
+    assert out.index.equals(frame.index)
+
+
+def test_sparse_input_is_refused(data):
+    from scipy import sparse
+
+    X, _, _ = data
+    with pytest.raises(TypeError, match="sparse"):
+        fusion().fit(sparse.csr_matrix(X))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_cuda_without_a_gpu_is_a_clear_error(data):
+    X, _, _ = data
+    with pytest.raises(ValueError, match="no CUDA device"):
+        fusion(device="cuda").fit(X)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fit_matches_cpu_shapes(data, modalities):
+    X, _, _ = data
+    est = fusion(modalities=modalities, device="cuda").fit(X)
+    Z = est.transform(X)
+    assert Z.shape == (len(X), 8) and np.isfinite(Z).all()
+    assert 0 <= est.score(X) <= 1
+
+
+def test_verbose_shows_a_progress_bar(data, modalities, capsys):
+    X, _, _ = data
+    fusion(modalities=modalities, verbose=1).fit(X)
+    assert "epoch" in capsys.readouterr().err
+
+
+def test_y_is_ignored(data, modalities):
+    X, y, _ = data
+    a = fusion(modalities=modalities).fit(X, y).transform(X)
+    b = fusion(modalities=modalities).fit(X).transform(X)
+    assert np.array_equal(a, b)

@@ -1,0 +1,92 @@
+import torch
+
+from sktnce._network import TupleEncoder, TupleInfoNCEModule
+from sktnce._skorch import TupleInfoNCECriterion
+
+DIMS = [5, 3, 2]
+
+
+def _encoder(seed=0):
+    torch.manual_seed(seed)
+    return TupleEncoder(DIMS, embedding_dim=4, hidden_dim=8, n_layers=1, n_components=6,
+                        projection_dim=5)
+
+
+def _batch(n=12, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, sum(DIMS), generator=gen), torch.zeros(n, len(DIMS), dtype=torch.bool)
+
+
+def test_fuse_swapped_equals_fusing_recombined_tuples():
+    encoder = _encoder()
+    x, missing = _batch()
+    embeddings = encoder.embed(encoder.blocks(x), missing)
+    perm = torch.roll(torch.arange(12), 1)
+    swaps = [(0, perm), (2, perm.flip(0))]
+    fast = encoder.fuse_swapped(embeddings, swaps)
+    for out, (k, p) in zip(fast, swaps):
+        naive = embeddings.clone()
+        naive[:, k] = embeddings[p, k]
+        torch.testing.assert_close(out, encoder.fuse(naive), rtol=1e-5, atol=1e-6)
+
+
+def test_encoders_run_once_per_view_whatever_the_negatives():
+    encoder = _encoder()
+    calls = [0] * len(DIMS)
+    for k, module in enumerate(encoder.modality_encoders):
+        module.register_forward_hook(lambda *_, k=k: calls.__setitem__(k, calls[k] + 1))
+    module = TupleInfoNCEModule(encoder, corruption=[0.2] * 3, disturbed_modalities=[0, 1, 2],
+                                n_derangements=4, modality_dropout=0.1, noise=0.0, seed=0)
+    z1, z2, d1, d2 = module(*_batch())
+    assert calls == [2, 2, 2]
+    assert d1.shape == d2.shape == (3, 4, 12, 5)
+    torch.testing.assert_close(z1.norm(dim=1), torch.ones(12))
+
+
+def test_absent_embedding_replaces_a_missing_modality():
+    encoder = _encoder()
+    x, missing = _batch()
+    missing[:, 1] = True
+    embeddings = encoder.embed(encoder.blocks(x), missing)
+    assert torch.equal(embeddings[:, 1], encoder.absent[1].expand(12, -1))
+    x2 = x.clone()
+    x2[:, 5:8] = 100.0
+    assert torch.equal(encoder(x, missing), encoder(x2, missing))
+
+
+def test_gradient_reaches_modality_encoder_through_its_disturbed_negatives():
+    x, missing = _batch()
+    for k in range(len(DIMS)):
+        encoder = _encoder()
+        module = TupleInfoNCEModule(encoder, corruption=[0.2] * 3, disturbed_modalities=[k],
+                                    n_derangements=2, modality_dropout=0.0, noise=0.0, seed=k)
+        # Only disturbed negatives of modality k: the loss can only be lowered by using it.
+        criterion = TupleInfoNCECriterion([0.0, 1.0], temperature=0.1)
+        criterion(module(x, missing)).backward()
+        grad = sum(p.grad.abs().sum() for p in encoder.modality_encoders[k].parameters())
+        assert grad > 0
+
+
+def test_modality_dropout_never_empties_a_row():
+    encoder = _encoder()
+    module = TupleInfoNCEModule(encoder, corruption=[0.0] * 3, disturbed_modalities=[],
+                                n_derangements=1, modality_dropout=0.9, noise=0.0, seed=0)
+    x, missing = _batch(n=200)
+    missing[:, 0] = True  # modality 0 is missing everywhere in the data
+    embeddings = module._view(encoder.blocks(x), missing)
+    absent = (embeddings == encoder.absent.unsqueeze(0)).all(dim=-1)
+    assert absent[:, 0].all()
+    assert not absent.all(dim=1).any()
+    assert absent[:, 1:].any()
+
+
+def test_module_pickles_without_its_generator():
+    import pickle
+
+    module = TupleInfoNCEModule(_encoder(), corruption=[0.1] * 3, disturbed_modalities=[0],
+                                n_derangements=1, modality_dropout=0.1, noise=0.0, seed=3)
+    first = module(*_batch())[0]
+    restored = pickle.loads(pickle.dumps(module))
+    assert restored._generator is None
+    # The restored generator starts again from the seed: the same first views.
+    torch.testing.assert_close(restored(*_batch())[0], first)
