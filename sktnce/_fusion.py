@@ -314,13 +314,42 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         alpha = resolve_alpha(self.alpha, names)
         corruption = resolve_corruption(self.corruption, names)
         device = _resolve_device(self.device)
-        X = self._validate_input(X, reset=True)
-        plan, features, missing, widths = fit_modalities(specs, X)
+        features, missing = self._fit_preprocessing(specs, X, device)
 
         rng = check_random_state(self.random_state)
         weight_seed, augment_seed, shuffle_seed, self._eval_seed = (
             int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)
         )
+        net = self._build_net(alpha, corruption, weight_seed=weight_seed,
+                              augment_seed=augment_seed, shuffle_seed=shuffle_seed)
+        net.fit({"x": features, "missing": missing}, None)
+        self._set_trained(net, alpha, corruption)
+        return self
+
+    # The private steps below are shared with TupleInfoNCESearch, which preprocesses once
+    # and then trains many candidates from the same weights.
+    def _fit_preprocessing(self, specs, X, device):
+        """Fit the modalities' transformers; return the training tensors on ``device``."""
+        X = self._validate_input(X, reset=True)
+        plan, features, missing, widths = fit_modalities(specs, X)
+        offsets = np.cumsum([0, *widths])
+        self.modalities_ = [(name, transformer, columns)
+                            for name, transformer, columns, _ in plan]
+        self._selects_1d = [scalar for *_, scalar in plan]
+        self.output_indices_ = {
+            name: slice(int(start), int(stop))
+            for (name, *_), start, stop in zip(plan, offsets[:-1], offsets[1:])
+        }
+        return torch.from_numpy(features).to(device), torch.from_numpy(missing).to(device)
+
+    def _build_net(self, alpha, corruption, *, weight_seed, augment_seed, shuffle_seed,
+                   max_epochs=None, initial_state=None):
+        """An untrained skorch net for the fitted modalities and the given alpha and beta.
+
+        ``initial_state`` (an encoder state dict) replaces the seeded initial weights.
+        """
+        names = list(self.output_indices_)
+        widths = [s.stop - s.start for s in self.output_indices_.values()]
         # Seed the initial weights without touching the caller's global torch RNG.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(weight_seed)
@@ -332,6 +361,8 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 n_components=self.n_components,
                 projection_dim=self.projection_dim,
             )
+        if initial_state is not None:
+            encoder.load_state_dict(initial_state)
         disturbed = [k for k in range(len(names)) if alpha[k + 1] > 0]
         module = TupleInfoNCEModule(
             encoder,
@@ -345,14 +376,14 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         callbacks = [("nonfinite", StopOnNonFiniteLoss())]
         if self.verbose:
             callbacks.append(("progress", EpochProgressBar()))
-        net = TupleInfoNCENet(
+        return TupleInfoNCENet(
             module,
             criterion=TupleInfoNCECriterion,
             criterion__alpha=np.concatenate([alpha[:1], alpha[1:][disturbed]]),
             criterion__temperature=self.temperature,
             optimizer=torch.optim.Adam,
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=self.max_epochs if max_epochs is None else max_epochs,
             batch_size=self.batch_size,
             iterator_train=SliceBatchIterator,
             iterator_train__shuffle=True,
@@ -360,29 +391,16 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             train_split=None,
             callbacks=callbacks,
             verbose=0,
-            device=device,
+            device=_resolve_device(self.device),
         )
-        data = {
-            "x": torch.from_numpy(features).to(device),
-            "missing": torch.from_numpy(missing).to(device),
-        }
-        net.fit(data, None)
-        net.module_.eval()
 
-        offsets = np.cumsum([0, *widths])
-        self.modalities_ = [(name, transformer, columns)
-                            for name, transformer, columns, _ in plan]
-        self._selects_1d = [scalar for *_, scalar in plan]
-        self.output_indices_ = {
-            name: slice(int(start), int(stop))
-            for name, start, stop in zip(names, offsets[:-1], offsets[1:])
-        }
-        self.alpha_ = dict(zip(["ordinary", *names], alpha.tolist()))
-        self.corruption_ = corruption
+    def _set_trained(self, net, alpha, corruption):
+        net.module_.eval()
+        self.alpha_ = dict(zip(["ordinary", *self.output_indices_], np.asarray(alpha).tolist()))
+        self.corruption_ = dict(corruption)
         self.net_ = net
         self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
         self.n_iter_ = len(net.history)
-        return self
 
     # -------------------------------------------------------------- transform
     def transform(self, X):
