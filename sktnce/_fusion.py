@@ -195,6 +195,9 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     ['medium', 'strong', 'weak']
     """
 
+    # The torch module that builds views and negatives in training (benchmarks swap it).
+    _training_module = TupleInfoNCEModule
+
     _parameter_constraints = {
         "modalities": [list, tuple, None],
         "alpha": [StrOptions({"uniform"}), "array-like", dict],
@@ -284,13 +287,17 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         validate_data(self, X, reset=reset, skip_check_array=True)
         return X
 
-    def _encode_input(self, X):
-        """Preprocessed float32 features and missing mask of ``X``, as tensors on the device."""
+    def _encode_input(self, X, device=None):
+        """Preprocessed float32 features and missing mask of ``X``, as tensors on the device.
+
+        ``device`` defaults to the trained encoder's; give it to encode before training.
+        """
         plan = [(name, transformer, columns, scalar) for (name, transformer, columns), scalar
                 in zip(self.modalities_, self._selects_1d)]
         widths = [s.stop - s.start for s in self.output_indices_.values()]
         features, missing = transform_modalities(plan, X, widths)
-        device = self.net_.module_.encoder.absent.device
+        if device is None:
+            device = self.net_.module_.encoder.absent.device
         return torch.from_numpy(features).to(device), torch.from_numpy(missing).to(device)
 
     # -------------------------------------------------------------------- fit
@@ -364,7 +371,7 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         if initial_state is not None:
             encoder.load_state_dict(initial_state)
         disturbed = [k for k in range(len(names)) if alpha[k + 1] > 0]
-        module = TupleInfoNCEModule(
+        module = self._training_module(
             encoder,
             corruption=[corruption[name] for name in names],
             disturbed_modalities=disturbed,
@@ -399,7 +406,7 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self.alpha_ = dict(zip(["ordinary", *self.output_indices_], np.asarray(alpha).tolist()))
         self.corruption_ = dict(corruption)
         self.net_ = net
-        self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
+        self.loss_curve_ = [float(row["train_loss"]) for row in net.history]  # [] if untrained
         self.n_iter_ = len(net.history)
 
     # -------------------------------------------------------------- transform
