@@ -80,22 +80,25 @@ class TupleEncoder(nn.Module):
         """phi: (..., K, m) -> (..., n_components)."""
         return self.fusion_head(embeddings.flatten(-2))
 
-    def fuse_swapped(self, embeddings, swaps):
-        """phi of recombined tuples, without re-running phi's first layer on each one.
+    def fuse_with_swaps(self, embeddings, swaps):
+        """phi of a batch and of its recombined tuples, in one pass of phi's later layers.
 
-        ``swaps`` is a list of ``(k, perm)``; tuple ``s`` is ``embeddings`` with modality
-        ``k`` taken from row ``perm[i]``. The first layer of phi is linear in the concat of
-        the embeddings, so its pre-activation is a sum of per-modality parts; a swap
-        replaces one part by another row's. Returns shape (len(swaps), B, n_components),
-        equal to ``fuse`` of each recombined tuple up to rounding.
+        ``swaps`` is a list of ``(k, perm)``; recombined tuple ``s`` is ``embeddings`` with
+        modality ``k`` of row ``i`` taken from row ``perm[i]``. The first layer of phi is
+        linear in the concatenated embeddings, so its pre-activation is a sum of
+        per-modality parts, computed once; a swap replaces one part by another row's.
+        Returns shape (1 + len(swaps), B, n_components): ``fuse(embeddings)`` first, then
+        ``fuse`` of each recombined tuple, equal to fusing them one by one up to rounding.
         """
         first = self.fusion_head[0]
         n_modalities, width = embeddings.shape[1:]
         weight = first.weight.view(first.out_features, n_modalities, width)
         parts = torch.einsum("bkm,okm->bko", embeddings, weight)
         whole = parts.sum(dim=1) + first.bias
-        recombined = torch.stack([whole - parts[:, k] + parts[perm, k] for k, perm in swaps])
-        return self.fusion_head[1:](recombined)
+        stacked = torch.stack(
+            [whole] + [whole - parts[:, k] + parts[perm, k] for k, perm in swaps]
+        )
+        return self.fusion_head[1:](stacked)
 
     def project(self, representation):
         """psi, L2-normalised."""
@@ -172,24 +175,21 @@ class TupleInfoNCEModule(nn.Module):
             absent = missing | (dropped & ~emptied)
         return self.encoder.embed(augmented, absent)
 
-    def _disturb(self, embeddings):
-        """(K', R, B, D) projections of tuples with one modality from another row."""
+    def _project_with_disturbed(self, embeddings):
+        """z of a view, (B, D), and of its disturbed tuples, (K', R, B, D)."""
         n_rows = embeddings.shape[0]
         swaps = [
             (k, random_derangement(n_rows, generator=self.generator, device=embeddings.device))
             for k in self.disturbed_modalities
             for _ in range(self.n_derangements)
         ]
-        if not swaps:
-            width = self.encoder.projection_head[-1].out_features
-            return embeddings.new_empty(0, self.n_derangements, n_rows, width)
-        projected = self.encoder.project(self.encoder.fuse_swapped(embeddings, swaps))
-        return projected.view(len(self.disturbed_modalities), self.n_derangements, n_rows, -1)
+        projected = self.encoder.project(self.encoder.fuse_with_swaps(embeddings, swaps))
+        disturbed = projected[1:].view(len(self.disturbed_modalities), self.n_derangements,
+                                       n_rows, projected.shape[-1])
+        return projected[0], disturbed
 
     def forward(self, x, missing):
         blocks = self.encoder.blocks(x)
-        e1 = self._view(blocks, missing)
-        e2 = self._view(blocks, missing)
-        z1 = self.encoder.project(self.encoder.fuse(e1))
-        z2 = self.encoder.project(self.encoder.fuse(e2))
-        return z1, z2, self._disturb(e1), self._disturb(e2)
+        z1, disturbed1 = self._project_with_disturbed(self._view(blocks, missing))
+        z2, disturbed2 = self._project_with_disturbed(self._view(blocks, missing))
+        return z1, z2, disturbed1, disturbed2

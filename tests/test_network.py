@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from sktnce._network import TupleEncoder, TupleInfoNCEModule
@@ -6,9 +7,9 @@ from sktnce._skorch import TupleInfoNCECriterion
 DIMS = [5, 3, 2]
 
 
-def _encoder(seed=0):
+def _encoder(seed=0, n_layers=1):
     torch.manual_seed(seed)
-    return TupleEncoder(DIMS, embedding_dim=4, hidden_dim=8, n_layers=1, n_components=6,
+    return TupleEncoder(DIMS, embedding_dim=4, hidden_dim=8, n_layers=n_layers, n_components=6,
                         projection_dim=5)
 
 
@@ -17,14 +18,17 @@ def _batch(n=12, seed=0):
     return torch.randn(n, sum(DIMS), generator=gen), torch.zeros(n, len(DIMS), dtype=torch.bool)
 
 
-def test_fuse_swapped_equals_fusing_recombined_tuples():
-    encoder = _encoder()
+@pytest.mark.parametrize("n_layers", [0, 1, 2])
+def test_fuse_with_swaps_equals_fusing_recombined_tuples(n_layers):
+    encoder = _encoder(n_layers=n_layers)
     x, missing = _batch()
     embeddings = encoder.embed(encoder.blocks(x), missing)
     perm = torch.roll(torch.arange(12), 1)
     swaps = [(0, perm), (2, perm.flip(0))]
-    fast = encoder.fuse_swapped(embeddings, swaps)
-    for out, (k, p) in zip(fast, swaps):
+    fast = encoder.fuse_with_swaps(embeddings, swaps)
+    assert fast.shape == (3, 12, 6)
+    torch.testing.assert_close(fast[0], encoder.fuse(embeddings), rtol=1e-5, atol=1e-6)
+    for out, (k, p) in zip(fast[1:], swaps):
         naive = embeddings.clone()
         naive[:, k] = embeddings[p, k]
         torch.testing.assert_close(out, encoder.fuse(naive), rtol=1e-5, atol=1e-6)
