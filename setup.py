@@ -21,6 +21,7 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "pandas>=2.0"],
+        "plot": ["matplotlib>=3.5"],
+        "test": ["pytest>=7", "pandas>=2.0", "matplotlib>=3.5"],
     },
 )
