@@ -18,3 +18,10 @@ def test_bench_disturbed_quick(capsys):
     assert set(results) == {"plain", "default", "naive"}
     assert results["plain"][1] == 1.0
     assert "naive" in capsys.readouterr().out
+
+
+def test_bench_search_quick(capsys):
+    results = load_benchmark("bench_search").main(["--quick"])
+    assert results["single_seconds"] > 0 and results["search_seconds"] > 0
+    assert results["ratio"] == results["search_seconds"] / results["single_seconds"]
+    assert "ratio" in capsys.readouterr().out
