@@ -45,9 +45,28 @@ def fitted():
     return X, search(modalities).fit(X)
 
 
-def test_search_moves_alpha_toward_the_weak_modality():
+def test_policy_climbs_a_known_reward(data, modalities, monkeypatch):
+    # The REINFORCE step on its own: with a reward that grows with alpha["weak"] and falls
+    # with beta["strong"], the policy mean must move that way.
+    X, _, _ = data
+
+    def scored_by_setting(template, alpha, corruption, *, epochs, **kwargs):
+        reward = alpha[3] - corruption["strong"]
+        return None, [0.0] * epochs, np.full(3, 0.5), np.full(3, reward)
+
+    monkeypatch.setattr(sktnce._search, "_train_candidate", scored_by_setting)
+    found = search(modalities, n_candidates=5, n_rounds=8).fit(X)
+    weak, strong = found.history_["alpha_weak"], found.history_["corruption_strong"]
+    assert weak[0] == pytest.approx(0.25) and strong[0] == pytest.approx(0.3)
+    assert found.alpha_["weak"] > weak[len(weak) // 2] > weak[0]
+    assert found.corruption_["strong"] < strong[len(strong) // 2] < strong[0]
+    assert found.alpha_["weak"] == max(found.alpha_.values())
+
+
+def test_search_helps_the_weak_modality_against_whole_tuple_contrast():
     # A dominant modality (many private factors, little noise) and a weak one (few
-    # columns, much noise). The search starts at uniform alpha and may only move alpha.
+    # columns, much noise). The search starts at uniform alpha and may only move alpha;
+    # whole-tuple contrast, alpha = (1, 0, 0, 0), trains as many epochs as the search's path.
     X, _, columns = make_multimodal_classification(
         n_samples=700, noise=(0.05, 0.3, 0.6), n_nuisance=(10, 2, 1), random_state=0
     )
@@ -64,16 +83,16 @@ def test_search_moves_alpha_toward_the_weak_modality():
         **params, alpha=(1, 0, 0, 0), max_epochs=n_rounds * epochs, random_state=0
     ).fit(X_train)
 
-    assert found.history_["alpha_weak"][0] == pytest.approx(0.25)
-    assert found.alpha_["weak"] > found.history_["alpha_weak"][0]
-    # The reward it climbs, on rows neither saw: the weak modality's mean log-probability
-    # of retrieving the rest of its row beats whole-tuple contrast's for the same epochs.
-    (_, log_prob_found) = found.best_estimator_._discrimination(X_test)
-    (_, log_prob_whole) = whole_tuple._discrimination(X_test)
+    assert found.alpha_ != pytest.approx({key: 0.25 for key in found.alpha_})
+    # On rows neither saw, the weak modality's mean log-probability of retrieving the rest
+    # of its row (the smooth reward) beats whole-tuple contrast's: measured 5 of 5 seeds.
+    # Neither the direction of alpha["weak"] (up in 2 of 5 seeds) nor top-1 accuracy
+    # (lower in 4 of 5) is reliable at this size, so neither is asserted.
+    _, log_prob_found = found.best_estimator_._discrimination(X_test)
+    _, log_prob_whole = whole_tuple._discrimination(X_test)
     weak = list(columns).index("weak")
     assert log_prob_found[weak] > log_prob_whole[weak]
-    # Its top-1 accuracy is not reliably higher at this size (see the report), but the
-    # weak modality is used: well above chance, 1 / score_chunk_size.
+    # The weak modality is used: top-1 well above chance, 1 / score_chunk_size.
     assert found.cross_modal_accuracy(X_test)["weak"] > 1.0 / 16
 
 
