@@ -1,12 +1,17 @@
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
+HERE = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"',
+                    (HERE / "sktnce" / "_version.py").read_text(encoding="utf-8")).group(1)
+
 setup(
     name="sktnce",
-    version="0.1.0.dev0",
+    version=VERSION,
     description="Contrastive multimodal fusion with TupleInfoNCE, as a scikit-learn transformer.",
-    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     packages=find_packages(include=["sktnce", "sktnce.*"]),
@@ -22,6 +27,14 @@ setup(
     ],
     extras_require={
         "plot": ["matplotlib>=3.5"],
-        "test": ["pytest>=7", "pandas>=2.0", "matplotlib>=3.5"],
+        "persist": ["safetensors>=0.4", "skops>=0.10"],
+        "test": [
+            "pytest>=7",
+            "pandas>=2.0",
+            "matplotlib>=3.5",
+            "hypothesis>=6",
+            "safetensors>=0.4",
+            "skops>=0.10",
+        ],
     },
 )

@@ -2,8 +2,15 @@
 
 from ._fusion import TupleInfoNCEFusion
 from ._loss import tuple_infonce_loss
+from ._persistence import load, save
 from ._search import TupleInfoNCESearch
+from ._version import __version__
 
-__version__ = "0.1.0.dev0"
-
-__all__ = ["TupleInfoNCEFusion", "TupleInfoNCESearch", "tuple_infonce_loss", "__version__"]
+__all__ = [
+    "TupleInfoNCEFusion",
+    "TupleInfoNCESearch",
+    "load",
+    "save",
+    "tuple_infonce_loss",
+    "__version__",
+]

@@ -1,5 +1,6 @@
 """The TupleInfoNCEFusion transformer."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +21,7 @@ from ._modalities import (
 from ._network import TupleEncoder, TupleInfoNCEModule
 from ._skorch import (
     EpochProgressBar,
+    KeepLastCompleteEpoch,
     SliceBatchIterator,
     StopOnNonFiniteLoss,
     TupleInfoNCECriterion,
@@ -380,7 +382,8 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             noise=self.noise,
             seed=augment_seed,
         )
-        callbacks = [("nonfinite", StopOnNonFiniteLoss())]
+        callbacks = [("nonfinite", StopOnNonFiniteLoss()),
+                     ("last_complete_epoch", KeepLastCompleteEpoch())]
         if self.verbose:
             callbacks.append(("progress", EpochProgressBar()))
         return TupleInfoNCENet(
@@ -402,12 +405,27 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         )
 
     def _set_trained(self, net, alpha, corruption):
+        # Epochs completed, or None for a net that was initialised but not trained here.
+        keeper = dict(net.callbacks_)["last_complete_epoch"]
+        completed = getattr(keeper, "completed_epochs_", None)
+        if completed is not None and completed < net.max_epochs:
+            # skorch swallowed a KeyboardInterrupt; a part-trained epoch is not kept.
+            net.module_.load_state_dict(keeper.state_)
+            warnings.warn(
+                f"Training was interrupted after {completed} of "
+                f"{net.max_epochs} epochs; {type(self).__name__} keeps the weights of the "
+                "last complete epoch.",
+                UserWarning,
+                stacklevel=3,
+            )
+        keeper.state_ = None  # the copy served its purpose; do not pickle it with the net
         net.module_.eval()
         self.alpha_ = dict(zip(["ordinary", *self.output_indices_], np.asarray(alpha).tolist()))
         self.corruption_ = dict(corruption)
         self.net_ = net
-        self.loss_curve_ = [float(row["train_loss"]) for row in net.history]  # [] if untrained
-        self.n_iter_ = len(net.history)
+        self.loss_curve_ = [float(row["train_loss"]) for row in net.history
+                            if "train_loss" in row]
+        self.n_iter_ = len(self.loss_curve_)
 
     # -------------------------------------------------------------- transform
     def transform(self, X):

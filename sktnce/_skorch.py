@@ -9,7 +9,14 @@ from skorch.callbacks import Callback
 
 from ._loss import tuple_infonce_loss
 
-__all__ = ["SliceBatchIterator", "TupleInfoNCECriterion", "TupleInfoNCENet"]
+__all__ = [
+    "EpochProgressBar",
+    "KeepLastCompleteEpoch",
+    "SliceBatchIterator",
+    "StopOnNonFiniteLoss",
+    "TupleInfoNCECriterion",
+    "TupleInfoNCENet",
+]
 
 
 class SliceBatchIterator:
@@ -94,6 +101,26 @@ class EpochProgressBar(Callback):
 
     def on_train_end(self, net, **kwargs):
         self._bar.close()
+
+
+class KeepLastCompleteEpoch(Callback):
+    """Remember the module's weights at the end of every epoch.
+
+    skorch ends ``fit`` quietly on KeyboardInterrupt, possibly in the middle of an epoch;
+    the estimator then rolls back to ``state_``, the weights of the last complete epoch.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.completed_epochs_ = 0
+        self.state_ = _copy_state(net.module_)
+
+    def on_epoch_end(self, net, **kwargs):
+        self.completed_epochs_ += 1
+        self.state_ = _copy_state(net.module_)
+
+
+def _copy_state(module):
+    return {key: value.detach().clone() for key, value in module.state_dict().items()}
 
 
 class StopOnNonFiniteLoss(Callback):
