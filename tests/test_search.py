@@ -213,3 +213,21 @@ def test_bad_parameters_fail_before_training(data, modalities, monkeypatch, para
     estimator = params.pop("estimator", fusion(modalities))
     with pytest.raises(error, match=message):
         TupleInfoNCESearch(estimator, **{**TINY, **params}).fit(X)
+
+
+def test_mixed_dtype_dataframe_with_text(frame):
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import OneHotEncoder
+
+    mods = [
+        ("numeric", StandardScaler(), ["age", "income"]),
+        ("department", OneHotEncoder(handle_unknown="ignore"), ["department"]),
+        ("review", make_pipeline(TfidfVectorizer(), TruncatedSVD(4, random_state=0)), "review"),
+    ]
+    found = search(mods).fit(frame)
+    assert list(found.feature_names_in_) == list(frame.columns)
+    assert found.transform(frame.iloc[:5]).shape == (5, 8)
+    assert set(found.corruption_) == {"numeric", "department", "review"}
+    # Preprocessing was fitted on the training rows only: 96 of 120.
+    assert found.best_estimator_.modalities_[0][1].n_samples_seen_ == 96
