@@ -7,6 +7,7 @@ absent embedding instead of an encoding.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 from scipy import sparse
@@ -16,6 +17,8 @@ from sklearn.preprocessing import StandardScaler
 __all__ = ["ALL_COLUMNS_NAME", "check_modalities", "fit_modalities", "transform_modalities"]
 
 ALL_COLUMNS_NAME = "features"
+# Inputs beyond this magnitude saturate the encoders; fit warns about them.
+_LARGE_INPUT = 1e4
 RESERVED_NAMES = ("ordinary",)
 
 
@@ -287,6 +290,15 @@ def _run(fitted, X, widths=None):
                 width = encoded.shape[1]
                 if width == 0:
                     raise ValueError(f"Modality {name!r}: its transformer returned no columns.")
+                largest = float(np.abs(encoded).max())
+                if largest > _LARGE_INPUT:
+                    warnings.warn(
+                        f"Modality {name!r}: values up to {largest:.3g} reach the network; "
+                        "neural encoders learn poorly from unscaled inputs. Give the modality "
+                        "a scaler (StandardScaler) instead of 'passthrough'.",
+                        UserWarning,
+                        stacklevel=4,
+                    )
             elif encoded.shape[1] != width:
                 raise ValueError(
                     f"Modality {name!r}: its transformer returned {encoded.shape[1]} columns "
