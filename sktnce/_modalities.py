@@ -202,7 +202,7 @@ def _to_float_block(name, output, n_rows):
 def _preprocess(name, transformer, block, present, column_names, *, fit):
     """The float32 block of the present rows, fitting the transformer first when ``fit``."""
     _check_no_infinity(name, block, present, column_names)
-    rows = _select_rows(block, present)
+    rows = block if present.all() else _select_rows(block, present)
     n_rows = int(present.sum())
     try:
         if transformer == "passthrough":
@@ -304,10 +304,17 @@ def _run(fitted, X, widths=None):
                     f"Modality {name!r}: its transformer returned {encoded.shape[1]} columns "
                     f"at transform but {width} at fit."
                 )
-        out = np.zeros((n_rows, width), dtype=np.float32)
-        if encoded is not None:
-            out[present] = encoded
-        blocks.append(out)
+        blocks.append((encoded, present))
         missing.append(absent)
         out_widths.append(width)
-    return np.hstack(blocks), np.column_stack(missing), out_widths
+    # One allocation for the network's input, filled block by block: no stacked copy.
+    features = np.zeros((n_rows, sum(out_widths)), dtype=np.float32)
+    start = 0
+    for (encoded, present), width in zip(blocks, out_widths):
+        if encoded is not None:
+            if present.all():
+                features[:, start:start + width] = encoded
+            else:
+                features[present, start:start + width] = encoded
+        start += width
+    return features, np.column_stack(missing), out_widths
