@@ -197,8 +197,10 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     ['medium', 'strong', 'weak']
     """
 
-    # The torch module that builds views and negatives in training (benchmarks swap it).
+    # The torch module that builds views and negatives in training, and the loss over its
+    # output: benchmarks swap them to build baselines (naive negatives, CMC) on the same net.
     _training_module = TupleInfoNCEModule
+    _criterion = TupleInfoNCECriterion
 
     _parameter_constraints = {
         "modalities": [list, tuple, None],
@@ -388,7 +390,7 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             callbacks.append(("progress", EpochProgressBar()))
         return TupleInfoNCENet(
             module,
-            criterion=TupleInfoNCECriterion,
+            criterion=self._criterion,
             criterion__alpha=np.concatenate([alpha[:1], alpha[1:][disturbed]]),
             criterion__temperature=self.temperature,
             optimizer=torch.optim.Adam,

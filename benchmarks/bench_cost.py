@@ -1,0 +1,145 @@
+"""Speed and memory of TupleInfoNCEFusion, as ratios measured in one run.
+
+1. The price of the scikit-learn and skorch layers: epoch time of ``fit`` against a bare
+   PyTorch loop that trains the same module with the same loss, batches and optimiser on
+   the same preprocessed tensors (interleaved, median of the repeats).
+2. Scaling: per-epoch fit time, peak resident memory and transform throughput at growing
+   row counts (3 modalities, 100 columns in all), each size in a fresh process so that its
+   peak is its own. Memory is reported against the size of the data itself (float64 X).
+
+The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
+``bench_search.py``. Run alone on the machine.
+
+    python benchmarks/bench_cost.py            # sizes 10k, 100k, 1M
+    python benchmarks/bench_cost.py --quick    # tiny sizes, a smoke run
+"""
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from sklearn.preprocessing import StandardScaler
+
+from sktnce import TupleInfoNCEFusion
+from sktnce._fusion import resolve_alpha, resolve_corruption
+from sktnce._modalities import check_modalities
+from sktnce.datasets import make_multimodal_classification
+
+WIDTHS = (50, 30, 20)
+
+
+def _data(n_samples, random_state=0):
+    X, _, columns = make_multimodal_classification(
+        n_samples=n_samples, n_features=WIDTHS, random_state=random_state)
+    return X, [(name, StandardScaler(), cols) for name, cols in columns.items()]
+
+
+def bare_epoch_seconds(fusion, X, epochs):
+    """Train the module ``fit`` would train, in a plain loop; median seconds per epoch."""
+    specs = check_modalities(fusion.modalities)
+    names = [name for name, _, _ in specs]
+    alpha = resolve_alpha(fusion.alpha, names)
+    corruption = resolve_corruption(fusion.corruption, names)
+    features, missing = fusion._fit_preprocessing(specs, X, torch.device("cpu"))
+    net = fusion._build_net(alpha, corruption, weight_seed=0, augment_seed=1, shuffle_seed=2)
+    module = net.module
+    criterion = fusion._criterion(**net.get_params_for("criterion"))
+    optimizer = torch.optim.Adam(module.parameters(), lr=fusion.lr)
+    rng = np.random.default_rng(0)
+    n_rows, batch = len(features), fusion.batch_size
+    durations = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        order = torch.as_tensor(rng.permutation(n_rows))
+        for begin in range(0, n_rows - 1, batch):
+            index = order[begin:begin + batch]
+            if len(index) < 2:
+                continue
+            loss = criterion(module(features[index], missing[index]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        durations.append(time.perf_counter() - start)
+    return statistics.median(durations[1:] or durations)
+
+
+def layer_overhead(n_samples=20000, epochs=5, repeats=3):
+    X, modalities = _data(n_samples)
+    bare, wrapped = [], []
+    for _ in range(repeats):
+        fusion = TupleInfoNCEFusion(modalities=modalities, max_epochs=epochs, random_state=0)
+        bare.append(bare_epoch_seconds(fusion, X, epochs))
+        fusion.fit(X)
+        wrapped.append(statistics.median(fusion.net_.history[:, "dur"][1:]))
+    bare_s, wrapped_s = statistics.median(bare), statistics.median(wrapped)
+    return {"bare_s": bare_s, "fusion_s": wrapped_s, "ratio": wrapped_s / bare_s}
+
+
+def _peak_rss_bytes():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+
+
+def scaling_child(n_samples):
+    """One size, in this process: prints a JSON line."""
+    X, modalities = _data(n_samples)
+    baseline = _peak_rss_bytes()
+    fusion = TupleInfoNCEFusion(modalities=modalities, max_epochs=1, random_state=0)
+    start = time.perf_counter()
+    fusion.fit(X)
+    fit_s = time.perf_counter() - start
+    epoch_s = float(fusion.net_.history[-1, "dur"])
+    start = time.perf_counter()
+    fusion.transform(X)
+    transform_s = time.perf_counter() - start
+    peak = _peak_rss_bytes()
+    print(json.dumps({"n_samples": n_samples, "data_mb": X.nbytes / 2**20,
+                      "epoch_s": epoch_s, "fit_s": fit_s,
+                      "transform_rows_per_s": n_samples / transform_s,
+                      "peak_over_baseline_mb": (peak - baseline) / 2**20,
+                      "baseline_mb": baseline / 2**20}))
+
+
+def scaling(sizes):
+    results = []
+    for n in sizes:
+        out = subprocess.run([sys.executable, __file__, "--child", str(n)], check=True,
+                             capture_output=True, text=True).stdout
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Speed and memory of TupleInfoNCEFusion.")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        scaling_child(args.child)
+        return None
+    if args.quick:
+        overhead = layer_overhead(n_samples=600, epochs=2, repeats=1)
+        sizes = [500, 2000]
+    else:
+        overhead = layer_overhead()
+        sizes = [10_000, 100_000, 1_000_000]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"fit epoch: bare loop {overhead['bare_s']:.3f} s, TupleInfoNCEFusion "
+          f"{overhead['fusion_s']:.3f} s, ratio {overhead['ratio']:.2f}")
+    rows = scaling(sizes)
+    print("| rows | data (MB) | s/epoch | transform rows/s | peak memory over data |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['n_samples']:,} | {r['data_mb']:.0f} | {r['epoch_s']:.2f} | "
+              f"{r['transform_rows_per_s']:,.0f} | "
+              f"{r['peak_over_baseline_mb']:.0f} MB ({r['peak_over_baseline_mb'] / r['data_mb']:.1f}x) |")
+    return overhead, rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""The representations compared in the benchmarks, each a scikit-learn transformer factory.
+
+Every factory takes the data set's modality specification and returns an unfitted
+transformer that learns without labels; ``supervised_mlp`` is the labelled reference.
+"""
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import PCA
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch, tuple_infonce_loss
+from sktnce._augment import corrupt
+from sktnce._network import TupleInfoNCEModule
+
+N_COMPONENTS = 32
+
+
+def _columns(modalities, transform=None):
+    """A ColumnTransformer applying each modality's preprocessing (then ``transform``)."""
+    steps = []
+    for name, transformer, columns in modalities:
+        transformer = clone(transformer) if transformer != "passthrough" else "passthrough"
+        if transform is not None:
+            transformer = make_pipeline(transformer, clone(transform)) if transformer != \
+                "passthrough" else clone(transform)
+        steps.append((name, transformer, columns))
+    return ColumnTransformer(steps, sparse_threshold=0)
+
+
+def raw(modalities, **_):
+    """Every modality's preprocessed block, concatenated and standardised."""
+    return make_pipeline(_columns(modalities), StandardScaler())
+
+
+def pca(modalities, **_):
+    """PCA of the standardised raw features to the fused embedding's width."""
+    return make_pipeline(_columns(modalities), StandardScaler(),
+                         _CappedPCA(N_COMPONENTS, random_state=0))
+
+
+def per_modality_pca(modalities, **_):
+    """PCA within each modality, to an equal share of the width, concatenated."""
+    share = max(1, N_COMPONENTS // len(modalities))
+    return make_pipeline(_columns(modalities, _CappedPCA(share, random_state=0)),
+                         StandardScaler())
+
+
+class _CappedPCA(PCA):
+    """PCA that keeps at most as many components as the block has columns."""
+
+    def fit_transform(self, X, y=None):
+        n_components = self.n_components
+        self.n_components = min(n_components, X.shape[1], X.shape[0])
+        try:
+            return super().fit_transform(X, y)
+        finally:
+            self.n_components = n_components
+
+    def fit(self, X, y=None):
+        self.fit_transform(X, y)
+        return self
+
+
+def tuple_contrast(modalities, **params):
+    """Whole-tuple contrast: TupleInfoNCE with ordinary negatives only."""
+    return TupleInfoNCEFusion(modalities=modalities, alpha=[1.0] + [0.0] * len(modalities),
+                              n_components=N_COMPONENTS, **params)
+
+
+def tuple_infonce(modalities, **params):
+    return TupleInfoNCEFusion(modalities=modalities, n_components=N_COMPONENTS, **params)
+
+
+def tuple_infonce_searched(modalities, search=None, **params):
+    search = search or {}
+    return TupleInfoNCESearch(tuple_infonce(modalities, **params), **search)
+
+
+# --------------------------------------------------------------------------- CMC
+class CrossModalModule(TupleInfoNCEModule):
+    """CMC on the library's encoder: z of every modality alone, shape (K, B, D)."""
+
+    def forward(self, x, missing):
+        blocks = self.encoder.blocks(x)
+        gen = self.generator
+        augmented = [corrupt(b, rate, noise=self.noise, generator=gen)
+                     for b, rate in zip(blocks, self.corruption)]
+        n_modalities = missing.shape[1]
+        views = []
+        for k in range(n_modalities):
+            absent = torch.ones_like(missing)
+            absent[:, k] = missing[:, k]
+            views.append(self.encoder.project(self.encoder.fuse(
+                self.encoder.embed(augmented, absent))))
+        return torch.stack(views)
+
+
+class CrossModalCriterion(torch.nn.Module):
+    """InfoNCE between every ordered pair of modalities' embeddings of the same rows."""
+
+    def __init__(self, alpha, temperature):
+        super().__init__()
+        self.temperature = float(temperature)
+
+    def forward(self, views):
+        n_modalities, n_rows, width = views.shape
+        no_disturbed = views.new_empty(0, 1, n_rows, width)
+        losses = [tuple_infonce_loss(views[k], views[j], no_disturbed, [1.0], self.temperature)
+                  for k in range(n_modalities) for j in range(n_modalities) if j != k]
+        return torch.stack(losses).mean()
+
+
+class CrossModalFusion(TupleInfoNCEFusion):
+    """CMC-style baseline: modalities contrasted against each other, never as a tuple.
+
+    The representation is the mean of the representations of each modality alone (the
+    inputs CMC trains on), so it has the same width as the fused ones.
+    """
+
+    _training_module = CrossModalModule
+    _criterion = CrossModalCriterion
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        features, missing = self._encode_input(X)
+        encoder = self.net_.module_.encoder
+        with torch.inference_mode():
+            outputs = []
+            for k in range(missing.shape[1]):
+                absent = torch.ones_like(missing)
+                absent[:, k] = missing[:, k]
+                outputs.append(encoder(features, absent))
+        return torch.stack(outputs).mean(dim=0).cpu().numpy()
+
+
+def cross_modal_contrast(modalities, **params):
+    return CrossModalFusion(modalities=modalities, n_components=N_COMPONENTS, **params)
+
+
+# --------------------------------------------------------------------------- supervised
+def supervised_mlp(modalities, random_state=0):
+    """The labelled reference: an MLP on the standardised raw features."""
+    return make_pipeline(_columns(modalities), StandardScaler(),
+                         MLPClassifier((128,), alpha=1e-3, max_iter=300, early_stopping=False,
+                                       random_state=random_state))
+
+
+UNSUPERVISED = {
+    "raw features": raw,
+    "PCA": pca,
+    "per-modality PCA": per_modality_pca,
+    "CMC (cross-modal)": cross_modal_contrast,
+    "whole-tuple contrast": tuple_contrast,
+    "TupleInfoNCE, uniform alpha": tuple_infonce,
+    "TupleInfoNCE, searched": tuple_infonce_searched,
+}
+NEURAL = {"CMC (cross-modal)", "whole-tuple contrast", "TupleInfoNCE, uniform alpha",
+          "TupleInfoNCE, searched"}
+
+
+def as_array(Z):
+    return np.asarray(Z, dtype=np.float64)
