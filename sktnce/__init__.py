@@ -1,5 +1,6 @@
 """sktnce: contrastive multimodal fusion with TupleInfoNCE, as a scikit-learn transformer."""
 
+from ._auto import make_modalities
 from ._fusion import TupleInfoNCEFusion
 from ._loss import tuple_infonce_loss
 from ._persistence import load, save
@@ -10,6 +11,7 @@ __all__ = [
     "TupleInfoNCEFusion",
     "TupleInfoNCESearch",
     "load",
+    "make_modalities",
     "save",
     "tuple_infonce_loss",
     "__version__",
