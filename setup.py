@@ -28,6 +28,7 @@ setup(
     extras_require={
         "plot": ["matplotlib>=3.5"],
         "persist": ["safetensors>=0.4", "skops>=0.10"],
+        "benchmarks": ["pandas>=2.0", "pyarrow>=12"],
         "text": ["sentence-transformers>=3"],
         "docs": [
             "sphinx>=7",
