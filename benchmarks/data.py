@@ -134,7 +134,8 @@ def sentence_embeddings(texts):
     return embedded
 
 
-def generated(n_samples=3000, random_state=0):
+def generated(n_samples=None, random_state=0):
+    n_samples = 3000 if n_samples is None else n_samples
     X, y, columns = make_multimodal_classification(n_samples=n_samples, random_state=random_state)
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
     modalities = [(name, StandardScaler(), [f"x{i}" for i in cols])
