@@ -212,7 +212,7 @@ class SentenceEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, embedding_dim_), float32
+        X_new : ndarray of shape (n_samples, ``embedding_dim_``), float32
         """
         check_is_fitted(self, "embedding_dim_")
         texts = _text_column(X)

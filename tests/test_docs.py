@@ -1,0 +1,73 @@
+"""The documentation cannot drift: every gallery example runs, in quick mode.
+
+The docstrings' examples run as doctests (setup.cfg); the full Sphinx build does not run
+here (see the README for its command).
+"""
+
+import runpy
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
+
+
+def test_gallery_has_the_examples():
+    assert {path.stem for path in EXAMPLES} >= {
+        "plot_embedding_map", "plot_cross_modal_accuracy", "plot_search_history",
+        "plot_tabular_text"}
+    for path in EXAMPLES:
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith('"""'), f"{path.name}: sphinx-gallery needs a docstring title"
+        assert 'os.environ.get("SKTNCE_QUICK") == "1"' in text, f"{path.name}: no quick mode"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
+def test_example_runs_in_quick_mode(path, monkeypatch, capsys):
+    pytest.importorskip("pandas")
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("SKTNCE_QUICK", "1")
+    monkeypatch.chdir(path.parent)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny networks: one thread is fastest on a shared machine
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*non-interactive.*cannot be shown")
+            namespace = runpy.run_path(str(path), run_name="__main__")
+        assert namespace["QUICK"] is True
+        assert plt.get_fignums(), f"{path.name} drew no figure"
+        for number in plt.get_fignums():
+            assert all(ax.has_data() for ax in plt.figure(number).axes)
+    finally:
+        plt.close("all")
+        torch.set_num_threads(threads)
+    assert capsys.readouterr().out  # each example prints what it measured
+
+
+def test_readme_ten_lines_run(capsys):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Ten lines that run", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        exec(compile(code, "README.md", "exec"), {})
+    finally:
+        torch.set_num_threads(threads)
+    score, accuracy = capsys.readouterr().out.splitlines()
+    assert 0 <= float(score) <= 1
+    assert "'weak'" in accuracy
+
+
+def test_readme_keeps_ci_command_and_figure():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'pip install torch==2.13.0 -e ".[test]" && python -m pytest\n' in readme
+    assert "(docs/images/embedding_map.png)" in readme
+    image = ROOT / "docs" / "images" / "embedding_map.png"
+    assert image.is_file() and image.stat().st_size < 200_000
