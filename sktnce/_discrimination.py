@@ -30,6 +30,22 @@ def cross_modal_discrimination(encoder, x, missing, *, corruption, chunk_size, t
 
     Rows whose modality k is missing are not queries for k (they stay candidates).
 
+    Parameters
+    ----------
+    encoder : TupleEncoder
+    x : Tensor of shape (n, D)
+        Preprocessed features.
+    missing : bool Tensor of shape (n, K)
+        Rows where a modality is wholly missing.
+    corruption : sequence of float
+        Corruption rate of each modality, applied to the queries.
+    chunk_size : int
+        Candidate-set size M.
+    temperature : float
+        Temperature of the softmax behind the log-probabilities.
+    generator : torch.Generator
+        On ``x``'s device; drives the chunking and the query augmentation.
+
     Returns
     -------
     accuracy, log_prob : ndarray of shape (K,)
