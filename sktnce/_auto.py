@@ -88,7 +88,7 @@ def make_modalities(X, *, max_categories=20, text_min_words=3, text_components=3
     ``pd.NA``, which :class:`~sklearn.preprocessing.OneHotEncoder` does not take: fill
     them, or convert such categorical columns to ``"category"`` first. Saving a fusion
     built from this list with :func:`sktnce.save` stores a ``numpy.dtype`` (kept by
-    SimpleImputer): load it with ``sktnce.load(path, trusted=["numpy.dtype"])``.
+    SimpleImputer), which :func:`sktnce.load` trusts.
 
     Parameters
     ----------

@@ -174,7 +174,7 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         Epochs run.
     n_features_in_ : int
         Number of columns seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in fit, when X had string column names.
 
     See Also

@@ -27,6 +27,9 @@ __all__ = ["load", "save"]
 FORMAT = "sktnce"
 FORMAT_VERSION = 1
 _JSON, _WEIGHTS, _SKOPS = "sktnce.json", "weights.safetensors", "modalities.skops"
+# Types loaded without being named in ``trusted``: skops' defaults, plus numpy.dtype, a
+# plain data-type descriptor that fitted scikit-learn transformers keep (SimpleImputer).
+_ALWAYS_TRUSTED = ("numpy.dtype",)
 # Parameters that may hold arbitrary objects travel in the skops part, the rest in JSON.
 _OBJECT_PARAMS = ("modalities", "random_state")
 
@@ -126,7 +129,8 @@ def load(path, *, trusted=None, device=None):
     ----------
     path : str or path-like
     trusted : list of str, default=None
-        Fully qualified type names to trust beyond skops' safe defaults, for example a
+        Fully qualified type names to trust beyond skops' safe defaults (and
+        ``numpy.dtype``, which fitted transformers such as SimpleImputer keep), for example a
         custom transformer of yours (``["mypackage.MyTransformer"]``). Types the file needs
         that are neither are refused, and named in the error.
     device : str, default=None
@@ -157,13 +161,14 @@ def load(path, *, trusted=None, device=None):
             f"version {header.get('format_version')}; this sktnce ({__version__}) reads "
             f"format version {FORMAT_VERSION}. Load it with the sktnce version that saved it."
         )
-    untrusted = sorted(set(skops.io.get_untrusted_types(data=objects_bytes)) - set(trusted or []))
+    trusted = [*_ALWAYS_TRUSTED, *(trusted or [])]
+    untrusted = sorted(set(skops.io.get_untrusted_types(data=objects_bytes)) - set(trusted))
     if untrusted:
         raise ValueError(
             f"{path} holds types that are not trusted: {untrusted}. Loading them could run "
             "code; if you trust this file's source, pass them in trusted=[...]."
         )
-    objects = skops.io.loads(objects_bytes, trusted=list(trusted or []) or None)
+    objects = skops.io.loads(objects_bytes, trusted=trusted)
     try:
         weights = safetensors.torch.load(weights_bytes)
     except Exception as exc:  # safetensors raises its own error types for corrupt data
