@@ -76,3 +76,12 @@ def test_bench_reward_quick(capsys):
     assert [r["M"] for r in rows] == [4, 16]
     assert all(0 <= r["uniform"][0] <= 1 for r in rows)
     assert "gap / noise" in capsys.readouterr().out
+
+
+def test_bench_defaults_runs(monkeypatch, capsys):
+    _with_benchmarks_on_path(monkeypatch)
+    results = load_benchmark("bench_defaults").main(
+        ["generated", "[{'max_epochs': 1}, {'max_epochs': 1, 'modality_dropout': 0.3}]",
+         "--n-samples", "200"])
+    assert [r[0]["modality_dropout"] for r in results[1:]] == [0.3]
+    assert all(0 <= r[1] <= 1 for r in results)
