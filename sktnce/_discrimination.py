@@ -61,8 +61,7 @@ def cross_modal_discrimination(encoder, x, missing, *, corruption, chunk_size, t
         index = torch.as_tensor(chunk, device=device)
         xc, mc = x[index], missing[index]
         blocks = encoder.blocks(xc)
-        augmented = [corrupt(b, rate, generator=generator) if rate > 0 else b
-                     for b, rate in zip(blocks, corruption)]
+        augmented = [corrupt(b, rate, generator=generator) for b, rate in zip(blocks, corruption)]
         for k in range(n_modalities):
             if n_modalities == 1:
                 query_absent = key_absent = mc

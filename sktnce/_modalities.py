@@ -290,7 +290,8 @@ def _run(fitted, X, widths=None):
                 width = encoded.shape[1]
                 if width == 0:
                     raise ValueError(f"Modality {name!r}: its transformer returned no columns.")
-                largest = float(np.abs(encoded).max())
+                # max of max and -min: np.abs would copy the whole block to find one number.
+                largest = float(max(encoded.max(), -encoded.min()))
                 if largest > _LARGE_INPUT:
                     warnings.warn(
                         f"Modality {name!r}: values up to {largest:.3g} reach the network; "
