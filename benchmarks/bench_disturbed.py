@@ -53,7 +53,7 @@ class NaiveDisturbedModule(TupleInfoNCEModule):
                          if disturbed else z.new_empty(0, self.n_derangements, len(x), width))
             outputs.append((z, disturbed))
         (z1, d1), (z2, d2) = outputs
-        return z1, z2, d1, d2
+        return z1, z2, d1, d2, None, None
 
 
 class NaiveFusion(TupleInfoNCEFusion):

@@ -8,14 +8,26 @@ from ._augment import corrupt
 __all__ = ["cross_modal_discrimination"]
 
 
-def _chunks(order, chunk_size):
-    """Split ``order`` into ``max(1, n // chunk_size)`` near-equal chunks.
+def _candidate_sets(order, chunk_size, generator):
+    """Candidate sets of exactly ``chunk_size`` rows each, as ``(rows, n_queries)`` pairs.
 
-    Every chunk holds at least ``chunk_size`` rows (when there are that many), so top-1
-    among a chunk's candidates is no easier for a data set's last few rows.
+    ``order`` (a shuffled ``range(n)``) is cut into ``n // chunk_size`` sets; the ``r``
+    rows left over form one more set, filled up to ``chunk_size`` with rows drawn from the
+    others. Only its first ``r`` rows are queries, so every row is queried once and top-1
+    is always among exactly ``chunk_size`` candidates. With fewer rows than ``chunk_size``
+    there is one set of all rows; the caller warns.
     """
-    n_chunks = max(1, len(order) // chunk_size)
-    return np.array_split(order, n_chunks)
+    n_rows = len(order)
+    if n_rows <= chunk_size:
+        return [(order, n_rows)]
+    n_full = n_rows // chunk_size
+    sets = [(order[i * chunk_size:(i + 1) * chunk_size], chunk_size) for i in range(n_full)]
+    leftover = order[n_full * chunk_size:]
+    if len(leftover):
+        others = order[:n_full * chunk_size]
+        pick = torch.randperm(len(others), generator=generator)[:chunk_size - len(leftover)]
+        sets.append((np.concatenate([leftover, others[pick.numpy()]]), len(leftover)))
+    return sets
 
 
 @torch.no_grad()
@@ -38,9 +50,11 @@ def cross_modal_discrimination(encoder, x, missing, *, corruption, chunk_size, t
     missing : bool Tensor of shape (n, K)
         Rows where a modality is wholly missing.
     corruption : sequence of float
-        Corruption rate of each modality, applied to the queries.
+        Corruption rate of each modality, applied to the queries: the evaluation's own
+        augmentation, the same whatever the model was trained with.
     chunk_size : int
-        Candidate-set size M.
+        Candidate-set size M: every query is ranked among exactly M rows (all rows, when
+        there are fewer).
     temperature : float
         Temperature of the softmax behind the log-probabilities.
     generator : torch.Generator
@@ -54,10 +68,13 @@ def cross_modal_discrimination(encoder, x, missing, *, corruption, chunk_size, t
     n_rows, n_modalities = missing.shape
     device = x.device
     order = torch.randperm(n_rows, generator=generator, device=device).cpu().numpy()
+    # The filler rows of a last, short set are drawn on the host.
+    host_seed = int(torch.randint(2**62, (1,), generator=generator, device=device))
+    host_generator = torch.Generator().manual_seed(host_seed)
     hits = np.zeros(n_modalities)
     log_prob = np.zeros(n_modalities)
     counted = np.zeros(n_modalities)
-    for chunk in _chunks(order, chunk_size):
+    for chunk, n_queries in _candidate_sets(order, chunk_size, host_generator):
         index = torch.as_tensor(chunk, device=device)
         xc, mc = x[index], missing[index]
         blocks = encoder.blocks(xc)
@@ -75,6 +92,7 @@ def cross_modal_discrimination(encoder, x, missing, *, corruption, chunk_size, t
             keys = encoder.project(encoder.fuse(encoder.embed(blocks, key_absent)))
             logits = queries @ keys.T / temperature
             valid = ~mc[:, k]
+            valid[n_queries:] = False
             rows = torch.arange(len(chunk), device=device)
             correct = logits.argmax(dim=1) == rows
             log_softmax = torch.log_softmax(logits, dim=1)[rows, rows]

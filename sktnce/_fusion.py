@@ -1,6 +1,8 @@
 """The TupleInfoNCEFusion transformer."""
 
+import copy
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -85,6 +87,22 @@ def resolve_corruption(corruption, names):
     return rates
 
 
+@contextmanager
+def _restore_on_failure(estimator):
+    """Put back every attribute of ``estimator`` if the block raises.
+
+    A failed fit must neither look fitted nor leave a mix of an earlier fit's state and
+    the new one's.
+    """
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
+
+
 def _resolve_device(device):
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -135,8 +153,14 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     n_derangements : int, default=1
         Disturbed negatives per anchor and modality (R).
     modality_dropout : float, default=0.1
-        Probability that a modality of a training view is replaced by its absent
+        Probability that a modality of a full training view is replaced by its absent
         embedding, so that the encoder also works from partial rows.
+    partial_share : float, default=0.5
+        Share of training batches built from partial tuples, as in the authors' code:
+        half of them contrast one modality alone against the rest of its row (the task
+        :meth:`score` measures), half one modality alone against an augmented copy of
+        itself. The other batches contrast whole tuples with disturbed negatives. Ignored
+        with one modality.
     noise : float, default=0.0
         Standard deviation of Gaussian noise added to each view after corruption.
     batch_size : int, default=256
@@ -146,11 +170,22 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     lr : float, default=1e-3
         Adam learning rate.
     score_chunk_size : int, default=32
-        Candidate-set size of the cross-modal retrieval behind :meth:`score`: rows are
-        ranked among chunks of this many, so that scores compare across data sizes.
+        Candidate-set size M of the cross-modal retrieval behind :meth:`score`: every row
+        is ranked among exactly M candidates (chance ``1 / M``), so that scores compare
+        across data sizes.
+    score_corruption : float, default=0.3
+        Corruption rate of the queries in :meth:`score` and :meth:`cross_modal_accuracy`:
+        the evaluation's own augmentation, independent of ``corruption``, so that models
+        trained with different rates are scored on the same task.
+    warm_start : bool, default=False
+        When True and the estimator is fitted, :meth:`fit` keeps the fitted preprocessing
+        (``X`` must have the same columns) and trains ``max_epochs`` more epochs from the
+        current weights and optimizer state, with the current ``alpha`` and
+        ``corruption``; ``loss_curve_`` grows.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the batches and the augmentations. An int gives bit-identical
-        results on CPU.
+        results on CPU for a given number of torch threads (``torch.get_num_threads()``):
+        float sums may be split differently across another thread count.
     device : str or torch.device, default="cpu"
         ``"cpu"`` or ``"cuda"``.
     verbose : int, default=0
@@ -214,11 +249,14 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         "n_layers": [Interval(Integral, 0, None, closed="left")],
         "n_derangements": [Interval(Integral, 1, None, closed="left")],
         "modality_dropout": [Interval(Real, 0, 1, closed="left")],
+        "partial_share": [Interval(Real, 0, 1, closed="both")],
         "noise": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "score_chunk_size": [Interval(Integral, 2, None, closed="left")],
+        "score_corruption": [Interval(Real, 0, 1, closed="left")],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "verbose": ["verbose"],
@@ -238,11 +276,14 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         n_layers=1,
         n_derangements=1,
         modality_dropout=0.1,
+        partial_share=0.5,
         noise=0.0,
         batch_size=256,
         max_epochs=50,
         lr=1e-3,
         score_chunk_size=32,
+        score_corruption=0.3,
+        warm_start=False,
         random_state=None,
         device="cpu",
         verbose=0,
@@ -258,11 +299,14 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self.n_layers = n_layers
         self.n_derangements = n_derangements
         self.modality_dropout = modality_dropout
+        self.partial_share = partial_share
         self.noise = noise
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.lr = lr
         self.score_chunk_size = score_chunk_size
+        self.score_corruption = score_corruption
+        self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -309,6 +353,10 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     def fit(self, X, y=None):
         """Fit every modality's preprocessing, then train the encoder without labels.
 
+        With ``warm_start=True`` on a fitted estimator, keep the preprocessing and go on
+        training from the current weights instead. A fit that fails leaves the estimator
+        as it was before the call.
+
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
@@ -320,25 +368,66 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         -------
         self : TupleInfoNCEFusion
         """
+        with _restore_on_failure(self):
+            if self.warm_start and self.__sklearn_is_fitted__():
+                names = list(self.output_indices_)
+                alpha = resolve_alpha(self.alpha, names)
+                corruption = resolve_corruption(self.corruption, names)
+                features, missing = self._encode_input(self._validate_input(X, reset=False))
+                previous = self.net_
+                start = {
+                    "initial_state": previous.module_.encoder.state_dict(),
+                    # A copy: Adam updates its step counts in place, and a failed fit
+                    # must leave the previous net as it was.
+                    "optimizer_state": copy.deepcopy(previous.optimizer_.state_dict()),
+                }
+                loss_curve = list(self.loss_curve_)
+            else:
+                specs = check_modalities(self.modalities)
+                names = [spec[0] for spec in specs]
+                alpha = resolve_alpha(self.alpha, names)
+                corruption = resolve_corruption(self.corruption, names)
+                features, missing = self._fit_preprocessing(specs, X, _resolve_device(self.device))
+                start, loss_curve = {}, []
+
+            rng = check_random_state(self.random_state)
+            weight_seed, augment_seed, shuffle_seed, self._eval_seed = (
+                int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)
+            )
+            net = self._build_net(alpha, corruption, weight_seed=weight_seed,
+                                  augment_seed=augment_seed, shuffle_seed=shuffle_seed, **start)
+            net.partial_fit({"x": features, "missing": missing}, None)
+            self._set_trained(net, alpha, corruption)
+            self.loss_curve_ = loss_curve + self.loss_curve_
+            self.n_iter_ = len(self.loss_curve_)
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    def _initialize(self, X):
+        """Fit the preprocessing and set up untrained, seeded weights; return ``self``.
+
+        A warm-started :meth:`fit` then trains from these weights: the search starts every
+        candidate of its first round from them.
+        """
         specs = check_modalities(self.modalities)
         names = [spec[0] for spec in specs]
         alpha = resolve_alpha(self.alpha, names)
         corruption = resolve_corruption(self.corruption, names)
-        device = _resolve_device(self.device)
-        features, missing = self._fit_preprocessing(specs, X, device)
-
-        rng = check_random_state(self.random_state)
-        weight_seed, augment_seed, shuffle_seed, self._eval_seed = (
-            int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)
-        )
-        net = self._build_net(alpha, corruption, weight_seed=weight_seed,
-                              augment_seed=augment_seed, shuffle_seed=shuffle_seed)
-        net.fit({"x": features, "missing": missing}, None)
-        self._set_trained(net, alpha, corruption)
+        with _restore_on_failure(self):
+            features, missing = self._fit_preprocessing(specs, X, _resolve_device(self.device))
+            rng = check_random_state(self.random_state)
+            weight_seed, self._eval_seed = (
+                int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2)
+            )
+            net = self._build_net(alpha, corruption, weight_seed=weight_seed,
+                                  augment_seed=0, shuffle_seed=0)
+            net.initialize()
+            self._set_trained(net, alpha, corruption)
         return self
 
-    # The private steps below are shared with TupleInfoNCESearch, which preprocesses once
-    # and then trains many candidates from the same weights.
+    # The private steps below are shared with sktnce.save and load.
     def _fit_preprocessing(self, specs, X, device):
         """Fit the modalities' transformers; return the training tensors on ``device``."""
         X = self._validate_input(X, reset=True)
@@ -354,10 +443,11 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         return torch.from_numpy(features).to(device), torch.from_numpy(missing).to(device)
 
     def _build_net(self, alpha, corruption, *, weight_seed, augment_seed, shuffle_seed,
-                   max_epochs=None, initial_state=None):
-        """An untrained skorch net for the fitted modalities and the given alpha and beta.
+                   max_epochs=None, initial_state=None, optimizer_state=None):
+        """A skorch net for the fitted modalities and the given alpha and beta.
 
-        ``initial_state`` (an encoder state dict) replaces the seeded initial weights.
+        ``initial_state`` (an encoder state dict) replaces the seeded initial weights;
+        ``optimizer_state`` (an Adam state dict) returns the net initialised, with it loaded.
         """
         names = list(self.output_indices_)
         widths = [s.stop - s.start for s in self.output_indices_.values()]
@@ -374,7 +464,8 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             )
         if initial_state is not None:
             encoder.load_state_dict(initial_state)
-        disturbed = [k for k in range(len(names)) if alpha[k + 1] > 0]
+        # With one modality a disturbed tuple is another row: an ordinary negative again.
+        disturbed = [k for k in range(len(names)) if alpha[k + 1] > 0] if len(names) > 1 else []
         module = self._training_module(
             encoder,
             corruption=[corruption[name] for name in names],
@@ -383,12 +474,13 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             modality_dropout=self.modality_dropout,
             noise=self.noise,
             seed=augment_seed,
+            partial_share=self.partial_share,
         )
         callbacks = [("nonfinite", StopOnNonFiniteLoss()),
                      ("last_complete_epoch", KeepLastCompleteEpoch())]
         if self.verbose:
             callbacks.append(("progress", EpochProgressBar()))
-        return TupleInfoNCENet(
+        net = TupleInfoNCENet(
             module,
             criterion=self._criterion,
             criterion__alpha=np.concatenate([alpha[:1], alpha[1:][disturbed]]),
@@ -405,6 +497,10 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             verbose=0,
             device=_resolve_device(self.device),
         )
+        if optimizer_state is not None:
+            net.initialize()
+            net.optimizer_.load_state_dict(optimizer_state)
+        return net
 
     def _set_trained(self, net, alpha, corruption):
         # Epochs completed, or None for a net that was initialised but not trained here.
@@ -460,19 +556,31 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         return self.n_components
 
     # ---------------------------------------------------------------- scoring
-    def _discrimination(self, X):
+    def _discrimination(self, X, *, seed=None):
+        """Per-modality accuracy and log-probability arrays on ``X``; ``seed`` fixes the
+        candidate sets and query augmentations (default: the one drawn in fit)."""
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
         features, missing = self._encode_input(X)
         if len(features) < 2:
             raise ValueError("Cross-modal discrimination needs at least 2 rows.")
-        generator = torch.Generator(device=features.device).manual_seed(self._eval_seed)
+        if len(features) < self.score_chunk_size:
+            warnings.warn(
+                f"Cross-modal discrimination on {len(features)} rows, fewer than "
+                f"score_chunk_size={self.score_chunk_size}: rows are ranked among "
+                f"{len(features)} candidates (chance 1/{len(features)}), a score that does "
+                "not compare with scores on more rows.",
+                UserWarning,
+                stacklevel=3,
+            )
+        seed = self._eval_seed if seed is None else seed
+        generator = torch.Generator(device=features.device).manual_seed(seed)
         encoder = self.net_.module_.encoder
         return cross_modal_discrimination(
             encoder,
             features,
             missing,
-            corruption=list(self.corruption_.values()),
+            corruption=[self.score_corruption] * len(self.output_indices_),
             chunk_size=self.score_chunk_size,
             temperature=self.temperature,
             generator=generator,
@@ -481,8 +589,9 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     def cross_modal_accuracy(self, X):
         """Each modality's cross-modal discrimination accuracy A^k on ``X``.
 
-        For modality k, the share of rows whose augmented modality k alone retrieves,
-        among ``score_chunk_size`` candidates, the rest of its own row (all modalities but
+        For modality k, the share of rows whose modality k alone, corrupted at
+        ``score_corruption``, retrieves, among ``score_chunk_size`` candidates, the rest of
+        its own row (all modalities but
         k). A modality the encoder ignores scores near chance, ``1 / score_chunk_size``.
         With one modality it is instance discrimination: an augmented view of a row
         retrieves the clean row.

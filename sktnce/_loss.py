@@ -5,7 +5,8 @@ import torch
 __all__ = ["tuple_infonce_loss"]
 
 
-def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, reduction="mean"):
+def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, disturbed_mask=None,
+                       reduction="mean"):
     r"""TupleInfoNCE loss in its expectation form, for one direction.
 
     For anchor :math:`i` with logits :math:`s = z^1_i \cdot z / \tau`::
@@ -33,6 +34,11 @@ def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, reduc
         Non-negative; weights of zero drop those negatives. Normalised here to sum to 1.
     temperature : float
         Softmax temperature :math:`\tau > 0`.
+    disturbed_mask : bool Tensor of shape (K, R, B), default=None
+        Which disturbed negatives exist: ``False`` drops ``disturbed[k, r, i]`` from the
+        denominator. A k-disturbed tuple whose modality k is absent both in row ``i`` and
+        in the row it came from equals its own positive, and must be dropped; so must one
+        that only duplicates an ordinary negative. ``None`` keeps all.
     reduction : {"mean", "none"}, default="mean"
         ``"none"`` returns the per-anchor losses.
 
@@ -92,6 +98,15 @@ def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, reduc
         disturbed_logit = torch.einsum("bd,krbd->bkr", anchor, disturbed) / temperature
         log_weight = torch.log(alpha[1:] * (n_rows - 1) / n_derangements)
         disturbed_logit = disturbed_logit + log_weight.view(1, -1, 1)
+        if disturbed_mask is not None:
+            if disturbed_mask.shape != disturbed.shape[:3]:
+                raise ValueError(
+                    f"disturbed_mask must have shape {tuple(disturbed.shape[:3])}; got "
+                    f"{tuple(disturbed_mask.shape)}."
+                )
+            disturbed_logit = disturbed_logit.masked_fill(
+                ~disturbed_mask.permute(2, 0, 1), float("-inf")
+            )
         terms.append(disturbed_logit.reshape(n_rows, -1))
     # log(0) = -inf drops a zero-weight block exactly; logsumexp's gradient there is 0.
     loss = torch.logsumexp(torch.cat(terms, dim=1), dim=1) - positive_logit

@@ -1,5 +1,6 @@
 """The torch side: the tuple encoder g and the module that builds views and negatives."""
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -112,9 +113,17 @@ class TupleEncoder(nn.Module):
 class TupleInfoNCEModule(nn.Module):
     """Training module: two augmented views of a batch, plus the disturbed tuples.
 
-    ``forward`` returns ``(z1, z2, disturbed1, disturbed2)``, the inputs of
-    :func:`sktnce.tuple_infonce_loss` in both directions. The modality encoders run
-    once per view; a disturbed tuple only re-runs the heads on recombined embeddings.
+    ``forward`` returns ``(z1, z2, disturbed1, disturbed2, mask1, mask2)``, the inputs of
+    :func:`sktnce.tuple_infonce_loss` in both directions (``mask`` is its
+    ``disturbed_mask``). The modality encoders run once per view; a disturbed tuple only
+    re-runs the heads on recombined embeddings.
+
+    Each batch is one of three kinds, as in the authors' code: with probability
+    ``1 - partial_share`` the full tuple (with modality dropout); otherwise, with equal
+    chance, for a modality k drawn uniformly, (2) k alone against the other modalities, the
+    cross-modal task that :func:`~sktnce._discrimination.cross_modal_discrimination`
+    evaluates, or (3) k alone against an augmented copy of itself. A partial batch keeps
+    the rows that hold modality k (and, for kind 2, another one).
 
     Parameters
     ----------
@@ -126,15 +135,17 @@ class TupleInfoNCEModule(nn.Module):
     n_derangements : int
         R, disturbed negatives per anchor and modality.
     modality_dropout : float
-        Probability that a modality of a view is replaced by its absent embedding.
+        Probability that a modality of a full view is replaced by its absent embedding.
     noise : float
         Standard deviation of Gaussian noise added to every view.
     seed : int
-        Seed of the generator that drives every random draw of training.
+        Seed of the generators that drive every random draw of training.
+    partial_share : float, default=0.0
+        Probability that a batch is a partial-tuple batch (kinds 2 and 3).
     """
 
     def __init__(self, encoder, *, corruption, disturbed_modalities, n_derangements,
-                 modality_dropout, noise, seed):
+                 modality_dropout, noise, seed, partial_share=0.0):
         super().__init__()
         self.encoder = encoder
         self.corruption = tuple(float(c) for c in corruption)
@@ -143,7 +154,10 @@ class TupleInfoNCEModule(nn.Module):
         self.modality_dropout = float(modality_dropout)
         self.noise = float(noise)
         self.seed = int(seed)
+        self.partial_share = float(partial_share)
         self._generator = None
+        # The batch kind is drawn on the host, so that choosing it never waits for a GPU.
+        self._kind_rng = np.random.default_rng(self.seed)
 
     def __getstate__(self):
         # A torch.Generator does not pickle; it is re-created (and re-seeded) on demand.
@@ -158,25 +172,30 @@ class TupleInfoNCEModule(nn.Module):
             self._generator = torch.Generator(device=device).manual_seed(self.seed)
         return self._generator
 
-    def _view(self, blocks, missing):
+    def _view(self, blocks, absent, *, dropout):
+        """Embeddings (B, K, m) of an augmented view, and the view's absent mask (B, K)."""
         gen = self.generator
         augmented = [
             corrupt(block, rate, noise=self.noise, generator=gen)
             for block, rate in zip(blocks, self.corruption)
         ]
-        absent = missing
-        n_modalities = missing.shape[1]
-        if self.modality_dropout > 0 and n_modalities > 1:
-            dropped = torch.rand(missing.shape, generator=gen, device=missing.device) < (
+        if dropout and self.modality_dropout > 0 and absent.shape[1] > 1:
+            dropped = torch.rand(absent.shape, generator=gen, device=absent.device) < (
                 self.modality_dropout
             )
             # Never drop every present modality of a row: that view would carry nothing.
-            emptied = (dropped | missing).all(dim=1, keepdim=True)
-            absent = missing | (dropped & ~emptied)
-        return self.encoder.embed(augmented, absent)
+            emptied = (dropped | absent).all(dim=1, keepdim=True)
+            absent = absent | (dropped & ~emptied)
+        return self.encoder.embed(augmented, absent), absent
 
-    def _project_with_disturbed(self, embeddings):
-        """z of a view, (B, D), and of its disturbed tuples, (K', R, B, D)."""
+    def _project_with_disturbed(self, embeddings, absent):
+        """z of a view (B, D), its disturbed tuples (K', R, B, D), and their mask (K', R, B).
+
+        A k-disturbed tuple of row i exists only where it differs from the positive and
+        still shares some modality with it: not where modality k is absent in both row i
+        and its donor (it would equal the positive), nor where row i holds nothing but k
+        (it would be another row's modality k alone, not a hard negative).
+        """
         n_rows = embeddings.shape[0]
         swaps = [
             (k, random_derangement(n_rows, generator=self.generator, device=embeddings.device))
@@ -184,12 +203,43 @@ class TupleInfoNCEModule(nn.Module):
             for _ in range(self.n_derangements)
         ]
         projected = self.encoder.project(self.encoder.fuse_with_swaps(embeddings, swaps))
-        disturbed = projected[1:].view(len(self.disturbed_modalities), self.n_derangements,
-                                       n_rows, projected.shape[-1])
-        return projected[0], disturbed
+        shape = (len(self.disturbed_modalities), self.n_derangements, n_rows)
+        disturbed = projected[1:].view(*shape, projected.shape[-1])
+        n_present = (~absent).sum(dim=1)
+        mask = torch.stack([
+            ~(absent[:, k] & absent[perm, k]) & (n_present - (~absent[:, k]).long() > 0)
+            for k, perm in swaps
+        ]).view(shape) if swaps else absent.new_zeros(shape)
+        return projected[0], disturbed, mask
+
+    def _batch_plan(self, missing):
+        """The kind of this batch: absent masks of both views, and the rows kept."""
+        n_modalities = missing.shape[1]
+        if n_modalities < 2 or self._kind_rng.random() >= self.partial_share:
+            return missing, missing, None, True
+        k = int(self._kind_rng.integers(n_modalities))
+        alone = torch.ones_like(missing)
+        alone[:, k] = False
+        only_k = missing | alone
+        if self._kind_rng.random() < 0.5:  # k alone against the rest of the row
+            without_k = missing.clone()
+            without_k[:, k] = True
+            keep = ~missing[:, k] & (~without_k).any(dim=1)
+            return only_k, without_k, keep, False
+        return only_k, only_k, ~missing[:, k], False  # k alone against itself
 
     def forward(self, x, missing):
+        absent1, absent2, keep, dropout = self._batch_plan(missing)
+        if keep is not None:
+            rows = keep.nonzero().squeeze(1)
+            if len(rows) < 2:  # too few rows hold the modality: a full batch instead
+                absent1 = absent2 = missing
+                dropout = True
+            else:
+                x, absent1, absent2 = x[rows], absent1[rows], absent2[rows]
         blocks = self.encoder.blocks(x)
-        z1, disturbed1 = self._project_with_disturbed(self._view(blocks, missing))
-        z2, disturbed2 = self._project_with_disturbed(self._view(blocks, missing))
-        return z1, z2, disturbed1, disturbed2
+        z1, disturbed1, mask1 = self._project_with_disturbed(
+            *self._view(blocks, absent1, dropout=dropout))
+        z2, disturbed2, mask2 = self._project_with_disturbed(
+            *self._view(blocks, absent2, dropout=dropout))
+        return z1, z2, disturbed1, disturbed2, mask1, mask2

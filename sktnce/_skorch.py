@@ -65,7 +65,7 @@ class SliceBatchIterator:
 
 
 class TupleInfoNCECriterion(torch.nn.Module):
-    """The symmetric loss over the module's ``(z1, z2, disturbed1, disturbed2)``."""
+    """The symmetric loss over the module's ``(z1, z2, disturbed1, disturbed2, mask1, mask2)``."""
 
     def __init__(self, alpha, temperature):
         super().__init__()
@@ -73,10 +73,12 @@ class TupleInfoNCECriterion(torch.nn.Module):
         self.temperature = float(temperature)
 
     def forward(self, outputs):
-        z1, z2, disturbed1, disturbed2 = outputs
+        z1, z2, disturbed1, disturbed2, mask1, mask2 = outputs
         return 0.5 * (
-            tuple_infonce_loss(z1, z2, disturbed2, self.alpha, self.temperature)
-            + tuple_infonce_loss(z2, z1, disturbed1, self.alpha, self.temperature)
+            tuple_infonce_loss(z1, z2, disturbed2, self.alpha, self.temperature,
+                               disturbed_mask=mask2)
+            + tuple_infonce_loss(z2, z1, disturbed1, self.alpha, self.temperature,
+                                 disturbed_mask=mask1)
         )
 
 

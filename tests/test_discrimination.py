@@ -1,14 +1,36 @@
 import numpy as np
 import torch
 
-from sktnce._discrimination import _chunks, cross_modal_discrimination
+from sktnce._discrimination import _candidate_sets, cross_modal_discrimination
 from sktnce._network import TupleEncoder
 
 
-def test_chunks_are_never_smaller_than_the_chunk_size():
-    sizes = [len(c) for c in _chunks(np.arange(100), 32)]
-    assert sum(sizes) == 100 and min(sizes) >= 32
-    assert [len(c) for c in _chunks(np.arange(10), 32)] == [10]
+def test_every_candidate_set_holds_exactly_the_chunk_size():
+    order = np.random.default_rng(0).permutation(100)
+    sets = _candidate_sets(order, 32, torch.Generator().manual_seed(0))
+    assert [len(rows) for rows, _ in sets] == [32] * 4
+    # Every row is a query exactly once; the filler rows of the last set only compete.
+    queries = np.concatenate([rows[:n] for rows, n in sets])
+    assert sorted(queries) == list(range(100))
+    assert all(len(set(rows)) == len(rows) for rows, _ in sets)
+    assert [len(rows) for rows, _ in _candidate_sets(np.arange(64), 32, None)] == [32, 32]
+    assert [(len(rows), n) for rows, n in _candidate_sets(np.arange(10), 32, None)] == [(10, 10)]
+
+
+def test_top1_chance_does_not_depend_on_the_number_of_rows():
+    # An encoder that ignores its input ranks at chance: 1 / chunk_size, whatever n is.
+    # With n // M sets of M to 2M - 1 rows, 50 rows among M = 32 gave chance 1/50.
+    encoder = TupleEncoder([2, 2], embedding_dim=2, hidden_dim=2, n_layers=0,
+                           n_components=2, projection_dim=2)
+    with torch.no_grad():
+        for parameter in encoder.parameters():
+            parameter.zero_()
+    missing = torch.zeros(50, 2, dtype=torch.bool)
+    x = torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
+    _, log_prob = cross_modal_discrimination(
+        encoder, x, missing, corruption=[0.0, 0.0], chunk_size=32, temperature=0.1,
+        generator=torch.Generator().manual_seed(0))
+    np.testing.assert_allclose(log_prob, np.log(1 / 32), rtol=1e-5)
 
 
 def _identity_like_encoder():

@@ -83,10 +83,6 @@ def test_wholly_missing_modality_gets_the_absent_embedding(data, modalities):
     za, zb = est.transform(a), est.transform(b)
     assert np.array_equal(za[0], zb[0])
     assert not np.allclose(za[1], zb[1])
-    # Values behind an absent modality are never looked at.
-    c = a.copy()
-    c[:, weak] = np.nan
-    assert np.array_equal(est.transform(c), za)
 
 
 def test_fit_with_rows_missing_a_modality(data, modalities):
@@ -369,3 +365,71 @@ def test_y_is_ignored(data, modalities):
     a = fusion(modalities=modalities).fit(X, y).transform(X)
     b = fusion(modalities=modalities).fit(X).transform(X)
     assert np.array_equal(a, b)
+
+
+def test_a_failed_fit_does_not_look_fitted(data, modalities):
+    X, _, _ = data
+    est = fusion(modalities=modalities, lr=1e20)
+    with pytest.raises(FloatingPointError):
+        est.fit(X)
+    assert not any(name.endswith("_") and not name.startswith("_") for name in vars(est))
+    with pytest.raises(NotFittedError):
+        est.transform(X)
+
+
+def test_a_failed_refit_keeps_the_previous_fit(data, modalities):
+    X, _, _ = data
+    est = fusion(modalities=modalities).fit(X)
+    before, state = est.transform(X), dict(vars(est))
+    with pytest.raises(FloatingPointError):
+        est.set_params(lr=1e20).fit(X)
+    assert all(vars(est)[key] is value for key, value in state.items() if key != "lr")
+    assert set(vars(est)) == set(state)
+    assert np.array_equal(est.transform(X), before)
+
+
+def test_warm_start_continues_from_the_weights_and_optimizer(data, modalities):
+    X, _, _ = data
+    est = fusion(modalities=modalities).fit(X)
+    transformers = [transformer for _, transformer, _ in est.modalities_]
+    before = est.transform(X)
+    steps = int(est.net_.optimizer_.state_dict()["state"][0]["step"])
+    est.set_params(warm_start=True, max_epochs=3).fit(X[:100])
+    assert est.n_iter_ == len(est.loss_curve_) == 5
+    # The preprocessing is kept, not refitted on the new rows.
+    assert [transformer for _, transformer, _ in est.modalities_] == transformers
+    assert est.modalities_[0][1].n_samples_seen_ == len(X)
+    assert int(est.net_.optimizer_.state_dict()["state"][0]["step"]) == steps + 3 * 2
+    # Three epochs from the previous weights at a tiny learning rate hardly move them.
+    nudged = est.set_params(lr=1e-9).fit(X)
+    np.testing.assert_allclose(nudged.transform(X), est.transform(X), atol=1e-5)
+    assert not np.allclose(est.transform(X), before, atol=1e-3)
+    fresh = clone(est).set_params(warm_start=False, max_epochs=2).fit(X)
+    assert fresh.n_iter_ == 2
+
+
+def test_one_modality_builds_no_disturbed_negatives(data):
+    X, _, _ = data
+    est = TupleInfoNCEFusion(**FAST).fit(X)
+    assert est.net_.module_.disturbed_modalities == ()
+    assert est.net_.criterion_.alpha.shape == (1,)  # ordinary negatives only
+
+
+def test_score_uses_its_own_augmentation_not_the_training_one(data, modalities):
+    import copy
+
+    X, _, _ = data
+    est = fusion(modalities=modalities).fit(X)
+    other = copy.deepcopy(est)
+    other.corruption_ = {name: 0.8 for name in other.corruption_}  # as if trained harder
+    assert est.score(X) == other.score(X)
+    _, log_prob = est._discrimination(X)
+    _, harder = est.set_params(score_corruption=0.8)._discrimination(X)
+    assert (harder < log_prob).all()
+
+
+def test_score_on_fewer_rows_than_a_candidate_set_warns(data, modalities):
+    X, _, _ = data
+    est = fusion(modalities=modalities).fit(X)
+    with pytest.warns(UserWarning, match="fewer than score_chunk_size=32"):
+        est.score(X[:20])

@@ -11,7 +11,7 @@ def _unit(*shape, seed):
     return F.normalize(torch.randn(*shape, generator=torch.Generator().manual_seed(seed)), dim=-1)
 
 
-def _brute_force(anchor, positive, disturbed, alpha, temperature):
+def _brute_force(anchor, positive, disturbed, alpha, temperature, mask=None):
     """The expectation form of METHOD.md, one anchor at a time, in float64."""
     anchor, positive, disturbed = anchor.double(), positive.double(), disturbed.double()
     alpha = torch.as_tensor(alpha, dtype=torch.float64)
@@ -26,7 +26,8 @@ def _brute_force(anchor, positive, disturbed, alpha, temperature):
         mixture = float(alpha[0]) * sum(ordinary) / len(ordinary)
         for k in range(n_disturbed):
             mean_k = sum(math.exp(float(anchor[i] @ disturbed[k, r, i]) / temperature)
-                         for r in range(n_derangements)) / n_derangements
+                         for r in range(n_derangements)
+                         if mask is None or mask[k, r, i]) / n_derangements
             mixture += float(alpha[k + 1]) * mean_k
         denominator = math.exp(s_pos) + (n_rows - 1) * mixture
         losses.append(-s_pos + math.log(denominator))
@@ -117,3 +118,19 @@ def test_bad_shapes():
         tuple_infonce_loss(anchor, anchor, torch.empty(1, 1, 3, 3), [1.0, 1.0], 0.1)
     with pytest.raises(ValueError, match="anchor and positive"):
         tuple_infonce_loss(anchor, anchor[:3], torch.empty(0, 1, 4, 3), [1.0], 0.1)
+
+
+def test_masked_disturbed_negatives_leave_the_denominator():
+    anchor, positive = _unit(6, 4, seed=0), _unit(6, 4, seed=1)
+    disturbed = _unit(2, 3, 6, 4, seed=2)
+    mask = torch.rand(2, 3, 6, generator=torch.Generator().manual_seed(3)) > 0.4
+    loss = tuple_infonce_loss(anchor, positive, disturbed, [0.5, 0.3, 0.2], temperature=0.2,
+                              disturbed_mask=mask, reduction="none")
+    expected = _brute_force(anchor, positive, disturbed, [0.5, 0.3, 0.2], 0.2, mask=mask)
+    torch.testing.assert_close(loss.double(), expected, rtol=1e-5, atol=1e-6)
+    unmasked = tuple_infonce_loss(anchor, positive, disturbed, [0.5, 0.3, 0.2], temperature=0.2,
+                                  reduction="none")
+    assert (loss <= unmasked + 1e-6).all() and (loss < unmasked - 1e-4).any()
+    with pytest.raises(ValueError, match="disturbed_mask"):
+        tuple_infonce_loss(anchor, positive, disturbed, [0.5, 0.3, 0.2], temperature=0.2,
+                           disturbed_mask=mask[:, :2])

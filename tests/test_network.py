@@ -41,9 +41,10 @@ def test_encoders_run_once_per_view_whatever_the_negatives():
         module.register_forward_hook(lambda *_, k=k: calls.__setitem__(k, calls[k] + 1))
     module = TupleInfoNCEModule(encoder, corruption=[0.2] * 3, disturbed_modalities=[0, 1, 2],
                                 n_derangements=4, modality_dropout=0.1, noise=0.0, seed=0)
-    z1, z2, d1, d2 = module(*_batch())
+    z1, z2, d1, d2, mask1, mask2 = module(*_batch())
     assert calls == [2, 2, 2]
     assert d1.shape == d2.shape == (3, 4, 12, 5)
+    assert mask1.shape == mask2.shape == (3, 4, 12)
     torch.testing.assert_close(z1.norm(dim=1), torch.ones(12))
 
 
@@ -77,7 +78,7 @@ def test_modality_dropout_never_empties_a_row():
                                 n_derangements=1, modality_dropout=0.9, noise=0.0, seed=0)
     x, missing = _batch(n=200)
     missing[:, 0] = True  # modality 0 is missing everywhere in the data
-    embeddings = module._view(encoder.blocks(x), missing)
+    embeddings, _ = module._view(encoder.blocks(x), missing, dropout=True)
     absent = (embeddings == encoder.absent.unsqueeze(0)).all(dim=-1)
     assert absent[:, 0].all()
     assert not absent.all(dim=1).any()
@@ -94,3 +95,68 @@ def test_module_pickles_without_its_generator():
     assert restored._generator is None
     # The restored generator starts again from the seed: the same first views.
     torch.testing.assert_close(restored(*_batch())[0], first)
+
+
+def test_a_disturbed_tuple_equal_to_its_positive_is_masked():
+    # Modality 1 is absent in rows 0-5: a 1-disturbed tuple of such a row whose donor lacks
+    # it too is the positive itself (measured: identical z), and must leave the loss.
+    encoder = _encoder()
+    module = TupleInfoNCEModule(encoder, corruption=[0.0] * 3, disturbed_modalities=[0, 1],
+                                n_derangements=3, modality_dropout=0.0, noise=0.0, seed=0)
+    x, missing = _batch()
+    missing[:6, 1] = True
+    embeddings = encoder.embed(encoder.blocks(x), missing)
+    z, disturbed, mask = module._project_with_disturbed(embeddings, missing)
+    same = (disturbed - z).abs().amax(dim=-1) < 1e-6
+    assert same[1].any()  # the case occurs in this batch
+    assert torch.equal(mask[1], ~same[1])
+    assert mask[0].all()  # modality 0 is everywhere present: every swap is a real negative
+
+
+def test_a_row_holding_one_modality_has_no_disturbed_negatives():
+    encoder = _encoder()
+    module = TupleInfoNCEModule(encoder, corruption=[0.0] * 3, disturbed_modalities=[0, 1, 2],
+                                n_derangements=1, modality_dropout=0.0, noise=0.0, seed=0)
+    x, missing = _batch()
+    only_first = missing.clone()
+    only_first[:, 1:] = True
+    _, _, mask = module._project_with_disturbed(
+        encoder.embed(encoder.blocks(x), only_first), only_first)
+    assert not mask.any()
+
+
+def test_partial_batches_follow_the_three_kinds():
+    module = TupleInfoNCEModule(_encoder(), corruption=[0.0] * 3, disturbed_modalities=[0, 1, 2],
+                                n_derangements=1, modality_dropout=0.0, noise=0.0, seed=0,
+                                partial_share=0.6)
+    _, missing = _batch()
+    kinds = {"full": 0, "cross": 0, "self": 0}
+    for _ in range(600):
+        absent1, absent2, keep, _ = module._batch_plan(missing)
+        if keep is None:
+            assert torch.equal(absent1, missing) and torch.equal(absent2, missing)
+            kinds["full"] += 1
+            continue
+        held1 = (~absent1).sum(dim=1)
+        assert (held1 == 1).all()  # one modality alone
+        k = int((~absent1[0]).nonzero())
+        if torch.equal(absent1, absent2):
+            kinds["self"] += 1
+        else:
+            assert torch.equal(~absent2, ~missing & ~torch.eye(3, dtype=torch.bool)[k])
+            kinds["cross"] += 1
+    assert 0.35 < kinds["full"] / 600 < 0.45
+    assert abs(kinds["cross"] - kinds["self"]) < 60
+
+
+def test_partial_batches_keep_only_rows_that_hold_the_modality():
+    encoder = _encoder()
+    module = TupleInfoNCEModule(encoder, corruption=[0.0] * 3, disturbed_modalities=[0, 1, 2],
+                                n_derangements=1, modality_dropout=0.0, noise=0.0, seed=1,
+                                partial_share=1.0)
+    x, missing = _batch(n=40)
+    missing[:10, :] = True
+    missing[:10, 0] = False  # rows 0-9 hold modality 0 only
+    sizes = {len(module(x, missing)[0]) for _ in range(30)}
+    # Modality 0 against itself keeps all 40 rows; against the rest, or 1 or 2 alone, 30.
+    assert sizes == {30, 40}
