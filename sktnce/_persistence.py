@@ -1,37 +1,54 @@
-"""Saving and loading a fitted TupleInfoNCEFusion without executing code on load.
+"""Saving and loading fitted sktnce estimators without executing code on load.
 
 ``pickle`` and ``joblib`` files can run arbitrary code when read: loading one from an
 untrusted source is running that source's program. :func:`save` writes a zip archive whose
-parts cannot do that:
+parts cannot do that. A :class:`~sktnce.TupleInfoNCEFusion` is three parts:
 
-- ``sktnce.json``: the format and library versions, the estimator's plain parameters and
-  fitted attributes (JSON);
+- ``sktnce.json``: the format and library versions, the class, the parameters that JSON
+  keeps exactly (numbers, str, lists and dicts of them) and the fitted attributes;
 - ``weights.safetensors``: the encoder's tensors (safetensors holds numbers only);
-- ``modalities.skops``: the modality specification and fitted transformers (skops
-  rebuilds only types that are known to be safe, or that the caller trusts by name).
+- ``modalities.skops``: the other parameters (the modality specification, a tuple, a
+  RandomState, ...) and the fitted transformers (skops rebuilds only types that are known
+  to be safe, or that the caller trusts by name).
+
+A :class:`~sktnce.TupleInfoNCESearch` is its own ``sktnce.json`` and ``modalities.skops``,
+in which its ``estimator`` parameter is described by its parameters (as a fusion's are),
+and its ``best_estimator_`` as the three parts of a fusion under ``best_estimator_/``.
+
+:func:`save` writes the archive to a new file beside the target and moves it over the target
+only once it is complete, so a failure while writing leaves the previous file intact.
 """
 
-import io
 import json
+import os
+import secrets
+import shutil
 import warnings
 import zipfile
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
-from ._version import __version__
 from ._fusion import TupleInfoNCEFusion, _resolve_device
+from ._search import TupleInfoNCESearch
+from ._version import __version__
 
 __all__ = ["load", "save"]
 
 FORMAT = "sktnce"
-FORMAT_VERSION = 1
+#: Version 2 added the search and keeps every parameter JSON cannot hold exactly in the
+#: skops part; version 1 (a fusion, with modalities and random_state in the skops part)
+#: is still read.
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _JSON, _WEIGHTS, _SKOPS = "sktnce.json", "weights.safetensors", "modalities.skops"
+_CLASSES = {cls.__name__: cls for cls in (TupleInfoNCEFusion, TupleInfoNCESearch)}
 # Types loaded without being named in ``trusted``: skops' defaults, plus numpy.dtype, a
 # plain data-type descriptor that fitted scikit-learn transformers keep (SimpleImputer).
 _ALWAYS_TRUSTED = ("numpy.dtype",)
-# Parameters that may hold arbitrary objects travel in the skops part, the rest in JSON.
-_OBJECT_PARAMS = ("modalities", "random_state")
+# Version 1 kept these parameters in the skops part, every other one in JSON.
+_V1_OBJECT_PARAMS = ("modalities", "random_state")
 
 
 def _require_extras():
@@ -46,6 +63,7 @@ def _require_extras():
 
 
 def _plain(value):
+    """``value`` with NumPy arrays and scalars, tuples and dict keys made JSON types."""
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, torch.device):
@@ -59,14 +77,174 @@ def _plain(value):
     return value
 
 
+def _is_plain(value):
+    """Whether JSON gives ``value`` back exactly: None, bool, int, float, str, and lists
+    and str-keyed dicts of them (not a tuple, an array, a NumPy scalar or an object)."""
+    if value is None or type(value) in (bool, int, float, str):
+        return True
+    if type(value) is list:
+        return all(_is_plain(v) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def _describe(estimator):
+    """The estimator's parameters, split into a JSON description and skops objects.
+
+    A parameter that is itself an sktnce estimator (the search's ``estimator``) is
+    described the same way, by its class and parameters, never stored as an object.
+    """
+    plain, objects, nested_plain, nested_objects = {}, {}, {}, {}
+    for name, value in estimator.get_params(deep=False).items():
+        if isinstance(value, torch.device):
+            value = str(value)
+        if type(value) in _CLASSES.values():
+            nested_plain[name], nested_objects[name] = _describe(value)
+        elif _is_plain(value):
+            plain[name] = value
+        else:
+            objects[name] = value
+    description = {"class": type(estimator).__name__, "params": plain,
+                   "estimators": nested_plain}
+    return description, {"params": objects, "estimators": nested_objects}
+
+
+def _rebuild(description, objects, place, path):
+    """An unfitted estimator from :func:`_describe`'s two halves; ``place`` maps a device."""
+    cls = _CLASSES.get(description.get("class"))
+    if cls is None:
+        raise ValueError(f"{path} describes an unknown class {description.get('class')!r}.")
+    params = {**description["params"], **objects["params"]}
+    for name, nested in description.get("estimators", {}).items():
+        params[name] = _rebuild(nested, objects["estimators"][name], place, path)
+    if "device" in params:
+        params["device"] = place(params["device"])
+    return cls(**params)
+
+
+def _fusion_parts(estimator, prefix):
+    """The archive members (name: bytes) of a fitted TupleInfoNCEFusion, under ``prefix``."""
+    import safetensors.torch
+    import skops.io
+
+    description, objects = _describe(estimator)
+    fitted = {
+        "alpha_": estimator.alpha_,
+        "corruption_": estimator.corruption_,
+        "output_indices_": {k: [s.start, s.stop] for k, s in estimator.output_indices_.items()},
+        "n_features_in_": estimator.n_features_in_,
+        "feature_names_in_": getattr(estimator, "feature_names_in_", None),
+        "loss_curve_": estimator.loss_curve_,
+        "n_iter_": estimator.n_iter_,
+        "selects_1d": estimator._selects_1d,
+        "eval_seed": estimator._eval_seed,
+    }
+    objects["fitted"] = {"modalities_": estimator.modalities_}
+    encoder = estimator.net_.module_.encoder
+    weights = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
+    return {
+        prefix + _JSON: _header(description, _plain(fitted)),
+        prefix + _WEIGHTS: safetensors.torch.save(weights),
+        prefix + _SKOPS: skops.io.dumps(objects),
+    }
+
+
+def _search_parts(estimator, prefix):
+    """The archive members of a fitted TupleInfoNCESearch: its fitted estimators (such as
+    ``best_estimator_``) as fusion parts in folders of their own, every other fitted
+    attribute in JSON."""
+    import skops.io
+
+    description, objects = _describe(estimator)
+    objects["fitted"] = {}
+    fitted, parts, fitted_estimators = {}, {}, []
+    for name, value in vars(estimator).items():
+        if not name.endswith("_") or name.startswith("_"):
+            continue
+        if type(value) is TupleInfoNCEFusion:
+            parts.update(_fusion_parts(value, f"{prefix}{name}/"))
+            fitted_estimators.append(name)
+            continue
+        value = _plain(value)
+        if not _is_plain(value):
+            raise TypeError(
+                f"save cannot keep {type(estimator).__name__}.{name} (a "
+                f"{type(value).__name__}): besides fitted TupleInfoNCEFusion attributes, "
+                "only numbers, str, and lists and dicts of them are saved."
+            )
+        fitted[name] = value
+    description["fitted_estimators"] = fitted_estimators
+    return {
+        prefix + _JSON: _header(description, fitted),
+        prefix + _SKOPS: skops.io.dumps(objects),
+        **parts,
+    }
+
+
+def _header(description, fitted):
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION,
+              "sktnce_version": __version__, **description, "fitted": fitted}
+    return json.dumps(header, indent=1).encode()
+
+
+def _write_atomically(path, members):
+    """Write the zip archive of ``members`` beside ``path``, then move it over ``path``.
+
+    ``os.replace`` within one folder is atomic: ``path`` holds either its previous content
+    or the complete archive, never part of one, whatever interrupts the writing; the
+    temporary file is removed on failure. A new file gets the permissions a plain
+    ``open`` would give it, an existing one keeps its own.
+    """
+    try:
+        target = os.path.realpath(os.fspath(path))
+    except TypeError:
+        raise TypeError(f"path must be a str or path-like; got {type(path).__name__}.") from None
+    folder, name = os.path.split(target)
+    temporary = os.path.join(folder, f".{name}.{secrets.token_hex(8)}.tmp")
+    # O_EXCL: never open a file that is already there; 0o666 as open() does, less the umask.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                         | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for member, data in members.items():
+                    archive.writestr(member, data)
+            file.flush()
+            os.fsync(file.fileno())
+        if os.path.exists(target):
+            shutil.copymode(target, temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
 def save(estimator, path):
-    """Save a fitted :class:`~sktnce.TupleInfoNCEFusion` to ``path`` (a zip archive).
+    """Save a fitted :class:`~sktnce.TupleInfoNCEFusion` or :class:`~sktnce.TupleInfoNCESearch`.
+
+    The archive is written to a temporary file in the folder of ``path`` and moved over
+    ``path`` once complete: if saving fails, a file already at ``path`` is left as it was.
 
     Parameters
     ----------
-    estimator : TupleInfoNCEFusion
-        Fitted.
+    estimator : TupleInfoNCEFusion or TupleInfoNCESearch
+        Fitted. A search is saved with its parameters (its ``estimator`` too), its
+        ``best_estimator_`` and its other fitted attributes (``alpha_``, ``corruption_``,
+        ``history_``, ...), which must be numbers, str, or lists and dicts of them.
     path : str or path-like
+        Where to write the zip archive.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is of another class, or a search holds a fitted attribute that
+        is neither a fitted TupleInfoNCEFusion nor plain data.
+    ValueError
+        If ``estimator`` is not fitted.
 
     See Also
     --------
@@ -85,41 +263,137 @@ def save(estimator, path):
     True
     """
     _require_extras()
-    import safetensors.torch
-    import skops.io
+    if type(estimator) not in _CLASSES.values():
+        raise TypeError(
+            "save takes a TupleInfoNCEFusion or a TupleInfoNCESearch; got "
+            f"{type(estimator).__name__}."
+        )
+    check_is_fitted(estimator, msg=(
+        "save takes a fitted estimator; this %(name)s is not fitted: call fit first."))
+    if isinstance(estimator, TupleInfoNCESearch):
+        members = _search_parts(estimator, "")
+    else:
+        members = _fusion_parts(estimator, "")
+    _write_atomically(path, members)
 
-    if not isinstance(estimator, TupleInfoNCEFusion):
-        raise TypeError(f"save takes a TupleInfoNCEFusion; got {type(estimator).__name__}.")
-    if not hasattr(estimator, "net_"):
-        raise ValueError("save takes a fitted estimator; call fit first.")
-    params = estimator.get_params(deep=False)
-    fitted = {
-        "alpha_": estimator.alpha_,
-        "corruption_": estimator.corruption_,
-        "output_indices_": {k: [s.start, s.stop] for k, s in estimator.output_indices_.items()},
-        "n_features_in_": estimator.n_features_in_,
-        "feature_names_in_": getattr(estimator, "feature_names_in_", None),
-        "loss_curve_": estimator.loss_curve_,
-        "n_iter_": estimator.n_iter_,
-        "selects_1d": estimator._selects_1d,
-        "eval_seed": estimator._eval_seed,
-    }
-    header = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "sktnce_version": __version__,
-        "class": type(estimator).__name__,
-        "params": _plain({k: v for k, v in params.items() if k not in _OBJECT_PARAMS}),
-        "fitted": _plain(fitted),
-    }
-    objects = {k: params[k] for k in _OBJECT_PARAMS}
-    objects["modalities_"] = estimator.modalities_
-    encoder = estimator.net_.module_.encoder
-    weights = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(_JSON, json.dumps(header, indent=1))
-        archive.writestr(_WEIGHTS, safetensors.torch.save(weights))
-        archive.writestr(_SKOPS, skops.io.dumps(objects))
+
+class _Archive:
+    """The members of a saved archive, read and checked one part at a time."""
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            with zipfile.ZipFile(path) as archive:
+                self.members = {name: archive.read(name) for name in archive.namelist()}
+        except zipfile.BadZipFile as exc:
+            raise ValueError(f"{path} is not an sktnce file ({exc}).") from None
+
+    def read(self, name):
+        try:
+            return self.members[name]
+        except KeyError:
+            raise ValueError(f"{self.path} is not an sktnce file (it has no {name}).") from None
+
+    def header(self, prefix, classes):
+        try:
+            header = json.loads(self.read(prefix + _JSON))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{self.path} is not an sktnce file ({exc}).") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT \
+                or header.get("class") not in classes:
+            raise ValueError(
+                f"{self.path} is not an sktnce {' or '.join(classes)} file."
+            )
+        if header.get("format_version") not in _READABLE_VERSIONS:
+            raise ValueError(
+                f"{self.path} was saved by sktnce {header.get('sktnce_version')} in file "
+                f"format version {header.get('format_version')}; this sktnce ({__version__}) "
+                f"reads format versions {list(_READABLE_VERSIONS)}. Load it with the sktnce "
+                "version that saved it."
+            )
+        return header
+
+    def objects(self, prefix, header, trusted):
+        import skops.io
+
+        objects = skops.io.loads(self.read(prefix + _SKOPS), trusted=trusted)
+        if header["format_version"] == 1:  # flat: the two object parameters, modalities_
+            objects = {"params": {k: objects[k] for k in _V1_OBJECT_PARAMS},
+                       "estimators": {}, "fitted": {"modalities_": objects["modalities_"]}}
+        return objects
+
+    def refuse_untrusted(self, trusted):
+        import skops.io
+
+        untrusted = set()
+        for name, data in self.members.items():
+            if name.endswith(_SKOPS):
+                untrusted.update(skops.io.get_untrusted_types(data=data))
+        untrusted = sorted(untrusted - set(trusted))
+        if untrusted:
+            raise ValueError(
+                f"{self.path} holds types that are not trusted: {untrusted}. Loading them "
+                "could run code; if you trust this file's source, pass them in trusted=[...]."
+            )
+
+
+class _Placement:
+    """Maps a saved device to the one to load on; notes when a saved GPU is missing here."""
+
+    def __init__(self, device):
+        self.device = device
+        self.missing = None
+
+    def __call__(self, saved):
+        if self.device is not None:
+            return self.device
+        try:
+            _resolve_device(saved)
+        except ValueError:
+            self.missing = saved
+            return "cpu"
+        return saved
+
+
+def _load_fusion(archive, prefix, trusted, place):
+    import safetensors.torch
+
+    header = archive.header(prefix, ["TupleInfoNCEFusion"])
+    objects = archive.objects(prefix, header, trusted)
+    weights_bytes = archive.read(prefix + _WEIGHTS)
+    try:
+        weights = safetensors.torch.load(weights_bytes)
+    except Exception as exc:  # safetensors raises its own error types for corrupt data
+        raise ValueError(f"{archive.path}: the weights are corrupt ({exc}).") from None
+    estimator = _rebuild(header, objects, place, archive.path)
+    fitted = header["fitted"]
+    estimator.modalities_ = objects["fitted"]["modalities_"]
+    estimator._selects_1d = fitted["selects_1d"]
+    estimator.output_indices_ = {k: slice(*v) for k, v in fitted["output_indices_"].items()}
+    estimator.n_features_in_ = fitted["n_features_in_"]
+    if fitted["feature_names_in_"] is not None:
+        estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+    estimator._eval_seed = fitted["eval_seed"]
+    names = list(estimator.output_indices_)
+    alpha = np.array([fitted["alpha_"][k] for k in ["ordinary", *names]])
+    net = estimator._build_net(alpha, fitted["corruption_"], weight_seed=0, augment_seed=0,
+                               shuffle_seed=0, initial_state=weights)
+    net.initialize()
+    estimator._set_trained(net, alpha, fitted["corruption_"])
+    estimator.loss_curve_ = fitted["loss_curve_"]
+    estimator.n_iter_ = fitted["n_iter_"]
+    return estimator
+
+
+def _load_search(archive, prefix, trusted, place):
+    header = archive.header(prefix, ["TupleInfoNCESearch"])
+    objects = archive.objects(prefix, header, trusted)
+    estimator = _rebuild(header, objects, place, archive.path)
+    for name in header.get("fitted_estimators", []):
+        setattr(estimator, name, _load_fusion(archive, f"{prefix}{name}/", trusted, place))
+    for name, value in header["fitted"].items():
+        setattr(estimator, name, value)
+    return estimator
 
 
 def load(path, *, trusted=None, device=None):
@@ -139,70 +413,26 @@ def load(path, *, trusted=None, device=None):
 
     Returns
     -------
-    estimator : TupleInfoNCEFusion
-        Fitted; its ``transform`` equals the saved estimator's.
+    estimator : TupleInfoNCEFusion or TupleInfoNCESearch
+        Fitted, as saved; its ``transform`` equals the saved estimator's. A search's
+        fitted attributes other than ``best_estimator_`` come back as JSON types (lists
+        for tuples and arrays, str dict keys).
     """
     _require_extras()
-    import safetensors.torch
-    import skops.io
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            header = json.loads(archive.read(_JSON))
-            weights_bytes = archive.read(_WEIGHTS)
-            objects_bytes = archive.read(_SKOPS)
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not an sktnce file ({exc}).") from None
-    if header.get("format") != FORMAT or header.get("class") != "TupleInfoNCEFusion":
-        raise ValueError(f"{path} is not an sktnce TupleInfoNCEFusion file.")
-    if header.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"{path} was saved by sktnce {header.get('sktnce_version')} in file format "
-            f"version {header.get('format_version')}; this sktnce ({__version__}) reads "
-            f"format version {FORMAT_VERSION}. Load it with the sktnce version that saved it."
-        )
+    archive = _Archive(path)
+    header = archive.header("", list(_CLASSES))
     trusted = [*_ALWAYS_TRUSTED, *(trusted or [])]
-    untrusted = sorted(set(skops.io.get_untrusted_types(data=objects_bytes)) - set(trusted))
-    if untrusted:
-        raise ValueError(
-            f"{path} holds types that are not trusted: {untrusted}. Loading them could run "
-            "code; if you trust this file's source, pass them in trusted=[...]."
-        )
-    objects = skops.io.loads(objects_bytes, trusted=trusted)
-    try:
-        weights = safetensors.torch.load(weights_bytes)
-    except Exception as exc:  # safetensors raises its own error types for corrupt data
-        raise ValueError(f"{path}: the weights are corrupt ({exc}).") from None
-
-    params = dict(header["params"], **{k: objects[k] for k in _OBJECT_PARAMS})
-    if device is not None:
-        params["device"] = device
+    archive.refuse_untrusted(trusted)
+    place = _Placement(device)
+    if header["class"] == "TupleInfoNCESearch":
+        estimator = _load_search(archive, "", trusted, place)
     else:
-        try:
-            _resolve_device(params["device"])
-        except ValueError:
-            warnings.warn(
-                f"{path} was saved with device={params['device']!r}, which is not available "
-                "here; loading on the CPU.",
-                UserWarning,
-                stacklevel=2,
-            )
-            params["device"] = "cpu"
-    estimator = TupleInfoNCEFusion(**params)
-    fitted = header["fitted"]
-    estimator.modalities_ = objects["modalities_"]
-    estimator._selects_1d = fitted["selects_1d"]
-    estimator.output_indices_ = {k: slice(*v) for k, v in fitted["output_indices_"].items()}
-    estimator.n_features_in_ = fitted["n_features_in_"]
-    if fitted["feature_names_in_"] is not None:
-        estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-    estimator._eval_seed = fitted["eval_seed"]
-    names = list(estimator.output_indices_)
-    alpha = np.array([fitted["alpha_"][k] for k in ["ordinary", *names]])
-    net = estimator._build_net(alpha, fitted["corruption_"], weight_seed=0, augment_seed=0,
-                               shuffle_seed=0, initial_state=weights)
-    net.initialize()
-    estimator._set_trained(net, alpha, fitted["corruption_"])
-    estimator.loss_curve_ = fitted["loss_curve_"]
-    estimator.n_iter_ = fitted["n_iter_"]
+        estimator = _load_fusion(archive, "", trusted, place)
+    if place.missing is not None:
+        warnings.warn(
+            f"{path} was saved with device={place.missing!r}, which is not available here; "
+            "loading on the CPU.",
+            UserWarning,
+            stacklevel=2,
+        )
     return estimator

@@ -2,16 +2,19 @@ import io
 import json
 import os
 import pickle
+import stat
 import warnings
 import zipfile
 
 import joblib
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from sktnce import TupleInfoNCEFusion
+from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch
 from sktnce._version import __version__
+from sktnce.datasets import make_multimodal_classification
 
 from .conftest import FAST
 
@@ -131,11 +134,14 @@ def test_not_an_archive(tmp_path):
         load(path)
 
 
-def test_save_needs_a_fitted_fusion(tmp_path):
+def test_save_needs_a_fitted_fusion_or_search(tmp_path):
     with pytest.raises(ValueError, match="fitted"):
         save(TupleInfoNCEFusion(), tmp_path / "m")
-    with pytest.raises(TypeError, match="TupleInfoNCEFusion"):
+    with pytest.raises(ValueError, match="TupleInfoNCESearch is not fitted"):
+        save(TupleInfoNCESearch(TupleInfoNCEFusion()), tmp_path / "m")
+    with pytest.raises(TypeError, match="TupleInfoNCEFusion or a TupleInfoNCESearch"):
         save(StandardScaler(), tmp_path / "m")
+    assert os.listdir(tmp_path) == []
 
 
 def test_model_saved_for_cuda_loads_on_the_cpu(tmp_path, fitted):
@@ -172,3 +178,199 @@ def test_pickle_and_joblib_bit_identical(tmp_path, fitted):
     joblib.dump(est, buffer)
     buffer.seek(0)
     assert np.array_equal(joblib.load(buffer).transform(X), expected)
+
+
+# ------------------------------------------------------------------- atomic writing
+
+@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
+def test_failed_save_leaves_the_previous_file_intact(tmp_path, fitted, modalities,
+                                                     monkeypatch, error):
+    est, X = fitted
+    path = tmp_path / "model.sktnce"
+    save(est, path)
+    expected = est.transform(X)
+    retrained = TupleInfoNCEFusion(modalities=modalities, **{**FAST, "random_state": 1}).fit(X)
+    assert not np.array_equal(retrained.transform(X), expected)
+    write = zipfile.ZipFile.writestr
+    written = []
+
+    def fail_halfway_through_the_second_member(self, name, data, *args, **kwargs):
+        written.append(name)
+        if len(written) == 2:
+            write(self, name, data[: len(data) // 2], *args, **kwargs)
+            raise error
+        return write(self, name, data, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", fail_halfway_through_the_second_member)
+    with pytest.raises(type(error)):
+        save(retrained, path)
+    monkeypatch.undo()
+    assert len(written) == 2  # the failure struck while the new archive was being written
+    assert os.listdir(tmp_path) == ["model.sktnce"]  # no temporary file left behind
+    assert np.array_equal(load(path).transform(X), expected)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_save_gives_the_permissions_of_a_plain_open(tmp_path, fitted):
+    est, _ = fitted
+    reference = tmp_path / "reference"
+    reference.write_bytes(b"")
+    path = tmp_path / "m.sktnce"
+    save(est, path)
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(reference.stat().st_mode)
+    path.chmod(0o640)
+    save(est, path)  # overwriting keeps the file's own permissions
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_save_through_a_symbolic_link_replaces_its_target(tmp_path, fitted):
+    est, X = fitted
+    (tmp_path / "models").mkdir()
+    target = tmp_path / "models" / "m.sktnce"
+    target.write_bytes(b"old")
+    link = tmp_path / "current.sktnce"
+    link.symlink_to(target)
+    save(est, link)
+    assert link.is_symlink() and sorted(os.listdir(tmp_path / "models")) == ["m.sktnce"]
+    assert np.array_equal(load(target).transform(X), est.transform(X))
+
+
+def test_path_must_be_a_path(fitted):
+    est, _ = fitted
+    with pytest.raises(TypeError, match="path must be a str or path-like; got BytesIO"):
+        save(est, io.BytesIO())
+
+
+# ------------------------------------------------------------------ parameter types
+
+def test_parameters_json_cannot_hold_come_back_with_their_type(tmp_path, data, modalities):
+    X, _, _ = data
+    est = TupleInfoNCEFusion(modalities=modalities, **{
+        **FAST, "alpha": (1.0, 0.0, 1.0, 2.0), "random_state": np.random.RandomState(0)})
+    est.fit(X)
+    save(est, tmp_path / "m.sktnce")
+    loaded = load(tmp_path / "m.sktnce")
+    assert loaded.alpha == (1.0, 0.0, 1.0, 2.0)
+    assert isinstance(loaded.random_state, np.random.RandomState)
+    assert np.array_equal(loaded.transform(X), est.transform(X))
+
+
+def test_format_version_1_files_are_still_read(tmp_path, fitted):
+    """Version 1 kept modalities and random_state in the skops part, the rest in JSON."""
+    import skops.io
+
+    est, X = fitted
+    path = tmp_path / "m.sktnce"
+    save(est, path)
+    with zipfile.ZipFile(path) as archive:
+        header = json.loads(archive.read("sktnce.json"))
+    header["format_version"] = 1
+    header["params"].pop("random_state")
+    del header["estimators"]
+    _rewrite(path, "sktnce.json", json.dumps(header))
+    _rewrite(path, "modalities.skops", skops.io.dumps(
+        {"modalities": est.modalities, "random_state": est.random_state,
+         "modalities_": est.modalities_}))
+    loaded = load(path)
+    assert np.array_equal(loaded.transform(X), est.transform(X))
+    assert _same(loaded.get_params(), est.get_params())
+
+
+# -------------------------------------------------------------------------- search
+
+def _same(a, b):
+    """Equal values, estimators compared by class and parameters, recursively."""
+    if isinstance(a, BaseEstimator) or isinstance(b, BaseEstimator):
+        return type(a) is type(b) and _same(a.get_params(deep=False), b.get_params(deep=False))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (type(a) is type(b) and a.keys() == b.keys()
+                and all(_same(a[k], b[k]) for k in a))
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    return type(a) is type(b) and a == b
+
+
+@pytest.fixture(scope="module")
+def fitted_search():
+    X, _, columns = make_multimodal_classification(n_samples=120, random_state=0)
+    fusion = TupleInfoNCEFusion(
+        modalities=[(name, StandardScaler(), cols) for name, cols in columns.items()],
+        n_components=8, embedding_dim=8, hidden_dim=16, batch_size=32)
+    search = TupleInfoNCESearch(fusion, n_candidates=2, n_rounds=2, epochs_per_round=1,
+                                random_state=0).fit(X)
+    return search, X
+
+
+def test_search_round_trip(tmp_path, fitted_search):
+    search, X = fitted_search
+    save(search, tmp_path / "search.sktnce")
+    loaded = load(tmp_path / "search.sktnce")
+    assert type(loaded) is TupleInfoNCESearch
+    assert np.array_equal(loaded.transform(X), search.transform(X))
+    assert loaded.alpha_ == search.alpha_ and loaded.corruption_ == search.corruption_
+    assert loaded.history_ == search.history_
+    if hasattr(search, "search_results_"):
+        assert loaded.search_results_ == search.search_results_
+    # The parameters, the unfitted estimator's recursively (not the object's identity).
+    assert _same(loaded.get_params(deep=False), search.get_params(deep=False))
+    assert loaded.estimator is not search.estimator
+    assert not hasattr(loaded.estimator, "net_")
+    assert _same(loaded.best_estimator_.get_params(), search.best_estimator_.get_params())
+    assert loaded.best_estimator_.loss_curve_ == search.best_estimator_.loss_curve_
+    assert loaded.n_features_in_ == search.n_features_in_
+    assert loaded.score(X) == search.score(X)
+
+
+def test_search_archive_layout(tmp_path, fitted_search):
+    search, _ = fitted_search
+    save(search, tmp_path / "search.sktnce")
+    with zipfile.ZipFile(tmp_path / "search.sktnce") as archive:
+        names = set(archive.namelist())
+        header = json.loads(archive.read("sktnce.json"))
+    assert names == {"sktnce.json", "modalities.skops", "best_estimator_/sktnce.json",
+                     "best_estimator_/weights.safetensors", "best_estimator_/modalities.skops"}
+    assert header["class"] == "TupleInfoNCESearch"
+    assert header["estimators"]["estimator"]["class"] == "TupleInfoNCEFusion"
+    assert header["estimators"]["estimator"]["params"]["n_components"] == 8
+    assert header["fitted_estimators"] == ["best_estimator_"]
+    assert {"alpha_", "corruption_", "history_"} <= set(header["fitted"])
+
+
+def test_search_keeps_extra_plain_fitted_attributes(tmp_path, fitted_search):
+    search, _ = fitted_search
+    search.extra_ = {"rewards": [0.5, np.float64(0.25)], "rounds": np.arange(2), "tag": "x"}
+    try:
+        save(search, tmp_path / "search.sktnce")
+    finally:
+        del search.extra_
+    assert load(tmp_path / "search.sktnce").extra_ == {
+        "rewards": [0.5, 0.25], "rounds": [0, 1], "tag": "x"}
+
+
+def test_search_refuses_a_fitted_attribute_that_is_not_plain_data(tmp_path, fitted_search):
+    search, _ = fitted_search
+    search.policy_ = object()
+    try:
+        with pytest.raises(TypeError, match="TupleInfoNCESearch.policy_"):
+            save(search, tmp_path / "search.sktnce")
+    finally:
+        del search.policy_
+    assert os.listdir(tmp_path) == []
+
+
+def test_search_with_an_untrusted_transformer_is_refused(tmp_path, data):
+    X, _, _ = data
+    fusion = TupleInfoNCEFusion(modalities=[("a", FunctionTransformer(double), [0, 1]),
+                                            ("b", StandardScaler(), [2, 3])],
+                                **{**FAST, "max_epochs": 1})
+    search = TupleInfoNCESearch(fusion, n_candidates=2, n_rounds=1, epochs_per_round=1,
+                                random_state=0).fit(X)
+    save(search, tmp_path / "s.sktnce")
+    name = f"{__name__}.double"
+    with pytest.raises(ValueError, match=name):
+        load(tmp_path / "s.sktnce")
+    loaded = load(tmp_path / "s.sktnce", trusted=[name])
+    assert np.array_equal(loaded.transform(X), search.transform(X))
