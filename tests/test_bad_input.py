@@ -186,11 +186,26 @@ def test_transform_input(case, fitted_frame):
 
 
 def test_all_missing_modality_at_transform_is_the_absent_embedding(fitted_frame):
+    import torch
+
     est, X = fitted_frame
-    a = est.transform(X.assign(x=np.nan, y=np.nan, z=np.nan))
-    b = est.transform(X.assign(x=np.nan, y=np.nan, z=np.nan, u=0.0) .assign(u=X["u"]))
-    assert np.array_equal(a, b)
-    assert not np.allclose(a, est.transform(X))
+    rows = [0, 3, 7]
+    partly = X.copy()
+    partly.loc[rows, ["x", "y", "z"]] = np.nan
+    Z = est.transform(partly)
+    # What the encoder gives those rows with modality b flagged absent, whatever values
+    # stand in b's place: the absent embedding a_b, not an encoding of filled-in values.
+    features, missing = est._encode_input(X.iloc[rows])
+    features[:, est.output_indices_["b"]] = 123.0
+    missing[:, 1] = True
+    with torch.inference_mode():
+        absent = est.net_.module_.encoder(features, missing).numpy()
+    np.testing.assert_allclose(Z[rows], absent, rtol=1e-6, atol=1e-6)
+    # The other rows are untouched, and b's absence does change the missing rows.
+    others = np.setdiff1d(np.arange(N), rows)
+    present = est.transform(X)
+    np.testing.assert_allclose(Z[others], present[others], rtol=1e-6, atol=1e-6)
+    assert not np.allclose(Z[rows], present[rows])
 
 
 special = st.sampled_from([np.nan, np.inf, -np.inf, 1e30, -1e30, 1e-30, 0.0])

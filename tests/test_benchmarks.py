@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -22,9 +24,13 @@ def test_bench_disturbed_quick(capsys):
 
 def test_bench_search_quick(capsys):
     results = load_benchmark("bench_search").main(["--quick"])
-    assert results["single_seconds"] > 0 and results["search_seconds"] > 0
-    assert results["ratio"] == results["search_seconds"] / results["single_seconds"]
-    assert "ratio" in capsys.readouterr().out
+    # The script runs and reports the times it measured; the times themselves are not
+    # checked (they depend on the machine and its load).
+    assert 0 < results["single_seconds"] < np.inf and 0 < results["search_seconds"] < np.inf
+    out = capsys.readouterr().out
+    assert f"single fit : {results['single_seconds']:.2f} s" in out
+    assert f"search     : {results['search_seconds']:.2f} s" in out
+    assert f"ratio      : {results['ratio']:.2f} (ideal" in out
 
 
 def _with_benchmarks_on_path(monkeypatch):

@@ -1,11 +1,10 @@
-"""Faults during training: a diverging loss, an interrupted fit, parallel workers."""
+"""Faults during training: a diverging loss, an interrupted fit, a failing search candidate."""
 
 import numpy as np
 import pytest
 import torch
-from sklearn.model_selection import GridSearchCV
 
-from sktnce import TupleInfoNCEFusion
+from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch
 from sktnce._skorch import StopOnNonFiniteLoss
 
 from .conftest import FAST
@@ -38,15 +37,22 @@ def test_interrupted_fit_keeps_the_last_complete_epoch(data, modalities, monkeyp
     assert np.array_equal(est.transform(X), reference.transform(X))
 
 
-def _torch_threads(estimator, X, y=None):
-    return float(torch.get_num_threads())
-
-
-def test_parallel_grid_search_does_not_oversubscribe_threads(data, modalities):
+@pytest.mark.parametrize("temperature", [0.1, 1e-44], ids=["completed", "diverged"])
+def test_search_gives_back_the_callers_torch_threads(data, modalities, temperature):
+    """Candidates train with one torch thread, here in the caller's process (n_jobs=None);
+    the caller's thread count must come back, also when a candidate's training fails."""
     X, _, _ = data
-    grid = GridSearchCV(TupleInfoNCEFusion(modalities=modalities, **FAST),
-                        {"temperature": [0.1, 0.2]}, cv=2, n_jobs=2,
-                        scoring=_torch_threads).fit(X)
-    # Each of the 2 workers gets at most its share of the machine's cores.
-    share = max(1, (torch.get_num_threads() or 1) // 2)
-    assert grid.cv_results_["mean_test_score"].max() <= share
+    fusion = TupleInfoNCEFusion(modalities=modalities, **FAST, temperature=temperature)
+    search = TupleInfoNCESearch(fusion, n_candidates=2, n_rounds=1, epochs_per_round=1,
+                                random_state=0)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(3)  # not the candidates' single thread
+    try:
+        if temperature > 1e-30:
+            search.fit(X)
+        else:  # the logits overflow: the first candidate's training raises
+            with pytest.raises(FloatingPointError, match="loss became nan"):
+                search.fit(X)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(previous)
