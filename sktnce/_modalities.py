@@ -6,13 +6,13 @@ modality is wholly missing (every one of its columns null): those rows get the m
 absent embedding instead of an encoding.
 """
 
-import numbers
 import warnings
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._indexing import _determine_key_type, _get_column_indices, _safe_indexing
 
 __all__ = ["ALL_COLUMNS_NAME", "check_modalities", "fit_modalities", "transform_modalities"]
 
@@ -72,73 +72,72 @@ def check_modalities(modalities):
     return [tuple(spec) for spec in modalities]
 
 
+def _column_names(X):
+    """The column labels of a DataFrame as str, for messages; None for an array."""
+    return [str(c) for c in X.columns] if _is_dataframe(X) else None
+
+
 def _resolve_columns(name, columns, X):
-    """Column positions selected by ``columns``, and whether it was a scalar (1-D selection)."""
-    n_features = X.shape[1]
-    names = [str(c) for c in X.columns] if _is_dataframe(X) else None
+    """Column positions that ``columns`` selects, and whether the selection is 1-D.
+
+    Resolved as :class:`~sklearn.compose.ColumnTransformer` resolves a transformer's
+    columns: a callable is called on ``X``, and scikit-learn's ``_get_column_indices``
+    turns the result into positions; a scalar (one name or index) selects a 1-D column.
+    Errors name the modality, and the columns at fault.
+    """
     if callable(columns):
         columns = columns(X)
-    if isinstance(columns, (str, numbers.Integral)) and not isinstance(columns, bool):
-        positions, scalar = _resolve_columns(name, [columns], X)[0], True
-        return positions, scalar
-    if isinstance(columns, slice):
-        if isinstance(columns.start, str) or isinstance(columns.stop, str):
-            if names is None:
-                raise ValueError(
-                    f"Modality {name!r}: a slice of column names needs a DataFrame input."
-                )
-            start = 0 if columns.start is None else _position_of(name, columns.start, names)
-            stop = (n_features if columns.stop is None
-                    else _position_of(name, columns.stop, names) + 1)
-            return list(range(start, stop))[::columns.step or 1], False
+    invalid = TypeError(
+        f"Modality {name!r}: columns must be names, integer indices, a slice, a boolean "
+        f"mask or a callable returning one of them; got {columns!r}."
+    )
+    if columns is None or isinstance(columns, (bool, np.bool_)) or np.ndim(columns) > 1:
+        raise invalid
+    try:
+        key_type = _determine_key_type(columns)
+    except (TypeError, ValueError):
+        raise invalid from None
+    n_features = X.shape[1]
+    labels = list(X.columns) if _is_dataframe(X) else None
+    if key_type == "str" and labels is None:
+        raise ValueError(
+            f"Modality {name!r}: selecting columns by name needs a DataFrame input; give "
+            "integer indices for an array."
+        )
+    if key_type == "bool" and np.shape(columns) != (n_features,):
+        raise ValueError(
+            f"Modality {name!r}: a boolean mask must have one entry per column "
+            f"({n_features}); got shape {np.shape(columns)}."
+        )
+    if key_type is None and isinstance(columns, slice):
+        # slice(None) (with any step): scikit-learn reads it as a slice of names, which
+        # an array does not have; it means every column (every step-th) of any input.
         return list(range(n_features))[columns], False
-    columns = np.asarray(columns)
-    if columns.dtype.kind == "b":
-        if columns.shape != (n_features,):
-            raise ValueError(
-                f"Modality {name!r}: a boolean mask must have one entry per column "
-                f"({n_features}); got shape {columns.shape}."
-            )
-        return np.flatnonzero(columns).tolist(), False
-    if columns.dtype.kind in "iu":
-        positions = columns.ravel().tolist()
-        bad = [c for c in positions if not -n_features <= c < n_features]
-        if bad:
+    try:
+        positions = _get_column_indices(X, columns)
+    except (ValueError, IndexError, KeyError, NotImplementedError) as exc:
+        if key_type == "int" and not isinstance(columns, slice):
+            bad = [c for c in np.atleast_1d(columns).tolist()
+                   if not -n_features <= c < n_features]
             raise ValueError(
                 f"Modality {name!r}: column indices {bad} are out of range for "
                 f"{n_features} columns."
-            )
-        return [c % n_features for c in positions], False
-    if columns.dtype.kind in "UO" or columns.size == 0:
-        if columns.size == 0:
-            return [], False
-        if names is None:
-            raise ValueError(
-                f"Modality {name!r}: selecting columns by name needs a DataFrame input; "
-                "give integer indices for an array."
-            )
-        return [_position_of(name, c, names) for c in columns.ravel().tolist()], False
-    raise TypeError(
-        f"Modality {name!r}: columns must be names, integer indices, a slice, a boolean "
-        f"mask or a callable; got {columns!r}."
-    )
+            ) from None
+        if key_type == "str":
+            keys = ([k for k in (columns.start, columns.stop) if k is not None]
+                    if isinstance(columns, slice) else np.atleast_1d(columns).tolist())
+            absent = [k for k in keys if k not in labels]
+            if absent:
+                raise ValueError(
+                    f"Modality {name!r}: column {absent[0]!r} is not a column of X."
+                ) from None
+        raise ValueError(f"Modality {name!r}: cannot select columns {columns!r}: {exc}") from None
+    return [int(p) for p in positions], bool(np.isscalar(columns))
 
 
-def _position_of(name, column, names):
-    try:
-        return names.index(str(column))
-    except ValueError:
-        raise ValueError(
-            f"Modality {name!r}: column {column!r} is not a column of X."
-        ) from None
-
-
-def _select(X, positions, scalar, rows=None):
-    if _is_dataframe(X):
-        block = X.iloc[:, positions[0]] if scalar else X.iloc[:, positions]
-        return block if rows is None else block.iloc[rows]
-    block = X[:, positions[0]] if scalar else X[:, positions]
-    return block if rows is None else block[rows]
+def _select(X, positions, scalar):
+    """The modality's columns of ``X``, 1-D for a scalar selection (as ColumnTransformer)."""
+    return _safe_indexing(X, positions[0] if scalar else positions, axis=1)
 
 
 def _null_mask(block):
@@ -163,7 +162,7 @@ def _wholly_missing(block):
 def _check_no_infinity(name, block, present, column_names):
     if _is_dataframe(block):
         numeric = block.select_dtypes("number")
-        values, column_names = numeric.to_numpy(), [str(c) for c in numeric.columns]
+        values, column_names = numeric.to_numpy(), _column_names(numeric)
     else:
         values = np.asarray(block)
     if values.dtype.kind not in "fc":
@@ -202,7 +201,7 @@ def _to_float_block(name, output, n_rows):
 def _preprocess(name, transformer, block, present, column_names, *, fit):
     """The float32 block of the present rows, fitting the transformer first when ``fit``."""
     _check_no_infinity(name, block, present, column_names)
-    rows = block if present.all() else _select_rows(block, present)
+    rows = block if present.all() else _safe_indexing(block, present)
     n_rows = int(present.sum())
     try:
         if transformer == "passthrough":
@@ -225,10 +224,6 @@ def _preprocess(name, transformer, block, present, column_names, *, fit):
     return out
 
 
-def _select_rows(block, rows):
-    return block.iloc[rows] if hasattr(block, "iloc") else block[rows]
-
-
 def fit_modalities(specs, X):
     """Fit every modality's transformer; return the fitted list, widths and blocks.
 
@@ -241,7 +236,7 @@ def fit_modalities(specs, X):
     """
     owner = {}
     fitted = []
-    names = [str(c) for c in X.columns] if _is_dataframe(X) else None
+    names = _column_names(X)
     for name, transformer, columns in specs:
         positions, scalar = _resolve_columns(name, columns, X)
         if not positions:
@@ -271,7 +266,7 @@ def transform_modalities(fitted, X, widths):
 def _run(fitted, X, widths=None):
     fit = widths is None
     n_rows = X.shape[0]
-    names = [str(c) for c in X.columns] if _is_dataframe(X) else None
+    names = _column_names(X)
     blocks, missing, out_widths = [], [], []
     for position, (name, transformer, positions, scalar) in enumerate(fitted):
         block = _select(X, positions, scalar)
