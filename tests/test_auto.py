@@ -2,11 +2,13 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.compose import make_column_selector
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sktnce import TupleInfoNCEFusion, make_modalities
@@ -102,6 +104,58 @@ def test_string_dtype_columns(table):
     assert specs(make_modalities(typed)) == specs(make_modalities(df))
     fusion = TupleInfoNCEFusion(modalities=make_modalities(typed), **{**FAST, "max_epochs": 1})
     assert fusion.fit_transform(typed).shape == (len(df), FAST["n_components"])
+
+
+def test_dtype_split_is_make_column_selectors():
+    """Numeric and categorical by dtype as make_column_selector picks them; pandas counts
+    complex and timedelta columns as numbers, which the encoders cannot take: left out."""
+    n = 6
+    df = pd.DataFrame({
+        "float": np.linspace(0, 1, n),
+        "int": np.arange(n),
+        "nullable_int": pd.array([1, None, 3, 4, 5, 6], dtype="Int64"),
+        "nullable_float": pd.array([0.5, 1.5, None, 2.5, 3.5, 4.5], dtype="Float64"),
+        "bool": np.arange(n) % 2 == 0,
+        "nullable_bool": pd.array([True, False, None, True, False, True], dtype="boolean"),
+        "category": pd.Categorical(list("abcabc")),
+        "complex": np.arange(n) * 1j,
+        "duration": pd.to_timedelta(np.arange(n), unit="D"),
+        "when": pd.date_range("2026-01-01", periods=n),
+        "city": list("xyzxyz"),
+    })
+    with pytest.warns(UserWarning, match="'complex' \\(dtype complex128\\), 'duration'"):
+        modalities = make_modalities(df)
+    numbers = make_column_selector(dtype_include="number")(df)
+    assert specs(modalities) == [
+        ("numeric", [c for c in numbers if c not in ("complex", "duration")]),
+        ("categorical", ["bool", "nullable_bool", "category", "city"]),
+    ]
+
+
+def test_skrub_table_vectorizer_as_a_modality(table):
+    """skrub's TableVectorizer encodes a modality of mixed columns; it leaves missing
+    numbers as NaN and datetimes unscaled, hence the imputer and the scaler after it."""
+    skrub = pytest.importorskip("skrub")
+    df, _ = table
+    df = df.drop(columns="member").assign(when=pd.date_range("2026-01-01", periods=len(df)))
+    df.loc[5, "when"] = pd.NaT  # row 5 has no customer column at all: absent
+    customer = ["age", "visits", "plan", "city", "when"]
+    fusion = TupleInfoNCEFusion(modalities=[
+        ("customer", make_pipeline(skrub.TableVectorizer(), SimpleImputer(), StandardScaler()),
+         customer),
+        ("review", skrub.TableVectorizer(), ["review", "title"]),
+    ], **{**FAST, "max_epochs": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no unscaled-input warning
+        embedding = fusion.fit_transform(df)
+    assert embedding.shape == (len(df), FAST["n_components"]) and np.isfinite(embedding).all()
+    vectorizer = fusion.modalities_[0][1][0]
+    width = fusion.output_indices_["customer"].stop
+    assert width == len(vectorizer.get_feature_names_out()) > len(customer)
+    new = df.head(3).copy()
+    new.loc[0, "city"] = "brest"
+    with pytest.warns(UserWarning, match="unknown categories"):
+        assert np.isfinite(fusion.transform(new)).all()
 
 
 def test_name_clash_with_a_text_column():
