@@ -67,7 +67,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     settings = {"n_jobs": args.n_jobs, "single_threads": args.single_threads}
     if args.quick:
-        settings.update(n_samples=120, n_rounds=2, epochs_per_round=1)
+        settings.update(n_samples=200, n_rounds=2, epochs_per_round=1)
     results = run(**settings)
     print(f"torch {torch.__version__}, numpy {np.__version__}, n_jobs={args.n_jobs}, "
           f"reference fit on {args.single_threads} thread(s)")

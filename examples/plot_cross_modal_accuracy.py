@@ -26,7 +26,7 @@ from sktnce.datasets import make_multimodal_classification
 QUICK = os.environ.get("SKTNCE_QUICK") == "1"  # tiny data, for the test suite
 EPOCHS = 2 if QUICK else 30
 
-X, y, columns = make_multimodal_classification(n_samples=120 if QUICK else 1500,
+X, y, columns = make_multimodal_classification(n_samples=240 if QUICK else 1500,
                                                random_state=0)
 X_train, X_test = train_test_split(X, test_size=0.3, random_state=0)
 modalities = [(name, StandardScaler(), cols) for name, cols in columns.items()]

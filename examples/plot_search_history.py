@@ -20,7 +20,7 @@ from sktnce.plotting import plot_search_history
 
 QUICK = os.environ.get("SKTNCE_QUICK") == "1"  # tiny data, for the test suite
 
-X, y, columns = make_multimodal_classification(n_samples=120 if QUICK else 1500,
+X, y, columns = make_multimodal_classification(n_samples=240 if QUICK else 1500,
                                                random_state=0)
 search = TupleInfoNCESearch(
     TupleInfoNCEFusion(

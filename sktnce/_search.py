@@ -1,12 +1,16 @@
 """TupleInfoNCESearch: learning alpha and beta by the paper's bilevel REINFORCE search."""
 
+import copy
 import math
+import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from joblib import Parallel, delayed
+from scipy import sparse
+from scipy.special import expit, logit, softmax
 from sklearn.base import (
     BaseEstimator,
     MetaEstimatorMixin,
@@ -18,9 +22,9 @@ from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ._discrimination import cross_modal_discrimination
-from ._fusion import TupleInfoNCEFusion, _resolve_device, resolve_alpha, resolve_corruption
+from ._fusion import TupleInfoNCEFusion, _restore_on_failure, resolve_alpha, resolve_corruption
 from ._modalities import check_modalities
+from ._reward import REWARDS, check_partial_labels, labelled_probe_score, rankme
 
 __all__ = ["TupleInfoNCESearch"]
 
@@ -33,8 +37,9 @@ _INIT_FLOOR = 0.01
 #: depend on the thread count, and the search's result must not depend on n_jobs.
 _CANDIDATE_THREADS = 1
 _SEARCHABLE = ("alpha", "corruption")
-_ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 _ADVANTAGE_EPS = 1e-8
+#: Purposes of the seeds derived from random_state.
+_SPLIT, _WEIGHTS, _POLICY, _CANDIDATE, _REWARD = range(5)
 
 
 def _seed(*key):
@@ -42,115 +47,159 @@ def _seed(*key):
     return int(np.random.SeedSequence([int(k) for k in key]).generate_state(1)[0] >> 1)
 
 
-def _softmax(u):
-    e = np.exp(u - u.max())
-    return e / e.sum()
+class _Parameterization:
+    """The map between the policy's unconstrained theta and a setting (alpha, beta).
+
+    theta holds ``u`` (alpha = softmax(u)) where alpha is searched, then ``v``
+    (beta_k = BETA_MAX * sigmoid(v_k)) where corruption is; what is not searched stays at
+    its initial value.
+    """
+
+    def __init__(self, names, alpha_init, corruption_init, searched):
+        self.names = list(names)
+        self.alpha_init = np.asarray(alpha_init, dtype=np.float64)
+        self.corruption_init = dict(corruption_init)
+        self.searched = [name for name in _SEARCHABLE if name in searched]
+
+    def initial_mean(self):
+        """theta of the initial setting (zero weights and rates floored at 0.01)."""
+        parts = []
+        if "alpha" in self.searched:
+            u = np.log(np.maximum(self.alpha_init, _INIT_FLOOR))
+            parts.append(u - u.mean())
+        if "corruption" in self.searched:
+            ratio = np.array(list(self.corruption_init.values())) / BETA_MAX
+            parts.append(logit(np.clip(ratio, _INIT_FLOOR, 1 - _INIT_FLOOR)))
+        return np.concatenate(parts)
+
+    def decode(self, theta):
+        """``(alpha, corruption)``: an array ordinary first, and a dict by modality."""
+        alpha, corruption = self.alpha_init, dict(self.corruption_init)
+        offset = 0
+        if "alpha" in self.searched:
+            alpha = softmax(theta[:len(self.names) + 1])
+            offset = len(self.names) + 1
+        if "corruption" in self.searched:
+            rates = BETA_MAX * expit(theta[offset:offset + len(self.names)])
+            corruption = dict(zip(self.names, rates.tolist()))
+        return alpha, corruption
 
 
-def _sigmoid(v):
-    return 1.0 / (1.0 + np.exp(-v))
+class _GaussianPolicy:
+    """theta ~ N(mean, sigma^2 I), its mean moved by REINFORCE with Adam ascent.
+
+    The gradient of the expected reward is estimated from one round's draws with the
+    normalised advantage ``A_b = (R_b - mean R) / (std R + 1e-8)``:
+    ``(1/B) sum_b A_b (theta_b - mean) / sigma^2``. torch's Adam takes the step, as in
+    the authors' code.
+    """
+
+    def __init__(self, mean, *, sigma, learning_rate):
+        self.sigma = float(sigma)
+        self._mean = torch.tensor(np.asarray(mean, dtype=np.float64), requires_grad=True)
+        self._optimizer = torch.optim.Adam([self._mean], lr=learning_rate, maximize=True)
+
+    @property
+    def mean(self):
+        return self._mean.detach().numpy().copy()
+
+    def sample(self, n_samples, rng):
+        """``n_samples`` draws of theta, shape (n_samples, dim), from a NumPy generator."""
+        return self.mean + self.sigma * rng.standard_normal((n_samples, len(self.mean)))
+
+    def update(self, thetas, rewards):
+        """One Adam ascent step of the mean from the draws ``thetas`` and their rewards."""
+        rewards = np.asarray(rewards, dtype=np.float64)
+        advantage = (rewards - rewards.mean()) / (rewards.std() + _ADVANTAGE_EPS)
+        # grad_mean log N(theta_b; mean, sigma^2 I) = (theta_b - mean) / sigma^2
+        gradient = (advantage[:, None] * (thetas - self.mean)).mean(axis=0) / self.sigma**2
+        self._optimizer.zero_grad()
+        self._mean.grad = torch.from_numpy(gradient)
+        self._optimizer.step()
 
 
-def _as_tensor(data, device):
-    if isinstance(data, torch.Tensor):
-        return data
-    with warnings.catch_warnings():
-        # A memory-mapped worker input is read-only; training never writes to it.
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.from_numpy(data).to(device)
+def _fit_and_score_candidate(start, alpha, corruption, *, epochs, random_state, X_train,
+                             X_validation, reward_seed, labelled=None, scoring=None):
+    """Train a copy of ``start`` for ``epochs`` more epochs with one setting; score it.
 
-
-def _train_candidate(template, alpha, corruption, *, weight_seed, augment_seed, shuffle_seed,
-                     epochs, initial_state, train, validation, reward_seed):
-    """Train one candidate from ``initial_state``; score it on the validation rows.
-
-    Runs in a joblib worker or in the caller's process; everything it depends on comes in
-    as arguments, so its result does not depend on where it runs.
+    ``start`` is a fitted (or initialised) TupleInfoNCEFusion: the copy warm-starts from its
+    weights and optimizer state. Runs in a joblib worker or in the caller's process, with
+    one torch thread; its result depends only on its arguments. ``labelled`` is
+    ``(X_labelled, y_labelled)`` for the few-label reward. Returns a dict.
     """
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(_CANDIDATE_THREADS)
     try:
-        device = _resolve_device(template.device)
-        features, missing = (_as_tensor(t, device) for t in train)
-        val_features, val_missing = (_as_tensor(t, device) for t in validation)
-        net = template._build_net(
-            alpha, corruption, weight_seed=weight_seed, augment_seed=augment_seed,
-            shuffle_seed=shuffle_seed, max_epochs=epochs, initial_state=initial_state,
+        candidate = copy.deepcopy(start).set_params(
+            alpha=np.asarray(alpha).tolist(), corruption=dict(corruption), max_epochs=epochs,
+            random_state=random_state, warm_start=True, verbose=0,
         )
-        net.fit({"x": features, "missing": missing}, None)
-        loss_curve = [float(row["train_loss"]) for row in net.history if "train_loss" in row]
-        if len(loss_curve) < epochs:
-            # skorch ends fit quietly on KeyboardInterrupt; the search must stop, not go on.
-            raise KeyboardInterrupt("TupleInfoNCESearch: a candidate's training was interrupted.")
-        encoder = net.module_.encoder.eval()
-        generator = torch.Generator(device=val_features.device).manual_seed(reward_seed)
-        accuracy, log_prob = cross_modal_discrimination(
-            encoder,
-            val_features,
-            val_missing,
-            corruption=list(corruption.values()),
-            chunk_size=template.score_chunk_size,
-            temperature=template.temperature,
-            generator=generator,
-        )
-        state = {key: value.detach().cpu().clone() for key, value in encoder.state_dict().items()}
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            # A candidate's interruption must stop the search, not be rolled back quietly.
+            warnings.filterwarnings("error", message="Training was interrupted")
+            try:
+                candidate.fit(X_train)
+            except UserWarning as interrupted:
+                raise KeyboardInterrupt(str(interrupted)) from None
+        fitted = time.perf_counter()
+        accuracy, log_prob = candidate._discrimination(X_validation, seed=reward_seed)
+        result = {
+            "estimator": candidate,
+            "accuracy": accuracy,
+            "log_prob": log_prob,
+            "rankme": rankme(candidate.transform(X_validation)),
+            "probe": np.nan,
+        }
+        if labelled is not None:
+            X_labelled, y_labelled = labelled
+            result["probe"] = labelled_probe_score(
+                candidate.transform(X_labelled), y_labelled, scoring=scoring,
+                random_state=reward_seed)
+        result["fit_time"] = fitted - started
+        result["score_time"] = time.perf_counter() - fitted
     finally:
         torch.set_num_threads(previous_threads)
-    return state, loss_curve, accuracy, log_prob
-
-
-class _Adam:
-    """Adam ascent on the policy mean (the authors' update), in NumPy."""
-
-    def __init__(self, size, learning_rate):
-        self.learning_rate = learning_rate
-        self.m = np.zeros(size)
-        self.v = np.zeros(size)
-        self.t = 0
-
-    def step(self, gradient):
-        b1, b2, eps = _ADAM["beta1"], _ADAM["beta2"], _ADAM["eps"]
-        self.t += 1
-        self.m = b1 * self.m + (1 - b1) * gradient
-        self.v = b2 * self.v + (1 - b2) * gradient**2
-        m_hat = self.m / (1 - b1**self.t)
-        v_hat = self.v / (1 - b2**self.t)
-        return self.learning_rate * m_hat / (np.sqrt(v_hat) + eps)
+    return result
 
 
 class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     """Learn the negatives' mixture weights alpha and the corruption rates beta while training.
 
-    The bilevel search of Liu et al. (ICCV 2021): maximise the cross-modal discrimination
-    reward on held-out rows over (alpha, beta), subject to the encoder minimising the
-    TupleInfoNCE loss with them. A Gaussian policy over unconstrained parameters,
-    ``alpha = softmax(u)`` and ``beta_k = BETA_MAX * sigmoid(v_k)`` (``BETA_MAX = 0.9``, so
-    every sample is a valid setting), is moved by REINFORCE:
+    The bilevel search of Liu et al. (ICCV 2021): maximise a reward on held-out rows over
+    (alpha, beta), subject to the encoder minimising the TupleInfoNCE loss with them. A
+    Gaussian policy over unconstrained parameters, ``alpha = softmax(u)`` and
+    ``beta_k = BETA_MAX * sigmoid(v_k)`` (``BETA_MAX = 0.9``, so every sample is a valid
+    setting), is moved by REINFORCE:
 
     - each round draws ``n_candidates`` settings ``theta_b ~ N(mu, sigma^2 I)``;
-    - every candidate starts from the same current encoder weights, trains for
-      ``epochs_per_round`` epochs with its setting, and is scored by the reward on the
-      validation rows, which are never trained on; every candidate of a round is scored on
-      the same query augmentations;
+    - every candidate starts from the same current encoder weights and optimizer state
+      (a warm start of the estimator), trains for ``epochs_per_round`` epochs with its
+      setting, and is scored by the reward on the validation rows, which are never
+      trained on; every candidate of a round is scored on the same candidate sets and
+      query augmentations;
     - the policy mean takes one Adam ascent step (learning rate ``learning_rate``, as in
       the authors' code) along ``(1/B) sum_b A_b grad_mu log N(theta_b; mu, sigma^2)``
       with the normalised advantage ``A_b = (R_b - mean R) / (std R + 1e-8)``;
-    - the best candidate's weights carry into the next round.
+    - the best candidate's weights and optimizer state carry into the next round.
 
     The modalities' preprocessing is fitted once, on the training rows. Candidates of a
-    round train in parallel with joblib; each trains with one torch thread and seeds
-    derived from ``random_state`` and its round and index only, so the result does not
-    depend on ``n_jobs``.
+    round train in parallel with joblib, each with one torch thread; a round's candidates
+    share their seeds (derived from ``random_state`` and the round), so that they differ
+    only by their setting, and the result does not depend on ``n_jobs`` or on the joblib
+    backend.
 
     Parameters
     ----------
     estimator : TupleInfoNCEFusion
         Gives every setting the search does not learn: modalities, network sizes,
-        temperature, batch size, lr, ... Its ``alpha`` and ``corruption`` are where the
-        policy starts (a zero weight or rate starts at a floor of 0.01, since the
-        unconstrained scale has no 0); a parameter left out of ``search`` stays at the
-        estimator's value. Its ``max_epochs`` and ``random_state`` are not used:
-        ``epochs_per_round`` and the search's ``random_state`` take their place.
+        temperature, batch size, lr, ``score_chunk_size`` and ``score_corruption`` (the
+        reward's candidate sets and query augmentation, the same for every candidate), ...
+        Its ``alpha`` and ``corruption`` are where the policy starts (a zero weight or rate
+        starts at a floor of 0.01, since the unconstrained scale has no 0); a parameter left
+        out of ``search`` stays at the estimator's value. Its ``max_epochs``,
+        ``warm_start`` and ``random_state`` are not used: ``epochs_per_round`` and the
+        search's ``random_state`` take their place.
     n_candidates : int, default=5
         Settings drawn and trained per round (B); at least 2.
     n_rounds : int, default=10
@@ -165,34 +214,55 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         is 0.5, sigma ~ 0.71).
     learning_rate : float, default=0.25
         Adam learning rate of the policy mean (the authors' value).
-    reward : {"log_prob", "accuracy"}, default="log_prob"
-        The validation reward, averaged over modalities: the mean log-probability of the
-        right match, or top-1 accuracy A^k. Top-1 accuracy on a validation split of a few
-        dozen rows moves in steps of ``1 / n_rows`` and often ties between candidates,
-        which leaves REINFORCE no signal; the log-probability from the same softmax is
-        smooth.
+    reward : {"log_prob", "accuracy", "rankme", "probe"}, default="log_prob"
+        What a candidate is judged by, on the validation rows:
+
+        - ``"log_prob"``: the paper's cross-modal discrimination, as the mean over
+          modalities of the log-probability of retrieving the rest of a row from one
+          modality, among ``score_chunk_size`` candidates; smooth where top-1 ties.
+        - ``"accuracy"``: the same retrieval's top-1 accuracy, the paper's reward.
+        - ``"rankme"``: the effective rank of the validation rows' embedding (Garrido et
+          al., ICML 2023), a label-free measure of how many directions it uses.
+        - ``"probe"``: the few-label reward. ``fit(X, y)`` takes labels for some rows
+          and -1 for the others (scikit-learn's semi-supervised convention); the reward
+          is a linear probe's 3-fold cross-validated ``scoring`` on the labelled rows.
+
+        Only ``"probe"`` reads ``y``; the others ignore it, so a search inside a
+        :class:`~sklearn.pipeline.Pipeline` stays unsupervised unless this says otherwise.
+        ``benchmarks/RESULTS.md`` measures how each ranks settings against a linear probe.
+    scoring : str, callable or None, default=None
+        The few-label reward's score, as in :class:`~sklearn.model_selection.GridSearchCV`
+        (None: accuracy). Used only with ``reward="probe"``.
     validation_fraction : float, default=0.2
-        Share of the rows held out for the reward; at least 2 rows must be on each side.
+        Share of the rows held out for the reward. The cross-modal rewards need at least
+        ``score_chunk_size`` validation rows, and training at least 2.
     n_jobs : int, default=None
         Candidates trained in parallel, as in joblib. On a GPU use 1.
     random_state : int, RandomState instance or None, default=None
         Seeds the split, the initial weights, the policy's draws, every candidate's
-        training and the reward's augmentations.
+        training and the reward's candidate sets and augmentations.
     verbose : int, default=0
         Above 0, one line per round with its best reward and the current alpha.
 
     Attributes
     ----------
     best_estimator_ : TupleInfoNCEFusion
-        Fitted: preprocessing fitted on the training rows, the final weights (those of the
-        last round's best candidate), and its ``alpha`` and ``corruption`` parameters set to
-        the learned values. ``loss_curve_`` and ``n_iter_`` cover the whole path of best
-        candidates.
+        The last round's best candidate: preprocessing fitted on the training rows, the
+        final weights, and as ``alpha`` and ``corruption`` the setting those final weights
+        trained with in the last round (the lineage's earlier rounds trained with earlier
+        rounds' best settings). ``loss_curve_`` and ``n_iter_`` cover the whole lineage.
     alpha_ : dict of str to float
-        The learned mixture weights (``softmax`` of the final policy mean), keyed by
-        ``"ordinary"`` and modality names.
+        The learned mixture weights: the final policy mean (``softmax`` of it), keyed by
+        ``"ordinary"`` and modality names. A fresh fit with these is what the search
+        recommends; they are not in general ``best_estimator_.alpha_``.
     corruption_ : dict of str to float
-        The learned corruption rate of each modality.
+        The learned corruption rate of each modality (the final policy mean).
+    search_results_ : dict of str to list
+        One entry per candidate of every round, readable by ``pandas.DataFrame``:
+        ``round``, ``candidate``, ``param_alpha`` and ``param_corruption`` (dicts),
+        ``reward``, ``rank_in_round`` (1 is the round's best, whose weights carried on),
+        ``accuracy_<name>`` and ``log_prob_<name>`` per modality, ``rankme``, ``probe``
+        (NaN unless ``reward="probe"``), ``fit_time`` and ``score_time`` in seconds.
     history_ : dict of str to list
         One entry per round, readable by ``pandas.DataFrame``: ``round``;
         ``alpha_<key>`` and ``corruption_<name>``, the policy mean the round's candidates
@@ -216,15 +286,15 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     >>> X, y, columns = make_multimodal_classification(n_samples=100, random_state=0)
     >>> fusion = TupleInfoNCEFusion(
     ...     modalities=[(name, StandardScaler(), cols) for name, cols in columns.items()],
-    ...     n_components=8, embedding_dim=8, hidden_dim=16)
+    ...     n_components=8, embedding_dim=8, hidden_dim=16, score_chunk_size=8)
     >>> search = TupleInfoNCESearch(fusion, n_candidates=2, n_rounds=2, epochs_per_round=1,
     ...                             random_state=0).fit(X)
     >>> search.transform(X).shape
     (100, 8)
     >>> sorted(search.alpha_)
     ['medium', 'ordinary', 'strong', 'weak']
-    >>> len(search.history_["reward_best"])
-    2
+    >>> len(search.history_["reward_best"]), len(search.search_results_["reward"])
+    (2, 4)
     """
 
     _parameter_constraints = {
@@ -235,7 +305,8 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         "search": [tuple, list],
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "reward": [StrOptions({"log_prob", "accuracy"})],
+        "reward": [StrOptions(set(REWARDS))],
+        "scoring": [str, callable, None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -253,6 +324,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         sigma=0.7,
         learning_rate=0.25,
         reward="log_prob",
+        scoring=None,
         validation_fraction=0.2,
         n_jobs=None,
         random_state=None,
@@ -266,6 +338,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         self.sigma = sigma
         self.learning_rate = learning_rate
         self.reward = reward
+        self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -290,7 +363,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"search names a parameter twice: {search}.")
         return set(search)
 
-    def _split(self, n_samples):
+    def _split(self, n_samples, chunk_size):
         n_validation = math.ceil(self.validation_fraction * n_samples)
         n_train = n_samples - n_validation
         if n_validation < 2 or n_train < 2:
@@ -298,6 +371,13 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
                 f"validation_fraction={self.validation_fraction} splits {n_samples} rows into "
                 f"{n_train} for training and {n_validation} for the reward; each side needs "
                 "at least 2."
+            )
+        if self.reward in ("log_prob", "accuracy") and n_validation < chunk_size:
+            raise ValueError(
+                f"reward={self.reward!r} ranks each validation row among the estimator's "
+                f"score_chunk_size={chunk_size} candidates, but validation_fraction="
+                f"{self.validation_fraction} holds out {n_validation} of {n_samples} rows. "
+                "Lower score_chunk_size or raise validation_fraction."
             )
         return n_validation
 
@@ -310,154 +390,154 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             The table.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Used only with ``reward="probe"``: labels, with -1 for unlabelled rows.
+            Ignored otherwise.
 
         Returns
         -------
         self : TupleInfoNCESearch
         """
+        if sparse.issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} does not take a sparse X; pass a dense array or a "
+                "DataFrame (a modality's transformer may output sparse blocks)."
+            )
         searched = self._check_search()
-        template = clone(self.estimator).set_params(verbose=0)
+        template = clone(self.estimator)
         template._validate_params()
-        specs = check_modalities(template.modalities)
-        names = [spec[0] for spec in specs]
-        keys = ["ordinary", *names]
-        alpha_init = resolve_alpha(template.alpha, names)
-        corruption_init = resolve_corruption(template.corruption, names)
-        device = _resolve_device(template.device)
+        names = [spec[0] for spec in check_modalities(template.modalities)]
+        parameterization = _Parameterization(
+            names, resolve_alpha(template.alpha, names),
+            resolve_corruption(template.corruption, names), searched,
+        )
         n_samples = _num_samples(X)
-        n_validation = self._split(n_samples)
+        n_validation = self._split(n_samples, template.score_chunk_size)
+        if self.reward == "probe":
+            y = check_partial_labels(y, n_samples)
 
         base = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        order = np.random.default_rng(_seed(base, 0)).permutation(n_samples)
+        order = np.random.default_rng(_seed(base, _SPLIT)).permutation(n_samples)
         validation_rows, train_rows = np.sort(order[:n_validation]), np.sort(order[n_validation:])
+        X_train, X_validation = _safe_indexing(X, train_rows), _safe_indexing(X, validation_rows)
+        labelled = None
+        if self.reward == "probe":
+            # The encoder never sees labels, so every labelled row can judge it, as the
+            # user's probe will, trained on rows the encoder trained on.
+            rows = np.flatnonzero(y != -1)
+            labelled = (_safe_indexing(X, rows), y[rows])
 
-        # Preprocessing is fitted once; every candidate reuses these tensors.
-        features, missing = template._fit_preprocessing(
-            specs, _safe_indexing(X, train_rows), device
-        )
-        X_validation = template._validate_input(_safe_indexing(X, validation_rows), reset=False)
-        val_features, val_missing = template._encode_input(X_validation, device=device)
-        if device.type == "cpu":  # NumPy views: joblib memory-maps them for its workers
-            train = (features.numpy(), missing.numpy())
-            validation = (val_features.numpy(), val_missing.numpy())
-        else:
-            train, validation = (features, missing), (val_features, val_missing)
-        # What a worker needs to build a net: the parameters and the modality widths.
-        worker_template = clone(template)
-        worker_template.output_indices_ = template.output_indices_
+        with _restore_on_failure(self):
+            # Preprocessing is fitted once, with seeded initial weights every candidate of
+            # the first round starts from.
+            start = template.set_params(verbose=0, random_state=_seed(base, _WEIGHTS))
+            start._initialize(X_train)
 
-        # The policy: mu over u (alpha = softmax(u)) and v (beta = BETA_MAX * sigmoid(v)).
-        u0 = np.log(np.maximum(alpha_init, _INIT_FLOOR))
-        ratio = np.clip(np.array(list(corruption_init.values())) / BETA_MAX,
-                        _INIT_FLOOR, 1 - _INIT_FLOOR)
-        v0 = np.log(ratio) - np.log1p(-ratio)
-        parts = [(name, init) for name, init in (("alpha", u0 - u0.mean()), ("corruption", v0))
-                 if name in searched]
-        sizes = [len(init) for _, init in parts]
-        mu = np.concatenate([init for _, init in parts])
-        adam = _Adam(len(mu), self.learning_rate)
+            def evaluate_candidates(thetas, round_index, start):
+                settings = [parameterization.decode(theta) for theta in thetas]
+                return Parallel(n_jobs=self.n_jobs)(
+                    delayed(_fit_and_score_candidate)(
+                        start, alpha, corruption,
+                        epochs=self.epochs_per_round,
+                        random_state=_seed(base, _CANDIDATE, round_index),
+                        X_train=X_train,
+                        X_validation=X_validation,
+                        reward_seed=_seed(base, _REWARD, round_index),
+                        labelled=labelled,
+                        scoring=self.scoring,
+                    )
+                    for alpha, corruption in settings
+                ), settings
 
-        def decode(theta):
-            pieces = dict(zip([name for name, _ in parts], np.split(theta, np.cumsum(sizes)[:-1])))
-            alpha = _softmax(pieces["alpha"]) if "alpha" in pieces else alpha_init
-            if "corruption" in pieces:
-                corruption = dict(zip(names, (BETA_MAX * _sigmoid(pieces["corruption"])).tolist()))
-            else:
-                corruption = dict(corruption_init)
-            return alpha, corruption
-
-        weight_seed = _seed(base, 1)
-        state, lineage_loss = None, []
-        history = {"round": []}
-        for r in range(self.n_rounds):
-            noise = np.random.default_rng(_seed(base, 2, r)).standard_normal(
-                (self.n_candidates, len(mu))
+            policy = _GaussianPolicy(parameterization.initial_mean(), sigma=self.sigma,
+                                     learning_rate=self.learning_rate)
+            best = self._run_search(evaluate_candidates, policy, start,
+                                    np.random.default_rng(_seed(base, _POLICY)),
+                                    parameterization)
+            alpha, corruption = parameterization.decode(policy.mean)
+            self.best_estimator_ = best.set_params(
+                alpha=dict(best.alpha_), corruption=dict(best.corruption_),
+                max_epochs=self.estimator.max_epochs, warm_start=self.estimator.warm_start,
+                random_state=self.estimator.random_state, verbose=self.estimator.verbose,
             )
-            thetas = mu + self.sigma * noise
-            settings = [decode(theta) for theta in thetas]
-            reward_seed = _seed(base, 4, r)
-            results = Parallel(n_jobs=self.n_jobs)(
-                delayed(_train_candidate)(
-                    worker_template, alpha, corruption,
-                    weight_seed=weight_seed,
-                    augment_seed=_seed(base, 3, r, 0),
-                    shuffle_seed=_seed(base, 3, r, 1),
-                    epochs=self.epochs_per_round,
-                    initial_state=state,
-                    train=train,
-                    validation=validation,
-                    reward_seed=reward_seed,
-                )
-                for alpha, corruption in settings
-            )
-            accuracy = np.array([result[2] for result in results])
-            log_prob = np.array([result[3] for result in results])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: checked below
-                rewards = np.nanmean(accuracy if self.reward == "accuracy" else log_prob, axis=1)
-            if not np.isfinite(rewards).all():
-                raise ValueError(
-                    "The reward is not finite: no validation row has any modality present."
-                )
-            best = int(np.argmax(rewards))
-            state = results[best][0]
-            lineage_loss += results[best][1]
-
-            mean_alpha, mean_corruption = decode(mu)
-            self._record(history, r, keys, names, mean_alpha, mean_corruption, settings,
-                         rewards, best, accuracy[best], log_prob[best])
-
-            advantage = (rewards - rewards.mean()) / (rewards.std() + _ADVANTAGE_EPS)
-            # grad_mu log N(theta_b; mu, sigma^2 I) = (theta_b - mu) / sigma^2
-            gradient = (advantage[:, None] * (thetas - mu)).mean(axis=0) / self.sigma**2
-            mu = mu + adam.step(gradient)
-            if self.verbose > 0:
-                alpha_now, _ = decode(mu)
-                print(
-                    f"[TupleInfoNCESearch] round {r + 1}/{self.n_rounds}: best reward "
-                    f"{rewards[best]:.4f}; alpha "
-                    + ", ".join(f"{k}={a:.3f}" for k, a in zip(keys, alpha_now)),
-                    flush=True,
-                )
-
-        alpha, corruption = decode(mu)
-        # The final weights, in a net of the learned setting: a "fit" of 0 epochs sets up
-        # the net (and its callbacks) exactly as a completed training does.
-        net = template._build_net(
-            alpha, corruption, weight_seed=weight_seed, augment_seed=_seed(base, 5, 0),
-            shuffle_seed=_seed(base, 5, 1), max_epochs=0, initial_state=state,
-        )
-        net.fit({"x": features, "missing": missing}, None)
-        template._set_trained(net, alpha, corruption)
-        template.loss_curve_ = lineage_loss
-        template.n_iter_ = len(lineage_loss)
-        template._eval_seed = _seed(base, 5, 2)
-        template.set_params(alpha=dict(template.alpha_), corruption=dict(corruption),
-                            verbose=self.estimator.verbose)
-        self.best_estimator_ = template
-        self.alpha_ = dict(template.alpha_)
-        self.corruption_ = dict(template.corruption_)
-        self.history_ = history
+            self.alpha_ = dict(zip(["ordinary", *names], np.asarray(alpha).tolist()))
+            self.corruption_ = dict(corruption)
         return self
 
-    @staticmethod
-    def _record(history, r, keys, names, alpha, corruption, settings, rewards, best,
-                accuracy, log_prob):
-        row = {"round": r}
-        row.update({f"alpha_{key}": float(a) for key, a in zip(keys, alpha)})
-        row.update({f"corruption_{name}": float(corruption[name]) for name in names})
+    def _run_search(self, evaluate_candidates, policy, start, rng, parameterization):
+        """The round loop: draw, evaluate, keep the best, move the policy. Returns the best."""
+        self.search_results_, self.history_ = {}, {}
+        for round_index in range(self.n_rounds):
+            mean = policy.mean
+            thetas = policy.sample(self.n_candidates, rng)
+            results, settings = evaluate_candidates(thetas, round_index, start)
+            rewards = self._rewards(results)
+            best = int(np.argmax(rewards))
+            start = results[best]["estimator"]
+            self._record(round_index, parameterization, mean, settings, results, rewards, best)
+            policy.update(thetas, rewards)
+            if self.verbose > 0:
+                alpha, _ = parameterization.decode(policy.mean)
+                keys = ["ordinary", *parameterization.names]
+                print(
+                    f"[TupleInfoNCESearch] round {round_index + 1}/{self.n_rounds}: best "
+                    f"reward {rewards[best]:.4f}; alpha "
+                    + ", ".join(f"{k}={a:.3f}" for k, a in zip(keys, alpha)),
+                    flush=True,
+                )
+        return start
+
+    def _rewards(self, results):
+        if self.reward in ("log_prob", "accuracy"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: checked below
+                rewards = np.array([np.nanmean(r[self.reward]) for r in results])
+        else:
+            rewards = np.array([r[self.reward] for r in results], dtype=np.float64)
+        if not np.isfinite(rewards).all():
+            raise ValueError(
+                f"The {self.reward!r} reward is not finite: no validation row has any "
+                "modality present, or the embedding is degenerate."
+            )
+        return rewards
+
+    def _record(self, round_index, parameterization, mean, settings, results, rewards, best):
+        """Append the round's candidates to ``search_results_`` and its summary to
+        ``history_``."""
+        names = parameterization.names
+        keys = ["ordinary", *names]
+        ranks = np.empty(len(rewards), dtype=int)
+        ranks[np.argsort(-rewards, kind="stable")] = np.arange(1, len(rewards) + 1)
+        for index, ((alpha, corruption), result) in enumerate(zip(settings, results)):
+            row = {
+                "round": round_index,
+                "candidate": index,
+                "param_alpha": dict(zip(keys, np.asarray(alpha).tolist())),
+                "param_corruption": dict(corruption),
+                "reward": float(rewards[index]),
+                "rank_in_round": int(ranks[index]),
+            }
+            row.update({f"accuracy_{n}": float(a) for n, a in zip(names, result["accuracy"])})
+            row.update({f"log_prob_{n}": float(p) for n, p in zip(names, result["log_prob"])})
+            row.update({key: float(result[key])
+                        for key in ("rankme", "probe", "fit_time", "score_time")})
+            for key, value in row.items():
+                self.search_results_.setdefault(key, []).append(value)
+
+        mean_alpha, mean_corruption = parameterization.decode(mean)
+        row = {"round": round_index}
+        row.update({f"alpha_{key}": float(a) for key, a in zip(keys, mean_alpha)})
+        row.update({f"corruption_{name}": float(mean_corruption[name]) for name in names})
         row["candidate_alpha"] = [dict(zip(keys, np.asarray(a).tolist())) for a, _ in settings]
         row["candidate_corruption"] = [dict(c) for _, c in settings]
         row["candidate_reward"] = rewards.tolist()
         row["best_candidate"] = best
         row["reward_best"] = float(rewards[best])
         row["reward_mean"] = float(rewards.mean())
-        row.update({f"accuracy_{name}": float(a) for name, a in zip(names, accuracy)})
-        row.update({f"log_prob_{name}": float(p) for name, p in zip(names, log_prob)})
+        row.update({f"accuracy_{n}": float(a) for n, a in zip(names, results[best]["accuracy"])})
+        row.update({f"log_prob_{n}": float(p) for n, p in zip(names, results[best]["log_prob"])})
         for key, value in row.items():
-            history.setdefault(key, []).append(value)
+            self.history_.setdefault(key, []).append(value)
 
     # ------------------------------------------------------------ delegation
     @property

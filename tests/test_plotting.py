@@ -16,7 +16,7 @@ def fitted_search():
 
     X, _, columns = make_multimodal_classification(n_samples=80, random_state=0)
     modalities = [(name, StandardScaler(), cols) for name, cols in columns.items()]
-    fusion = TupleInfoNCEFusion(**{**FAST, "modalities": modalities})
+    fusion = TupleInfoNCEFusion(**{**FAST, "modalities": modalities, "score_chunk_size": 8})
     return TupleInfoNCESearch(fusion, n_candidates=2, n_rounds=3, epochs_per_round=1,
                               random_state=0).fit(X)
 

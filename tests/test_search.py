@@ -10,9 +10,10 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import sktnce._fusion
 import sktnce._search
 from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch
-from sktnce._search import BETA_MAX
+from sktnce._search import BETA_MAX, _GaussianPolicy, _Parameterization
 from sktnce.datasets import make_multimodal_classification
 
 from .conftest import FAST
@@ -21,7 +22,8 @@ TINY = {"n_candidates": 2, "n_rounds": 2, "epochs_per_round": 1, "random_state":
 
 
 def fusion(modalities, **params):
-    return TupleInfoNCEFusion(**{**FAST, "modalities": modalities, **params})
+    return TupleInfoNCEFusion(**{**FAST, "modalities": modalities, "score_chunk_size": 16,
+                                 **params})
 
 
 def search(modalities, **params):
@@ -45,16 +47,53 @@ def fitted():
     return X, search(modalities).fit(X)
 
 
-def test_policy_climbs_a_known_reward(data, modalities, monkeypatch):
-    # The REINFORCE step on its own: with a reward that grows with alpha["weak"] and falls
-    # with beta["strong"], the policy mean must move that way.
+def test_gaussian_policy_alone_climbs_a_made_up_reward():
+    # No estimator: reward = -|theta - target|^2; the mean must walk to the target.
+    target = np.array([1.5, -2.0, 0.5])
+    policy = _GaussianPolicy(np.zeros(3), sigma=0.5, learning_rate=0.1)
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        thetas = policy.sample(8, rng)
+        policy.update(thetas, -((thetas - target) ** 2).sum(axis=1))
+    np.testing.assert_allclose(policy.mean, target, atol=0.3)
+
+
+def test_gaussian_policy_step_is_adam_on_the_reinforce_gradient():
+    policy = _GaussianPolicy(np.zeros(2), sigma=2.0, learning_rate=0.25)
+    thetas = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    policy.update(thetas, [3.0, 1.0, 2.0])
+    # Adam's first step is lr * sign(gradient); the gradient's first entry is positive
+    # (the better draw lies at +1), its second zero (advantage 0 at theta_2 = 1).
+    np.testing.assert_allclose(policy.mean, [0.25, 0.0], atol=1e-6)
+    assert policy.sample(4, np.random.default_rng(0)).shape == (4, 2)
+
+
+@pytest.mark.parametrize("searched", [{"alpha"}, {"corruption"}, {"alpha", "corruption"}])
+def test_parameterization_round_trips_the_initial_setting(searched):
+    alpha = np.array([0.4, 0.3, 0.2, 0.1])
+    corruption = {"a": 0.3, "b": 0.5, "c": 0.05}
+    parameterization = _Parameterization(["a", "b", "c"], alpha, corruption, searched)
+    theta = parameterization.initial_mean()
+    assert len(theta) == 4 * ("alpha" in searched) + 3 * ("corruption" in searched)
+    decoded_alpha, decoded_corruption = parameterization.decode(theta)
+    np.testing.assert_allclose(decoded_alpha, alpha)
+    assert decoded_corruption == pytest.approx(corruption)
+    moved = parameterization.decode(theta + 1.0)
+    assert sum(moved[0]) == pytest.approx(1.0)
+    assert all(0 < rate < BETA_MAX for rate in moved[1].values())
+
+
+def test_search_loop_climbs_a_known_reward(data, modalities, monkeypatch):
+    # The round loop with a reward that grows with alpha["weak"] and falls with
+    # beta["strong"]: the policy mean must move that way.
     X, _, _ = data
 
-    def scored_by_setting(template, alpha, corruption, *, epochs, **kwargs):
+    def scored_by_setting(start, alpha, corruption, *, epochs, **kwargs):
         reward = alpha[3] - corruption["strong"]
-        return None, [0.0] * epochs, np.full(3, 0.5), np.full(3, reward)
+        return {"estimator": start, "accuracy": np.full(3, 0.5), "log_prob": np.full(3, reward),
+                "rankme": 1.0, "probe": np.nan, "fit_time": 0.0, "score_time": 0.0}
 
-    monkeypatch.setattr(sktnce._search, "_train_candidate", scored_by_setting)
+    monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", scored_by_setting)
     found = search(modalities, n_candidates=5, n_rounds=8).fit(X)
     weak, strong = found.history_["alpha_weak"], found.history_["corruption_strong"]
     assert weak[0] == pytest.approx(0.25) and strong[0] == pytest.approx(0.3)
@@ -115,17 +154,28 @@ def test_fitted_attributes(fitted):
     assert isinstance(best, TupleInfoNCEFusion)
     assert sum(found.alpha_.values()) == pytest.approx(1.0)
     assert list(found.alpha_) == ["ordinary", "strong", "medium", "weak"]
-    assert best.alpha == found.alpha_ == best.alpha_
-    assert best.corruption == found.corruption_ == best.corruption_
     assert all(0 < rate < BETA_MAX for rate in found.corruption_.values())
     assert best.n_iter_ == len(best.loss_curve_) == 2  # n_rounds * epochs_per_round
     assert found.n_features_in_ == X.shape[1]
+    # best_estimator_ carries the setting its final weights trained with: the last
+    # round's best candidate; alpha_ and corruption_ are the policy's final mean.
+    results = pd.DataFrame(found.search_results_)
+    assert len(results) == 4  # n_rounds * n_candidates
+    last_best = results[(results["round"] == 1) & (results["rank_in_round"] == 1)].iloc[0]
+    assert best.alpha == best.alpha_ == pytest.approx(last_best["param_alpha"])
+    assert best.corruption == best.corruption_ == pytest.approx(last_best["param_corruption"])
+    assert found.alpha_ != pytest.approx(best.alpha_)
+    assert not best.warm_start and best.max_epochs == found.estimator.max_epochs
+    assert {"reward", "accuracy_weak", "log_prob_weak", "rankme", "probe", "fit_time",
+            "param_corruption"} <= set(results.columns)
     table = pd.DataFrame(found.history_)
     assert len(table) == 2
     assert {"round", "alpha_weak", "corruption_weak", "reward_best", "reward_mean",
             "candidate_reward", "candidate_alpha", "accuracy_weak"} <= set(table.columns)
-    assert all(len(r) == 2 for r in table["candidate_reward"])
-    assert (table["reward_best"] >= table["reward_mean"]).all()
+    for row, (_, group) in zip(table.itertuples(), results.groupby("round")):
+        assert row.candidate_reward == group["reward"].tolist()
+        assert row.best_candidate == int(group["reward"].argmax())
+        assert row.reward_best == group["reward"].max()
     # Round 0 is drawn around the estimator's own setting.
     assert table["alpha_ordinary"][0] == pytest.approx(0.25)
     assert table["corruption_weak"][0] == pytest.approx(0.3)
@@ -199,6 +249,9 @@ def test_not_fitted(modalities, data):
         ({"estimator": "fusion"}, TypeError, "estimator"),
         ({"estimator": TupleInfoNCEFusion(temperature=-1)}, ValueError, "temperature"),
         ({"estimator": TupleInfoNCEFusion(alpha=(1, 0, 0))}, ValueError, "alpha"),
+        ({"reward": "probe"}, ValueError, "pass y"),
+        ({"validation_fraction": 0.3}, ValueError, "score_chunk_size=16"),  # 3 of 8 rows
+        ({"scoring": 3}, ValueError, "scoring"),
     ],
 )
 def test_bad_parameters_fail_before_training(data, modalities, monkeypatch, params, error,
@@ -208,7 +261,7 @@ def test_bad_parameters_fail_before_training(data, modalities, monkeypatch, para
     def no_work(*args, **kwargs):
         pytest.fail("training or preprocessing started despite a bad parameter")
 
-    monkeypatch.setattr(sktnce._search, "_train_candidate", no_work)
+    monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", no_work)
     monkeypatch.setattr(TupleInfoNCEFusion, "_fit_preprocessing", no_work)
     estimator = params.pop("estimator", fusion(modalities))
     with pytest.raises(error, match=message):
@@ -231,3 +284,118 @@ def test_mixed_dtype_dataframe_with_text(frame):
     assert set(found.corruption_) == {"numeric", "department", "review"}
     # Preprocessing was fitted on the training rows only: 96 of 120.
     assert found.best_estimator_.modalities_[0][1].n_samples_seen_ == 96
+
+
+def test_every_candidate_is_scored_on_the_same_query_augmentation(data, modalities,
+                                                                   monkeypatch):
+    # Each candidate trains with its own beta, but the reward's queries are corrupted at
+    # the estimator's score_corruption, so that all candidates face the same task.
+    X, _, _ = data
+    seen = []
+    original = sktnce._fusion.cross_modal_discrimination
+
+    def spy(*args, corruption, **kwargs):
+        seen.append(list(corruption))
+        return original(*args, corruption=corruption, **kwargs)
+
+    monkeypatch.setattr(sktnce._fusion, "cross_modal_discrimination", spy)
+    found = search(modalities, search=("corruption",)).fit(X)
+    trained_with = {rate for row in found.history_["candidate_corruption"]
+                    for c in row for rate in c.values()}
+    assert len(trained_with) > 1
+    assert len(seen) == 4 and all(c == [0.3] * 3 for c in seen)
+    found.set_params(estimator=fusion(modalities, score_corruption=0.1))
+    seen.clear()
+    found.fit(X)
+    assert all(c == [0.1] * 3 for c in seen)
+
+
+def test_labels_are_ignored_unless_the_reward_names_them(data, modalities):
+    X, y, _ = data
+    unsupervised = search(modalities).fit(X)
+    with_labels = search(modalities).fit(X, y)
+    assert unsupervised.history_ == with_labels.history_
+    assert np.isnan(with_labels.search_results_["probe"]).all()
+
+
+def test_few_label_reward_scores_a_probe_on_the_labelled_rows(data, modalities, monkeypatch):
+    X, y, _ = data
+    y_partial = np.where(np.arange(len(y)) % 4 == 0, y, -1)
+    seen = []
+    original = sktnce._search.labelled_probe_score
+
+    def spy(embedding, labels, **kwargs):
+        seen.append((len(embedding), labels.copy()))
+        return original(embedding, labels, **kwargs)
+
+    monkeypatch.setattr(sktnce._search, "labelled_probe_score", spy)
+    found = search(modalities, reward="probe").fit(X, y_partial)
+    assert len(seen) == 4
+    assert all(n == 40 and np.array_equal(labels, y[::4]) for n, labels in seen)
+    assert found.history_["candidate_reward"][0] == found.search_results_["probe"][:2]
+    assert all(0 <= p <= 1 for p in found.search_results_["probe"])
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        search(modalities, reward="probe").fit(X, np.where(np.arange(len(y)) < 4, y, -1))
+    balanced = search(modalities, reward="probe", scoring="balanced_accuracy").fit(X, y_partial)
+    assert balanced.search_results_["probe"] != found.search_results_["probe"]
+
+
+def test_few_label_reward_in_a_grid_search_sees_only_each_folds_labels(data, modalities,
+                                                                       monkeypatch):
+    from sklearn.model_selection import GridSearchCV, PredefinedSplit
+
+    X, y, _ = data
+    y_partial = np.where(np.arange(len(y)) % 2 == 0, y % 2, -1)
+    folds = np.arange(len(y)) % 4 // 2  # rows 0, 1 in fold 0; 2, 3 in fold 1; ...
+    seen = []
+    original = sktnce._search.labelled_probe_score
+
+    def spy(embedding, labels, **kwargs):
+        seen.append(len(labels))
+        return original(embedding, labels, **kwargs)
+
+    monkeypatch.setattr(sktnce._search, "labelled_probe_score", spy)
+    pipe = make_pipeline(search(modalities, reward="probe"), LogisticRegression(max_iter=200))
+    # The probe behind the search must see the labels too; -1 rows form a class of their
+    # own for it, which is fine for this test of what the search reads.
+    grid = GridSearchCV(pipe, {"tupleinfoncesearch__sigma": [0.7]}, cv=PredefinedSplit(folds),
+                        refit=False)
+    grid.fit(X, y_partial)
+    # Each fold trains on 80 rows, 40 of them labelled; never the other fold's labels.
+    assert seen == [40] * 8
+
+
+def test_search_on_validation_rows_fewer_than_a_candidate_set_fails_before_training(
+        data, modalities, monkeypatch):
+    X, _, _ = data
+
+    def no_work(*args, **kwargs):
+        pytest.fail("training started")
+
+    monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", no_work)
+    with pytest.raises(ValueError, match="score_chunk_size=64.*holds out 32"):
+        TupleInfoNCESearch(fusion(modalities, score_chunk_size=64), **TINY).fit(X)
+    # The label-free rankme reward has no candidate sets.
+    monkeypatch.undo()
+    found = TupleInfoNCESearch(fusion(modalities, score_chunk_size=64), reward="rankme",
+                               **TINY).fit(X)
+    assert found.history_["candidate_reward"][0] == found.search_results_["rankme"][:2]
+
+
+def test_sparse_input_is_refused_before_training(data, modalities):
+    from scipy import sparse
+
+    X, _, _ = data
+    with pytest.raises(TypeError, match="sparse"):
+        search(modalities).fit(sparse.csr_matrix(X))
+
+
+def test_a_failed_search_does_not_look_fitted(data, modalities):
+    X, _, _ = data
+    found = search(modalities).fit(X)
+    state = dict(vars(found))
+    with pytest.raises(FloatingPointError):
+        found.set_params(estimator=fusion(modalities, lr=1e20)).fit(X)
+    assert all(vars(found)[key] is value for key, value in state.items() if key != "estimator")
+    with pytest.raises(FloatingPointError):
+        TupleInfoNCESearch(fusion(modalities, lr=1e20), **TINY).fit(X)
