@@ -20,10 +20,10 @@ from sklearn.base import (
 )
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
 
 from ._fusion import TupleInfoNCEFusion, _restore_on_failure, resolve_alpha, resolve_corruption
-from ._modalities import check_modalities
+from ._modalities import _is_dataframe, check_modalities
 from ._reward import REWARDS, check_partial_labels, labelled_probe_score, rankme
 
 __all__ = ["TupleInfoNCESearch"]
@@ -403,6 +403,10 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
                 f"{type(self).__name__} does not take a sparse X; pass a dense array or a "
                 "DataFrame (a modality's transformer may output sparse blocks)."
             )
+        if not _is_dataframe(X):
+            # An array-like becomes an array before its rows are split.
+            X = check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=2,
+                            estimator=self)
         searched = self._check_search()
         template = clone(self.estimator)
         template._validate_params()
