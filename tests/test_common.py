@@ -46,16 +46,6 @@ def _expected_failed_checks(estimator):
             "two modalities (even and odd columns) cannot both be drawn from one column; "
             "fit says so: \"Modality 'odd' selects no columns\"."
         )
-    if isinstance(estimator, TupleInfoNCESearch):
-        # Not a design choice: bugs of TupleInfoNCESearch.fit, which splits X into its
-        # training and validation rows before validating it. Remove once fixed.
-        expected["check_transformer_data_not_an_array"] = (
-            "BUG: fit indexes X's rows before converting an array-like to an array."
-        )
-        expected["check_fit2d_1sample"] = (
-            "BUG: fit checks the validation split before the minimum of 2 samples, so the "
-            "error does not say '1 sample'."
-        )
     return expected
 
 
