@@ -3,9 +3,10 @@ The search's trajectory of alpha and beta
 =========================================
 
 :class:`~sktnce.TupleInfoNCESearch` learns the negatives' mixture weights alpha and the
-corruption rates beta while it trains, by REINFORCE on the cross-modal reward of held-out
-rows. :func:`~sktnce.plotting.plot_search_history` draws the policy mean after each round
-and the reward of every candidate.
+corruption rates beta while it trains, by REINFORCE on a reward computed on held-out rows
+(by default the effective rank of their embedding, the label-free reward that tracked a
+linear probe best in the benchmarks). :func:`~sktnce.plotting.plot_search_history` draws
+the policy mean after each round and the reward of every candidate.
 """
 
 import os
@@ -37,6 +38,13 @@ history = pd.DataFrame(search.history_)
 print(history[["round", "alpha_ordinary", "alpha_strong", "alpha_medium", "alpha_weak",
                "reward_best"]].round(3).to_string(index=False))
 print("learned alpha:", {k: round(v, 3) for k, v in search.alpha_.items()})
+
+# %%
+# ``search_results_`` has one row per candidate of every round: its setting, its reward,
+# each modality's cross-modal scores, and its training time.
+results = pd.DataFrame(search.search_results_)
+print(results[["round", "candidate", "reward", "rank_in_round", "fit_time"]]
+      .round(3).to_string(index=False))
 
 # %%
 # The trajectories, from the starting point (round 0) to the learned values.

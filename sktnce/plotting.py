@@ -53,7 +53,7 @@ def plot_search_history(search, *, figsize=(6.4, 7.2)):
     ...                             random_state=0).fit(X)
     >>> fig = plot_search_history(search)
     >>> [ax.get_ylabel() for ax in fig.axes]
-    ['alpha (mixture weight)', 'corruption (beta)', 'reward (log_prob)']
+    ['alpha (mixture weight)', 'corruption (beta)', 'reward (rankme)']
     >>> import matplotlib.pyplot as plt
     >>> plt.close(fig)
     """

@@ -90,8 +90,8 @@ def test_search_loop_climbs_a_known_reward(data, modalities, monkeypatch):
 
     def scored_by_setting(start, alpha, corruption, *, epochs, **kwargs):
         reward = alpha[3] - corruption["strong"]
-        return {"estimator": start, "accuracy": np.full(3, 0.5), "log_prob": np.full(3, reward),
-                "rankme": 1.0, "probe": np.nan, "fit_time": 0.0, "score_time": 0.0}
+        return {"estimator": start, "accuracy": np.full(3, 0.5), "log_prob": np.full(3, 0.5),
+                "rankme": reward, "probe": np.nan, "fit_time": 0.0, "score_time": 0.0}
 
     monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", scored_by_setting)
     found = search(modalities, n_candidates=5, n_rounds=8).fit(X)
@@ -116,7 +116,7 @@ def test_search_helps_the_weak_modality_against_whole_tuple_contrast():
     n_rounds, epochs = 6, 2
     found = TupleInfoNCESearch(
         TupleInfoNCEFusion(**params), n_candidates=4, n_rounds=n_rounds,
-        epochs_per_round=epochs, search=("alpha",), random_state=0,
+        epochs_per_round=epochs, search=("alpha",), reward="log_prob", random_state=0,
     ).fit(X_train)
     whole_tuple = TupleInfoNCEFusion(
         **params, alpha=(1, 0, 0, 0), max_epochs=n_rounds * epochs, random_state=0
@@ -250,7 +250,8 @@ def test_not_fitted(modalities, data):
         ({"estimator": TupleInfoNCEFusion(temperature=-1)}, ValueError, "temperature"),
         ({"estimator": TupleInfoNCEFusion(alpha=(1, 0, 0))}, ValueError, "alpha"),
         ({"reward": "probe"}, ValueError, "pass y"),
-        ({"validation_fraction": 0.3}, ValueError, "score_chunk_size=16"),  # 3 of 8 rows
+        ({"validation_fraction": 0.3, "reward": "log_prob"}, ValueError,
+         "score_chunk_size=16"),  # 3 of 8 rows
         ({"scoring": 3}, ValueError, "scoring"),
     ],
 )
@@ -373,8 +374,10 @@ def test_search_on_validation_rows_fewer_than_a_candidate_set_fails_before_train
         pytest.fail("training started")
 
     monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", no_work)
-    with pytest.raises(ValueError, match="score_chunk_size=64.*holds out 32"):
-        TupleInfoNCESearch(fusion(modalities, score_chunk_size=64), **TINY).fit(X)
+    for reward in ("log_prob", "accuracy"):
+        with pytest.raises(ValueError, match="score_chunk_size=64.*holds out 32"):
+            TupleInfoNCESearch(fusion(modalities, score_chunk_size=64), reward=reward,
+                               **TINY).fit(X)
     # The label-free rankme reward has no candidate sets.
     monkeypatch.undo()
     found = TupleInfoNCESearch(fusion(modalities, score_chunk_size=64), reward="rankme",
