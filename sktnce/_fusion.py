@@ -371,26 +371,25 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self : TupleInfoNCEFusion
         """
         with _restore_on_failure(self):
-            if self.warm_start and self.__sklearn_is_fitted__():
-                names = list(self.output_indices_)
-                alpha = resolve_alpha(self.alpha, names)
-                corruption = resolve_corruption(self.corruption, names)
+            warm = self.warm_start and self.__sklearn_is_fitted__()
+            # Checked before any preprocessing or training.
+            specs = None if warm else check_modalities(self.modalities)
+            names = list(self.output_indices_) if warm else [spec[0] for spec in specs]
+            alpha = resolve_alpha(self.alpha, names)
+            corruption = resolve_corruption(self.corruption, names)
+            device = _resolve_device(self.device)
+            start, loss_curve = {}, []
+            if warm:
                 features, missing = self._encode_input(self._validate_input(X, reset=False))
-                previous = self.net_
                 start = {
-                    "initial_state": previous.module_.encoder.state_dict(),
+                    "initial_state": self.net_.module_.encoder.state_dict(),
                     # A copy: Adam updates its step counts in place, and a failed fit
                     # must leave the previous net as it was.
-                    "optimizer_state": copy.deepcopy(previous.optimizer_.state_dict()),
+                    "optimizer_state": copy.deepcopy(self.net_.optimizer_.state_dict()),
                 }
                 loss_curve = list(self.loss_curve_)
             else:
-                specs = check_modalities(self.modalities)
-                names = [spec[0] for spec in specs]
-                alpha = resolve_alpha(self.alpha, names)
-                corruption = resolve_corruption(self.corruption, names)
-                features, missing = self._fit_preprocessing(specs, X, _resolve_device(self.device))
-                start, loss_curve = {}, []
+                features, missing = self._fit_preprocessing(specs, X, device)
 
             rng = check_random_state(self.random_state)
             weight_seed, augment_seed, shuffle_seed, self._eval_seed = (
@@ -418,7 +417,7 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         alpha = resolve_alpha(self.alpha, names)
         corruption = resolve_corruption(self.corruption, names)
         with _restore_on_failure(self):
-            features, missing = self._fit_preprocessing(specs, X, _resolve_device(self.device))
+            self._fit_preprocessing(specs, X, _resolve_device(self.device))
             rng = check_random_state(self.random_state)
             weight_seed, self._eval_seed = (
                 int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2)
