@@ -91,3 +91,25 @@ def test_bench_defaults_runs(monkeypatch, capsys):
          "--n-samples", "200"])
     assert [r[0]["modality_dropout"] for r in results[1:]] == [0.3]
     assert all(0 <= r[1] <= 1 for r in results)
+
+
+def test_bench_alignment_quick(monkeypatch, capsys):
+    _with_benchmarks_on_path(monkeypatch)
+    results = load_benchmark("bench_alignment").main(
+        ["--quick", "--datasets", "generated", "--partial-shares", "0"])
+    correlation = results["generated", 0.0]
+    assert set(correlation) == {"log_prob", "accuracy", "rankme", "probe"}
+    assert all(-1 <= value <= 1 for value in correlation.values())
+    assert "| generated | 0.0 |" in capsys.readouterr().out
+
+
+def test_bench_ablation_and_search_quality_quick(monkeypatch, capsys):
+    _with_benchmarks_on_path(monkeypatch)
+    ablation = load_benchmark("bench_ablation").main(["--quick", "--datasets", "generated"])
+    cells = {(row["partial views"], row["disturbed"]) for row in ablation["generated"]}
+    assert len(cells) == 8
+    quality = load_benchmark("bench_search_quality").main(
+        ["--quick", "--datasets", "generated", "--rewards", "rankme", "probe"])
+    assert set(quality["generated"]) == {"uniform", "search (rankme)",
+                                         "search (probe, 10% labels)"}
+    assert "paired gain over uniform" in capsys.readouterr().out
