@@ -46,7 +46,7 @@ for label, alpha in fixed.items():
     accuracy[label] = fusion.cross_modal_accuracy(X_test)
 
 search = TupleInfoNCESearch(
-    TupleInfoNCEFusion(modalities=modalities),
+    TupleInfoNCEFusion(modalities=modalities, max_epochs=EPOCHS),
     n_candidates=2 if QUICK else 4,
     n_rounds=1 if QUICK else 6,
     epochs_per_round=2 if QUICK else EPOCHS // 6,

@@ -25,7 +25,8 @@ X, y, columns = make_multimodal_classification(n_samples=240 if QUICK else 1500,
                                                random_state=0)
 search = TupleInfoNCESearch(
     TupleInfoNCEFusion(
-        modalities=[(name, StandardScaler(), cols) for name, cols in columns.items()]),
+        modalities=[(name, StandardScaler(), cols) for name, cols in columns.items()],
+        max_epochs=2 if QUICK else 36),
     n_candidates=2 if QUICK else 4,
     n_rounds=2 if QUICK else 12,
     epochs_per_round=1 if QUICK else 3,

@@ -48,7 +48,7 @@ def plot_search_history(search, *, figsize=(6.4, 7.2)):
     >>> X, y, columns = make_multimodal_classification(n_samples=60, random_state=0)
     >>> fusion = TupleInfoNCEFusion(
     ...     modalities=[(name, StandardScaler(), cols) for name, cols in columns.items()],
-    ...     n_components=4, embedding_dim=4, hidden_dim=8, score_chunk_size=8)
+    ...     n_components=4, embedding_dim=4, hidden_dim=8, max_epochs=2)
     >>> search = TupleInfoNCESearch(fusion, n_candidates=2, n_rounds=2, epochs_per_round=1,
     ...                             random_state=0).fit(X)
     >>> fig = plot_search_history(search)

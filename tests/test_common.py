@@ -33,7 +33,7 @@ ESTIMATORS = [
     TupleInfoNCEFusion(modalities=_two_modalities(), max_epochs=2, **SMALL),
     # The checks fit on 10 to 30 rows: a validation split of 2 to 6, hence the chunk of 2.
     TupleInfoNCESearch(TupleInfoNCEFusion(modalities=_two_modalities(), score_chunk_size=2,
-                                          **SMALL),
+                                          max_epochs=1, **SMALL),
                        n_candidates=2, n_rounds=1, epochs_per_round=1),
 ]
 

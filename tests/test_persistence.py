@@ -301,8 +301,7 @@ def fitted_search():
     X, _, columns = make_multimodal_classification(n_samples=120, random_state=0)
     fusion = TupleInfoNCEFusion(
         modalities=[(name, StandardScaler(), cols) for name, cols in columns.items()],
-        n_components=8, embedding_dim=8, hidden_dim=16, batch_size=32,
-        score_chunk_size=16)  # at most the 24 validation rows
+        n_components=8, embedding_dim=8, hidden_dim=16, batch_size=32, max_epochs=2)
     search = TupleInfoNCESearch(fusion, n_candidates=2, n_rounds=2, epochs_per_round=1,
                                 random_state=0).fit(X)
     return search, X

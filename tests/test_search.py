@@ -94,7 +94,7 @@ def test_search_loop_climbs_a_known_reward(data, modalities, monkeypatch):
                 "rankme": reward, "probe": np.nan, "fit_time": 0.0, "score_time": 0.0}
 
     monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", scored_by_setting)
-    found = search(modalities, n_candidates=5, n_rounds=8).fit(X)
+    found = search(modalities, n_candidates=5, n_rounds=8, learning_rate=0.25).fit(X)
     weak, strong = found.history_["alpha_weak"], found.history_["corruption_strong"]
     assert weak[0] == pytest.approx(0.25) and strong[0] == pytest.approx(0.3)
     assert found.alpha_["weak"] > weak[len(weak) // 2] > weak[0]
@@ -116,7 +116,8 @@ def test_search_helps_the_weak_modality_against_whole_tuple_contrast():
     n_rounds, epochs = 6, 2
     found = TupleInfoNCESearch(
         TupleInfoNCEFusion(**params), n_candidates=4, n_rounds=n_rounds,
-        epochs_per_round=epochs, search=("alpha",), reward="log_prob", random_state=0,
+        epochs_per_round=epochs, search=("alpha",), reward="log_prob", refit=False,
+        random_state=0,
     ).fit(X_train)
     whole_tuple = TupleInfoNCEFusion(
         **params, alpha=(1, 0, 0, 0), max_epochs=n_rounds * epochs, random_state=0
@@ -155,17 +156,14 @@ def test_fitted_attributes(fitted):
     assert sum(found.alpha_.values()) == pytest.approx(1.0)
     assert list(found.alpha_) == ["ordinary", "strong", "medium", "weak"]
     assert all(0 < rate < BETA_MAX for rate in found.corruption_.values())
-    assert best.n_iter_ == len(best.loss_curve_) == 2  # n_rounds * epochs_per_round
+    # The refit: the estimator's own epochs on all rows, with the learned setting.
+    assert best.alpha == best.alpha_ == found.alpha_
+    assert best.corruption == best.corruption_ == found.corruption_
+    assert best.n_iter_ == found.estimator.max_epochs
+    assert best.modalities_[0][1].n_samples_seen_ == len(X)
     assert found.n_features_in_ == X.shape[1]
-    # best_estimator_ carries the setting its final weights trained with: the last
-    # round's best candidate; alpha_ and corruption_ are the policy's final mean.
     results = pd.DataFrame(found.search_results_)
     assert len(results) == 4  # n_rounds * n_candidates
-    last_best = results[(results["round"] == 1) & (results["rank_in_round"] == 1)].iloc[0]
-    assert best.alpha == best.alpha_ == pytest.approx(last_best["param_alpha"])
-    assert best.corruption == best.corruption_ == pytest.approx(last_best["param_corruption"])
-    assert found.alpha_ != pytest.approx(best.alpha_)
-    assert not best.warm_start and best.max_epochs == found.estimator.max_epochs
     assert {"reward", "accuracy_weak", "log_prob_weak", "rankme", "probe", "fit_time",
             "param_corruption"} <= set(results.columns)
     table = pd.DataFrame(found.history_)
@@ -179,6 +177,23 @@ def test_fitted_attributes(fitted):
     # Round 0 is drawn around the estimator's own setting.
     assert table["alpha_ordinary"][0] == pytest.approx(0.25)
     assert table["corruption_weak"][0] == pytest.approx(0.3)
+
+
+def test_without_refit_the_best_estimator_is_the_last_best_candidate(data, modalities):
+    pd = pytest.importorskip("pandas")
+    X, _, _ = data
+    found = search(modalities, refit=False).fit(X)
+    best = found.best_estimator_
+    # best_estimator_ carries the setting its final weights trained with: the last
+    # round's best candidate's; alpha_ and corruption_ are the policy's final mean.
+    results = pd.DataFrame(found.search_results_)
+    last_best = results[(results["round"] == 1) & (results["rank_in_round"] == 1)].iloc[0]
+    assert best.alpha == best.alpha_ == pytest.approx(last_best["param_alpha"])
+    assert best.corruption == best.corruption_ == pytest.approx(last_best["param_corruption"])
+    assert found.alpha_ != pytest.approx(best.alpha_)
+    assert best.n_iter_ == len(best.loss_curve_) == 2  # n_rounds * epochs_per_round
+    assert best.modalities_[0][1].n_samples_seen_ == 128  # the training rows only
+    assert not best.warm_start and best.max_epochs == found.estimator.max_epochs
 
 
 def test_delegates_to_best_estimator(fitted):
@@ -279,7 +294,7 @@ def test_mixed_dtype_dataframe_with_text(frame):
         ("department", OneHotEncoder(handle_unknown="ignore"), ["department"]),
         ("review", make_pipeline(TfidfVectorizer(), TruncatedSVD(4, random_state=0)), "review"),
     ]
-    found = search(mods).fit(frame)
+    found = search(mods, refit=False).fit(frame)
     assert list(found.feature_names_in_) == list(frame.columns)
     assert found.transform(frame.iloc[:5]).shape == (5, 8)
     assert set(found.corruption_) == {"numeric", "department", "review"}
