@@ -30,6 +30,8 @@ setup(
         "persist": ["safetensors>=0.4", "skops>=0.10"],
         "benchmarks": ["pandas>=2.0", "pyarrow>=12"],
         "text": ["sentence-transformers>=3"],
+        # The search's candidates on a Dask cluster, through joblib's "dask" backend.
+        "dask": ["dask[distributed]>=2024.1"],
         "docs": [
             "sphinx>=7",
             "numpydoc>=1.6",
@@ -53,6 +55,8 @@ setup(
             # TableVectorizer as a modality's transformer, in tests/test_auto.py; tested with
             # 0.11, and skrub changes its API between 0.x releases.
             "skrub>=0.11",
+            # The 'dask' extra, for tests/test_dask.py.
+            "dask[distributed]>=2024.1",
         ],
     },
 )

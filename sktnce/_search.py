@@ -406,7 +406,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
-        """Search alpha and beta while training the encoder; keep the best weights.
+        """Search alpha and beta while training the encoder, then refit the learned setting.
 
         Parameters
         ----------
