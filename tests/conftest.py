@@ -1,8 +1,21 @@
 import numpy as np
 import pytest
+import torch
 from sklearn.preprocessing import StandardScaler
 
 from sktnce.datasets import make_multimodal_classification
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """The suite's networks are tiny: one torch thread runs them fastest, and a second
+    thread per process only competes with joblib's workers on a small machine (two
+    processes of two threads each on two cores ran a fit about 30 times slower here)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
 
 FAST = {"max_epochs": 2, "n_components": 8, "embedding_dim": 8, "hidden_dim": 16,
         "batch_size": 64, "random_state": 0}
