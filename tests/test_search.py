@@ -94,7 +94,8 @@ def test_search_loop_climbs_a_known_reward(data, modalities, monkeypatch):
                 "rankme": reward, "probe": np.nan, "fit_time": 0.0, "score_time": 0.0}
 
     monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", scored_by_setting)
-    found = search(modalities, n_candidates=5, n_rounds=8, learning_rate=0.25).fit(X)
+    found = search(modalities, n_candidates=5, n_rounds=8, learning_rate=0.25,
+                   search=("alpha", "corruption")).fit(X)
     weak, strong = found.history_["alpha_weak"], found.history_["corruption_strong"]
     assert weak[0] == pytest.approx(0.25) and strong[0] == pytest.approx(0.3)
     assert found.alpha_["weak"] > weak[len(weak) // 2] > weak[0]
