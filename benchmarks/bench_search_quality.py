@@ -7,7 +7,8 @@ scored on the test rows. Seeds are paired: every method sees the same split, lab
 and ``random_state``.
 
 - ``uniform``: TupleInfoNCEFusion with its defaults and ``n_rounds * epochs_per_round``
-  epochs, the same as the search's lineage;
+  epochs, the same as the search's lineage and its refit, which also has uniform's
+  ``random_state``: the refit and uniform differ only by the learned alpha;
 - ``search (<reward>)``: TupleInfoNCESearch with its defaults and that reward;
 - ``search (probe, 10% labels)``: ``reward="probe"``, fitted with ``y`` holding the labelled
   rows' labels and -1 elsewhere.
@@ -58,9 +59,11 @@ def run(dataset, n_samples, *, seeds, rewards, search_params, fusion_params):
         models = {"uniform": (methods.tuple_infonce(
             modalities, max_epochs=epochs, random_state=seed, **fusion_params), None)}
         for reward in rewards:
+            # The refit has uniform's epochs and random_state: the pair differs by alpha.
             search = TupleInfoNCESearch(
-                methods.tuple_infonce(modalities, **fusion_params), reward=reward,
-                random_state=seed, **search_params)
+                methods.tuple_infonce(modalities, max_epochs=epochs, random_state=seed,
+                                      **fusion_params),
+                reward=reward, random_state=seed, **search_params)
             label = f"search ({reward}, 10% labels)" if reward == "probe" else f"search ({reward})"
             models[label] = (search, y_partial if reward == "probe" else None)
         for label, (model, target) in models.items():

@@ -201,9 +201,9 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         reward's candidate sets and query augmentation, the same for every candidate), ...
         Its ``alpha`` and ``corruption`` are where the policy starts (a zero weight or rate
         starts at a floor of 0.01, since the unconstrained scale has no 0); a parameter left
-        out of ``search`` stays at the estimator's value. Its ``max_epochs`` is the length
-        of the refit (``refit=True``); its ``warm_start`` and ``random_state`` are not used:
-        the search's ``random_state`` takes their place.
+        out of ``search`` stays at the estimator's value. Its ``max_epochs`` and
+        ``random_state`` are those of the refit (``refit=True``; a ``random_state`` of None
+        there takes one from the search's); its ``warm_start`` is not used.
     n_candidates : int, default=5
         Settings drawn and trained per round (B); at least 2.
     n_rounds : int, default=10
@@ -487,9 +487,11 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             self.alpha_ = dict(zip(["ordinary", *names], np.asarray(alpha).tolist()))
             self.corruption_ = dict(corruption)
             if self.refit:
+                refit_state = self.estimator.random_state
                 best = clone(self.estimator).set_params(
                     alpha=dict(self.alpha_), corruption=dict(self.corruption_),
-                    warm_start=False, random_state=_seed(base, _REFIT),
+                    warm_start=False,
+                    random_state=_seed(base, _REFIT) if refit_state is None else refit_state,
                 ).fit(X)
             self.best_estimator_ = best.set_params(
                 alpha=dict(best.alpha_), corruption=dict(best.corruption_),

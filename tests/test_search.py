@@ -162,6 +162,10 @@ def test_fitted_attributes(fitted):
     assert best.corruption == best.corruption_ == found.corruption_
     assert best.n_iter_ == found.estimator.max_epochs
     assert best.modalities_[0][1].n_samples_seen_ == len(X)
+    # The refit is the estimator's own fit (its random_state too) with the learned setting.
+    again = clone(found.estimator).set_params(alpha=found.alpha_,
+                                              corruption=found.corruption_).fit(X)
+    assert np.array_equal(found.transform(X), again.transform(X))
     assert found.n_features_in_ == X.shape[1]
     results = pd.DataFrame(found.search_results_)
     assert len(results) == 4  # n_rounds * n_candidates
