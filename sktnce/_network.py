@@ -156,14 +156,22 @@ class TupleInfoNCEModule(nn.Module):
         self.seed = int(seed)
         self.partial_share = float(partial_share)
         self._generator = None
-        # The batch kind is drawn on the host, so that choosing it never waits for a GPU.
-        self._kind_rng = np.random.default_rng(self.seed)
+        self._kind_generator = None
 
     def __getstate__(self):
-        # A torch.Generator does not pickle; it is re-created (and re-seeded) on demand.
+        # A torch.Generator does not pickle; both generators are re-created (and re-seeded)
+        # on demand, so that a restored module starts again from its seed.
         state = self.__dict__.copy()
         state["_generator"] = None
+        state["_kind_generator"] = None
         return state
+
+    @property
+    def kind_generator(self):
+        """The NumPy generator of the batch kinds: drawn on the host, never waiting for a GPU."""
+        if self._kind_generator is None:
+            self._kind_generator = np.random.default_rng(self.seed)
+        return self._kind_generator
 
     @property
     def generator(self):
@@ -215,13 +223,14 @@ class TupleInfoNCEModule(nn.Module):
     def _batch_plan(self, missing):
         """The kind of this batch: absent masks of both views, and the rows kept."""
         n_modalities = missing.shape[1]
-        if n_modalities < 2 or self._kind_rng.random() >= self.partial_share:
+        rng = self.kind_generator
+        if n_modalities < 2 or self.partial_share == 0 or rng.random() >= self.partial_share:
             return missing, missing, None, True
-        k = int(self._kind_rng.integers(n_modalities))
+        k = int(rng.integers(n_modalities))
         alone = torch.ones_like(missing)
         alone[:, k] = False
         only_k = missing | alone
-        if self._kind_rng.random() < 0.5:  # k alone against the rest of the row
+        if rng.random() < 0.5:  # k alone against the rest of the row
             without_k = missing.clone()
             without_k[:, k] = True
             keep = ~missing[:, k] & (~without_k).any(dim=1)

@@ -85,16 +85,21 @@ def test_modality_dropout_never_empties_a_row():
     assert absent[:, 1:].any()
 
 
-def test_module_pickles_without_its_generator():
+@pytest.mark.parametrize("partial_share", [0.0, 0.9])
+def test_module_pickles_without_its_generator(partial_share):
     import pickle
 
     module = TupleInfoNCEModule(_encoder(), corruption=[0.1] * 3, disturbed_modalities=[0],
-                                n_derangements=1, modality_dropout=0.1, noise=0.0, seed=3)
-    first = module(*_batch())[0]
+                                n_derangements=1, modality_dropout=0.1, noise=0.0, seed=3,
+                                partial_share=partial_share)
+    x, missing = _batch()
+    missing[:4, 1] = True  # a partial batch over modality 1 keeps fewer rows
+    first = [module(x, missing)[0] for _ in range(3)]
     restored = pickle.loads(pickle.dumps(module))
-    assert restored._generator is None
-    # The restored generator starts again from the seed: the same first views.
-    torch.testing.assert_close(restored(*_batch())[0], first)
+    assert restored._generator is None and restored._kind_generator is None
+    # The restored generators start again from the seed: the same first views and kinds.
+    for expected in first:
+        torch.testing.assert_close(restored(x, missing)[0], expected)
 
 
 def test_a_disturbed_tuple_equal_to_its_positive_is_masked():
