@@ -185,7 +185,9 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     - the policy mean takes one Adam ascent step (learning rate ``learning_rate``, as in
       the authors' code) along ``(1/B) sum_b A_b grad_mu log N(theta_b; mu, sigma^2)``
       with the normalised advantage ``A_b = (R_b - mean R) / (std R + 1e-8)``;
-    - the best candidate's weights and optimizer state carry into the next round.
+    - the best candidate's weights and optimizer state carry into the next round;
+    - at the end (``refit=True``), the estimator is fitted on all rows with the learned
+      setting, the policy's final mean.
 
     The modalities' preprocessing is fitted once, on the training rows. Candidates of a
     round train in parallel with joblib, each with one torch thread; a round's candidates
