@@ -2,7 +2,7 @@
 
 import torch
 
-__all__ = ["corrupt", "random_derangement"]
+__all__ = ["corrupt", "partial_views", "random_derangement"]
 
 
 def corrupt(x, rate, *, noise=0.0, generator=None):
@@ -53,3 +53,17 @@ def random_derangement(n, *, generator=None, device=None):
     derangement = torch.empty_like(sigma)
     derangement[sigma] = sigma[(positions + shift) % n]
     return derangement
+
+
+def partial_views(missing, k):
+    """Absent masks of the two partial views of modality ``k``: ``k`` alone, and all but ``k``.
+
+    ``missing`` (B, K) marks the modalities a row lacks; each mask also keeps those absent.
+    These are the views of the cross-modal task: the query holds modality k alone, the key
+    every other modality of the row.
+    """
+    alone = torch.ones_like(missing)
+    alone[:, k] = False
+    without = missing.clone()
+    without[:, k] = True
+    return missing | alone, without

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from ._augment import corrupt
+from ._augment import corrupt, partial_views
 
 __all__ = ["cross_modal_discrimination"]
 
@@ -83,11 +83,7 @@ def cross_modal_discrimination(encoder, x, missing, *, corruption, chunk_size, t
             if n_modalities == 1:
                 query_absent = key_absent = mc
             else:
-                only_k = torch.ones_like(mc)
-                only_k[:, k] = False
-                query_absent = mc | only_k
-                key_absent = mc.clone()
-                key_absent[:, k] = True
+                query_absent, key_absent = partial_views(mc, k)
             queries = encoder.project(encoder.fuse(encoder.embed(augmented, query_absent)))
             keys = encoder.project(encoder.fuse(encoder.embed(blocks, key_absent)))
             logits = queries @ keys.T / temperature

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._augment import corrupt, random_derangement
+from ._augment import corrupt, partial_views, random_derangement
 
 __all__ = ["TupleEncoder", "TupleInfoNCEModule"]
 
@@ -227,12 +227,8 @@ class TupleInfoNCEModule(nn.Module):
         if n_modalities < 2 or self.partial_share == 0 or rng.random() >= self.partial_share:
             return missing, missing, None, True
         k = int(rng.integers(n_modalities))
-        alone = torch.ones_like(missing)
-        alone[:, k] = False
-        only_k = missing | alone
+        only_k, without_k = partial_views(missing, k)
         if rng.random() < 0.5:  # k alone against the rest of the row
-            without_k = missing.clone()
-            without_k[:, k] = True
             keep = ~missing[:, k] & (~without_k).any(dim=1)
             return only_k, without_k, keep, False
         return only_k, only_k, ~missing[:, k], False  # k alone against itself
