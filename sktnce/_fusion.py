@@ -373,10 +373,8 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         with _restore_on_failure(self):
             warm = self.warm_start and self.__sklearn_is_fitted__()
             # Checked before any preprocessing or training.
-            specs = None if warm else check_modalities(self.modalities)
-            names = list(self.output_indices_) if warm else [spec[0] for spec in specs]
-            alpha = resolve_alpha(self.alpha, names)
-            corruption = resolve_corruption(self.corruption, names)
+            specs, names, alpha, corruption = self._check_setting(
+                list(self.output_indices_) if warm else None)
             device = _resolve_device(self.device)
             start, loss_curve = {}, []
             if warm:
@@ -406,16 +404,24 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
+    def _check_setting(self, fitted_names=None):
+        """``(specs, names, alpha, corruption)`` from the parameters, checked.
+
+        ``fitted_names`` (a warm start's modalities) skips the modality specification, whose
+        fitted form is kept; ``specs`` is then None.
+        """
+        specs = None if fitted_names is not None else check_modalities(self.modalities)
+        names = fitted_names if specs is None else [spec[0] for spec in specs]
+        return (specs, names, resolve_alpha(self.alpha, names),
+                resolve_corruption(self.corruption, names))
+
     def _initialize(self, X):
         """Fit the preprocessing and set up untrained, seeded weights; return ``self``.
 
         A warm-started :meth:`fit` then trains from these weights: the search starts every
         candidate of its first round from them.
         """
-        specs = check_modalities(self.modalities)
-        names = [spec[0] for spec in specs]
-        alpha = resolve_alpha(self.alpha, names)
-        corruption = resolve_corruption(self.corruption, names)
+        specs, _, alpha, corruption = self._check_setting()
         with _restore_on_failure(self):
             self._fit_preprocessing(specs, X, _resolve_device(self.device))
             rng = check_random_state(self.random_state)

@@ -22,8 +22,8 @@ from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
 
-from ._fusion import TupleInfoNCEFusion, _restore_on_failure, resolve_alpha, resolve_corruption
-from ._modalities import _is_dataframe, check_modalities
+from ._fusion import TupleInfoNCEFusion, _restore_on_failure
+from ._modalities import _is_dataframe
 from ._reward import REWARDS, check_partial_labels, labelled_probe_score, rankme
 
 __all__ = ["TupleInfoNCESearch"]
@@ -438,11 +438,8 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         searched = self._check_search()
         template = clone(self.estimator)
         template._validate_params()
-        names = [spec[0] for spec in check_modalities(template.modalities)]
-        parameterization = _Parameterization(
-            names, resolve_alpha(template.alpha, names),
-            resolve_corruption(template.corruption, names), searched,
-        )
+        _, names, alpha, corruption = template._check_setting()
+        parameterization = _Parameterization(names, alpha, corruption, searched)
         n_samples = _num_samples(X)
         n_validation = self._split(n_samples, template.score_chunk_size)
         if self.reward == "probe":
