@@ -26,7 +26,7 @@ import data  # noqa: E402
 import methods  # noqa: E402
 from bench_quality import probe_scores  # noqa: E402
 
-DATASETS = {"generated": 2000, "multiple_features": None, "clothing_tfidf": 3000}
+DATASETS = data.STUDY_SIZES
 PARTIAL_VIEWS = {
     "none": {"modality_dropout": 0.0, "partial_share": 0.0},
     "dropout 0.1": {"modality_dropout": 0.1, "partial_share": 0.0},

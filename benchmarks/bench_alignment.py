@@ -37,7 +37,7 @@ from bench_quality import probe_scores  # noqa: E402
 
 from sktnce._reward import REWARDS, labelled_probe_score as _labelled_probe_score, rankme as _rankme  # noqa: E402,E501
 
-DATASETS = {"generated": 2000, "multiple_features": None, "clothing_tfidf": 3000}
+DATASETS = data.STUDY_SIZES
 
 
 def settings(n_modalities, n_settings, seed=0):

@@ -38,7 +38,7 @@ from bench_quality import _labelled  # noqa: E402
 
 from sktnce import TupleInfoNCESearch  # noqa: E402
 
-DATASETS = {"generated": 2000, "multiple_features": None, "clothing_tfidf": 3000}
+DATASETS = data.STUDY_SIZES
 
 
 def _probe(Z, y, labelled, test):
