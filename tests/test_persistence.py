@@ -40,6 +40,13 @@ def _rewrite(path, name, content):
             archive.writestr(n, data)
 
 
+def _saved_header(estimator, path):
+    """Save ``estimator`` to ``path``; return the archive's JSON header."""
+    save(estimator, path)
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("sktnce.json"))
+
+
 def test_save_load_round_trip_is_bit_identical(tmp_path, fitted):
     est, X = fitted
     save(est, tmp_path / "model.sktnce")
@@ -62,9 +69,8 @@ def test_round_trip_with_dataframe_and_text(tmp_path, frame):
 
 def test_file_keeps_the_library_version(tmp_path, fitted):
     est, _ = fitted
-    save(est, tmp_path / "m.sktnce")
+    header = _saved_header(est, tmp_path / "m.sktnce")
     with zipfile.ZipFile(tmp_path / "m.sktnce") as archive:
-        header = json.loads(archive.read("sktnce.json"))
         assert set(archive.namelist()) == {"sktnce.json", "weights.safetensors",
                                            "modalities.skops"}
     assert header["sktnce_version"] == __version__
@@ -73,9 +79,7 @@ def test_file_keeps_the_library_version(tmp_path, fitted):
 def test_incompatible_format_version_is_refused(tmp_path, fitted):
     est, _ = fitted
     path = tmp_path / "m.sktnce"
-    save(est, path)
-    with zipfile.ZipFile(path) as archive:
-        header = json.loads(archive.read("sktnce.json"))
+    header = _saved_header(est, path)
     header.update(format_version=99, sktnce_version="9.0.0")
     _rewrite(path, "sktnce.json", json.dumps(header))
     with pytest.raises(ValueError, match="saved by sktnce 9.0.0 in file format version 99"):
@@ -153,9 +157,7 @@ def test_model_saved_for_cuda_loads_on_the_cpu(tmp_path, fitted):
     est, X = fitted
     expected = est.transform(X)
     path = tmp_path / "m.sktnce"
-    save(est, path)
-    with zipfile.ZipFile(path) as archive:
-        header = json.loads(archive.read("sktnce.json"))
+    header = _saved_header(est, path)
     header["params"]["device"] = "cuda"
     _rewrite(path, "sktnce.json", json.dumps(header))
     with pytest.warns(UserWarning, match="loading on the CPU"):
@@ -262,9 +264,7 @@ def test_format_version_1_files_are_still_read(tmp_path, fitted):
 
     est, X = fitted
     path = tmp_path / "m.sktnce"
-    save(est, path)
-    with zipfile.ZipFile(path) as archive:
-        header = json.loads(archive.read("sktnce.json"))
+    header = _saved_header(est, path)
     header["format_version"] = 1
     header["params"].pop("random_state")
     del header["estimators"]
