@@ -11,8 +11,9 @@
 The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
 ``bench_search.py``. Run alone on the machine.
 
-    python benchmarks/bench_cost.py            # sizes 10k, 100k, 1M
-    python benchmarks/bench_cost.py --quick    # tiny sizes, a smoke run
+    python benchmarks/bench_cost.py                                  # sizes 10k, 100k, 1M
+    python benchmarks/bench_cost.py --device cuda --sizes 10000 100000  # on a GPU
+    python benchmarks/bench_cost.py --quick                          # tiny sizes, a smoke run
 """
 
 import argparse
@@ -48,10 +49,10 @@ def bare_epoch_seconds(fusion, X, epochs):
     names = [name for name, _, _ in specs]
     alpha = resolve_alpha(fusion.alpha, names)
     corruption = resolve_corruption(fusion.corruption, names)
-    features, missing = fusion._fit_preprocessing(specs, X, torch.device("cpu"))
+    features, missing = fusion._fit_preprocessing(specs, X, torch.device(fusion.device))
     net = fusion._build_net(alpha, corruption, weight_seed=0, augment_seed=1, shuffle_seed=2)
-    module = net.module
-    criterion = fusion._criterion(**net.get_params_for("criterion"))
+    module = net.module.to(fusion.device)
+    criterion = fusion._criterion(**net.get_params_for("criterion")).to(fusion.device)
     optimizer = torch.optim.Adam(module.parameters(), lr=fusion.lr)
     rng = np.random.default_rng(0)
     n_rows, batch = len(features), fusion.batch_size
@@ -67,15 +68,18 @@ def bare_epoch_seconds(fusion, X, epochs):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+        if features.is_cuda:
+            torch.cuda.synchronize()
         durations.append(time.perf_counter() - start)
     return statistics.median(durations[1:] or durations)
 
 
-def layer_overhead(n_samples=20000, epochs=5, repeats=3):
+def layer_overhead(n_samples=20000, epochs=5, repeats=3, device="cpu"):
     X, modalities = _data(n_samples)
     bare, wrapped = [], []
     for _ in range(repeats):
-        fusion = TupleInfoNCEFusion(modalities=modalities, max_epochs=epochs, random_state=0)
+        fusion = TupleInfoNCEFusion(modalities=modalities, max_epochs=epochs, device=device,
+                                    random_state=0)
         bare.append(bare_epoch_seconds(fusion, X, epochs))
         fusion.fit(X)
         wrapped.append(statistics.median(fusion.net_.history[:, "dur"][1:]))
@@ -110,13 +114,14 @@ class _PeakMemory(threading.Thread):
         self.peak = max(self.peak, _rss_bytes())
 
 
-def scaling_child(n_samples):
+def scaling_child(n_samples, device="cpu"):
     """One size, in this process: prints a JSON line."""
     X, modalities = _data(n_samples)
     baseline = _rss_bytes()
     sampler = _PeakMemory()
     sampler.start()
-    fusion = TupleInfoNCEFusion(modalities=modalities, max_epochs=1, random_state=0)
+    fusion = TupleInfoNCEFusion(modalities=modalities, max_epochs=1, device=device,
+                                random_state=0)
     start = time.perf_counter()
     fusion.fit(X)
     fit_s = time.perf_counter() - start
@@ -133,10 +138,11 @@ def scaling_child(n_samples):
                       "baseline_mb": baseline / 2**20}))
 
 
-def scaling(sizes):
+def scaling(sizes, device="cpu"):
     results = []
     for n in sizes:
-        out = subprocess.run([sys.executable, __file__, "--child", str(n)], check=True,
+        out = subprocess.run([sys.executable, __file__, "--child", str(n), "--device", device],
+                             check=True,
                              capture_output=True, text=True).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
     return results
@@ -145,21 +151,23 @@ def scaling(sizes):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Speed and memory of TupleInfoNCEFusion.")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        scaling_child(args.child)
+        scaling_child(args.child, args.device)
         return None
     if args.quick:
-        overhead = layer_overhead(n_samples=600, epochs=2, repeats=1)
+        overhead = layer_overhead(n_samples=600, epochs=2, repeats=1, device=args.device)
         sizes = [500, 2000]
     else:
-        overhead = layer_overhead()
-        sizes = [10_000, 100_000, 1_000_000]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+        overhead = layer_overhead(device=args.device)
+        sizes = args.sizes
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
     print(f"fit epoch: bare loop {overhead['bare_s']:.3f} s, TupleInfoNCEFusion "
           f"{overhead['fusion_s']:.3f} s, ratio {overhead['ratio']:.2f}")
-    rows = scaling(sizes)
+    rows = scaling(sizes, args.device)
     print("| rows | X (MB) | s/epoch | transform rows/s | extra peak memory (x X) |")
     print("|---|---|---|---|---|")
     for r in rows:

@@ -1,83 +1,160 @@
-"""Cost of the bilevel search: wall time of TupleInfoNCESearch against one plain fit.
+"""Cost of the bilevel search: wall time and peak memory of TupleInfoNCESearch against one fit.
 
-On one generated data set, in one process: a search with ``n_candidates=5`` trains every
-candidate ``epochs_per_round`` epochs per round; the reference is a single
-TupleInfoNCEFusion fit with ``epochs_per_round * n_rounds`` epochs, the epochs of one
-candidate's path. The ideal ratio, with no overhead, is about
-``n_candidates * (1 - validation_fraction) / n_jobs + 1`` (the search trains on the rows it
-does not hold out for the reward, then refits the learned setting on all rows with the same
-epochs as the reference), plus the reward's evaluations. Prints both times and the ratio.
+Time (default): on one generated data set, in one process, runs interleaved ``--repeats``
+times (the median is reported):
+
+- one TupleInfoNCEFusion fit of ``epochs_per_round * n_rounds`` epochs, the epochs of one
+  candidate's path (the reference);
+- the search with its defaults, a round's candidates trained as one stacked model
+  (``batch_candidates=True``);
+- the search with ``batch_candidates=False``: each candidate its own net, ``--n-jobs`` at a
+  time, each on one torch thread.
+
+Both searches train ``n_candidates`` candidates on the 80% of rows they do not hold out,
+then refit the learned setting on all rows with the reference's epochs; so without
+overhead or batching gains a search costs ``n_candidates * 0.8 + 1`` fits (5.0 with 5
+candidates), plus the reward's evaluations.
+
+Memory (``--memory N``): peak resident memory above the process's baseline, one fit against
+one search (5 candidates, 2 rounds of 1 epoch), each in a fresh process on N generated rows;
+with ``--device cuda`` also the peak of torch's CUDA allocator.
 
 Run it alone on the machine: another busy process distorts timings badly on two cores.
-The search trains each candidate with one torch thread (so its result does not depend on
-n_jobs); ``--single-threads`` sets the threads of the reference fit (default: the same, 1).
 
-    python benchmarks/bench_search.py                  # 5,000 rows, 5 rounds of 3 epochs
-    python benchmarks/bench_search.py --n-jobs 2       # candidates in 2 processes
-    python benchmarks/bench_search.py --quick          # a smoke run on tiny data
+    python benchmarks/bench_search.py                    # 5,000 rows, 5 rounds of 3 epochs
+    python benchmarks/bench_search.py --n-jobs 2         # one-by-one candidates in 2 processes
+    python benchmarks/bench_search.py --device cuda      # on a GPU
+    python benchmarks/bench_search.py --memory 100000    # peak memory at 100k rows
+    python benchmarks/bench_search.py --quick            # a smoke run on tiny data
 """
 
 import argparse
+import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.preprocessing import StandardScaler
 
-from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch
-from sktnce.datasets import make_multimodal_classification
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_cost import _PeakMemory, _rss_bytes  # noqa: E402
+
+from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch  # noqa: E402
+from sktnce.datasets import make_multimodal_classification  # noqa: E402
+
+
+def _estimators(modalities, *, n_rounds, epochs_per_round, n_candidates, n_jobs, device,
+                random_state):
+    fusion = TupleInfoNCEFusion(modalities=modalities, max_epochs=n_rounds * epochs_per_round,
+                                device=device, random_state=random_state)
+
+    def search(batch_candidates):
+        return TupleInfoNCESearch(
+            fusion, n_candidates=n_candidates, n_rounds=n_rounds,
+            epochs_per_round=epochs_per_round, n_jobs=n_jobs,
+            batch_candidates=batch_candidates, random_state=random_state,
+        )
+
+    return {"single fit": fusion, "search, batched": search(True),
+            "search, one by one": search(False)}
+
+
+def _data(n_samples, random_state):
+    X, _, columns = make_multimodal_classification(n_samples=n_samples, random_state=random_state)
+    return X, [(name, StandardScaler(), cols) for name, cols in columns.items()]
 
 
 def run(n_samples=5000, n_rounds=5, epochs_per_round=3, n_candidates=5, n_jobs=1,
-        single_threads=1, random_state=0):
-    X, _, columns = make_multimodal_classification(n_samples=n_samples, random_state=random_state)
-    modalities = [(name, StandardScaler(), cols) for name, cols in columns.items()]
-    fusion = TupleInfoNCEFusion(modalities=modalities, max_epochs=n_rounds * epochs_per_round,
-                                random_state=random_state)
-    search = TupleInfoNCESearch(
-        fusion, n_candidates=n_candidates, n_rounds=n_rounds, epochs_per_round=epochs_per_round,
-        n_jobs=n_jobs, random_state=random_state,
-    )
-    single = TupleInfoNCEFusion(modalities=modalities, max_epochs=n_rounds * epochs_per_round,
-                                random_state=random_state)
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(single_threads)
-    try:
-        start = time.perf_counter()
-        single.fit(X)
-        single_seconds = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(previous)
-    start = time.perf_counter()
-    search.fit(X)
-    search_seconds = time.perf_counter() - start
+        device="cpu", repeats=1, random_state=0):
+    """Median seconds of each of :func:`_estimators`' fits, and their ratios to one fit."""
+    X, modalities = _data(n_samples, random_state)
+    estimators = _estimators(modalities, n_rounds=n_rounds, epochs_per_round=epochs_per_round,
+                             n_candidates=n_candidates, n_jobs=n_jobs, device=device,
+                             random_state=random_state)
+    seconds = {name: [] for name in estimators}
+    for _ in range(repeats):
+        for name, estimator in estimators.items():
+            if device != "cpu":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            estimator.fit(X)
+            if device != "cpu":
+                torch.cuda.synchronize()
+            seconds[name].append(time.perf_counter() - start)
+    medians = {name: float(np.median(times)) for name, times in seconds.items()}
     return {
-        "single_seconds": single_seconds,
-        "search_seconds": search_seconds,
-        "ratio": search_seconds / single_seconds,
-        "ideal_ratio": n_candidates * (1 - search.validation_fraction) / max(1, n_jobs)
-        + search.refit,
+        "seconds": medians,
+        "ratio": {name: t / medians["single fit"] for name, t in medians.items()},
+        "no_overhead_ratio": n_candidates * (1 - 0.2) + 1,
     }
 
 
+def memory_child(kind, n_samples, device):
+    """One fit or one search on ``n_samples`` rows, in this process: prints a JSON line."""
+    X, modalities = _data(n_samples, 0)
+    estimator = _estimators(modalities, n_rounds=2, epochs_per_round=1, n_candidates=5,
+                            n_jobs=1, device=device, random_state=0)[kind]
+    baseline = _rss_bytes()
+    sampler = _PeakMemory()
+    sampler.start()
+    estimator.fit(X)
+    sampler.stop()
+    result = {"kind": kind, "n_samples": n_samples, "data_mb": X.nbytes / 2**20,
+              "peak_over_baseline_mb": (sampler.peak - baseline) / 2**20}
+    if device != "cpu":
+        result["cuda_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    print(json.dumps(result))
+
+
+def memory(n_samples, device="cpu"):
+    """Peak memory of one fit and of each search, each in a fresh process."""
+    results = {}
+    for kind in ("single fit", "search, batched", "search, one by one"):
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", kind, str(n_samples), device],
+            check=True, capture_output=True, text=True).stdout
+        results[kind] = json.loads(out.strip().splitlines()[-1])
+    return results
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Wall time of the search against one fit.")
+    parser = argparse.ArgumentParser(description="Wall time and memory of the search.")
     parser.add_argument("--quick", action="store_true", help="tiny data, for a smoke test")
-    parser.add_argument("--n-jobs", type=int, default=1, help="candidates trained in parallel")
-    parser.add_argument("--single-threads", type=int, default=1,
-                        help="torch threads of the reference fit")
+    parser.add_argument("--n-jobs", type=int, default=1,
+                        help="processes of the one-by-one search")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats")
+    parser.add_argument("--memory", type=int, metavar="N", help="peak memory at N rows")
+    parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    settings = {"n_jobs": args.n_jobs, "single_threads": args.single_threads}
+    if args.memory_child:
+        kind, n_samples, device = args.memory_child
+        return memory_child(kind, int(n_samples), device)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
+          f"device {args.device}")
+    if args.memory:
+        results = memory(args.memory, args.device)
+        reference = results["single fit"]
+        print(f"{args.memory} rows, X {reference['data_mb']:.0f} MB")
+        for kind, result in results.items():
+            line = (f"{kind:20s}: peak {result['peak_over_baseline_mb']:8.1f} MB above baseline, "
+                    f"{result['peak_over_baseline_mb'] / reference['peak_over_baseline_mb']:.2f}x")
+            if "cuda_peak_mb" in result:
+                line += (f"; CUDA {result['cuda_peak_mb']:.1f} MB, "
+                         f"{result['cuda_peak_mb'] / reference['cuda_peak_mb']:.2f}x")
+            print(line)
+        return results
+    settings = {"n_jobs": args.n_jobs, "device": args.device, "repeats": args.repeats}
     if args.quick:
-        settings.update(n_samples=200, n_rounds=2, epochs_per_round=1)
+        settings.update(n_samples=200, n_rounds=2, epochs_per_round=1, repeats=1)
     results = run(**settings)
-    print(f"torch {torch.__version__}, numpy {np.__version__}, n_jobs={args.n_jobs}, "
-          f"reference fit on {args.single_threads} thread(s)")
-    print(f"single fit : {results['single_seconds']:.2f} s")
-    print(f"search     : {results['search_seconds']:.2f} s")
-    print(f"ratio      : {results['ratio']:.2f} (ideal, without overhead: "
-          f"{results['ideal_ratio']:.2f})")
+    for name, seconds in results["seconds"].items():
+        print(f"{name:20s}: {seconds:7.2f} s  {results['ratio'][name]:5.2f}x")
+    print(f"(a search without overhead or batching gains: {results['no_overhead_ratio']:.1f}x)")
     return results
 
 

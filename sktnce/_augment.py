@@ -2,7 +2,13 @@
 
 import torch
 
-__all__ = ["corrupt", "partial_views", "random_derangement"]
+__all__ = [
+    "apply_corruption",
+    "corrupt",
+    "draw_corruption",
+    "partial_views",
+    "random_derangement",
+]
 
 
 def corrupt(x, rate, *, noise=0.0, generator=None):
@@ -23,17 +29,43 @@ def corrupt(x, rate, *, noise=0.0, generator=None):
     -------
     Tensor of shape (B, d), a new tensor; ``x`` is not modified.
     """
+    draws = draw_corruption(x, corrupted=rate > 0, noise=noise, generator=generator)
+    return apply_corruption(x, draws, rate, noise=noise)
+
+
+def draw_corruption(x, *, corrupted, noise=0.0, generator=None):
+    """The random draws of :func:`corrupt` on ``x``, apart from the rate they are used at.
+
+    Returns ``(uniform, donor, gaussian)``, each of the shape of ``x`` or None where not
+    drawn: ``uniform`` and ``donor`` (the donor row's values) when ``corrupted``,
+    ``gaussian`` when ``noise > 0``. Models trained side by side with different rates
+    share one draw, which :func:`apply_corruption` thresholds at each rate.
+    """
     n_rows = x.shape[0]
-    out = x
-    if rate > 0 and n_rows > 1:
-        mask = torch.rand(x.shape, generator=generator, device=x.device) < rate
+    uniform = donor = gaussian = None
+    if corrupted and n_rows > 1:
+        uniform = torch.rand(x.shape, generator=generator, device=x.device)
         # A shift in [1, B-1] never lands on the row itself.
         shift = torch.randint(1, n_rows, x.shape, generator=generator, device=x.device)
         rows = torch.arange(n_rows, device=x.device).unsqueeze(1)
         donor = torch.gather(x, 0, (rows + shift) % n_rows)
-        out = torch.where(mask, donor, x)
     if noise > 0:
-        out = out + noise * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        gaussian = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return uniform, donor, gaussian
+
+
+def apply_corruption(x, draws, rate, *, noise=0.0):
+    """``x`` corrupted at ``rate`` with the draws of :func:`draw_corruption`.
+
+    ``rate`` is a float, or a tensor of shape (C, 1, 1) of C models' rates: the result is
+    then (C, B, d), each slice what :func:`corrupt` would give with that rate.
+    """
+    uniform, donor, gaussian = draws
+    out = x
+    if uniform is not None:
+        out = torch.where(uniform < rate, donor, x)
+    if gaussian is not None:
+        out = out + noise * gaussian
     return out
 
 

@@ -389,10 +389,7 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             else:
                 features, missing = self._fit_preprocessing(specs, X, device)
 
-            rng = check_random_state(self.random_state)
-            weight_seed, augment_seed, shuffle_seed, self._eval_seed = (
-                int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)
-            )
+            weight_seed, augment_seed, shuffle_seed, self._eval_seed = self._draw_seeds()
             net = self._build_net(alpha, corruption, weight_seed=weight_seed,
                                   augment_seed=augment_seed, shuffle_seed=shuffle_seed, **start)
             net.partial_fit({"x": features, "missing": missing}, None)
@@ -403,6 +400,12 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
+
+    def _draw_seeds(self):
+        """The seeds of one fit, from ``random_state``: weights, augmentations, shuffling,
+        and the evaluation's candidate sets and query augmentations."""
+        rng = check_random_state(self.random_state)
+        return tuple(int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4))
 
     def _check_setting(self, fitted_names=None):
         """``(specs, names, alpha, corruption)`` from the parameters, checked.
@@ -471,8 +474,7 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             )
         if initial_state is not None:
             encoder.load_state_dict(initial_state)
-        # With one modality a disturbed tuple is another row: an ordinary negative again.
-        disturbed = [k for k in range(len(names)) if alpha[k + 1] > 0] if len(names) > 1 else []
+        disturbed = self._disturbed_modalities(alpha)
         module = self._training_module(
             encoder,
             corruption=[corruption[name] for name in names],
@@ -483,14 +485,35 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             seed=augment_seed,
             partial_share=self.partial_share,
         )
-        callbacks = [("nonfinite", StopOnNonFiniteLoss()),
-                     ("last_complete_epoch", KeepLastCompleteEpoch())]
+        net = self._skorch_net(
+            module, self._criterion, np.concatenate([alpha[:1], alpha[1:][disturbed]]),
+            shuffle_seed=shuffle_seed, max_epochs=max_epochs,
+        )
+        if optimizer_state is not None:
+            net.initialize()
+            net.optimizer_.load_state_dict(optimizer_state)
+        return net
+
+    def _disturbed_modalities(self, alpha):
+        """Indices of the modalities whose disturbed negatives train: those weighed above 0."""
+        n_modalities = len(self.output_indices_)
+        # With one modality a disturbed tuple is another row: an ordinary negative again.
+        if n_modalities < 2:
+            return []
+        return [k for k in range(n_modalities) if alpha[k + 1] > 0]
+
+    def _skorch_net(self, module, criterion, criterion_alpha, *, shuffle_seed, max_epochs=None,
+                    callbacks=()):
+        """The skorch net that trains ``module`` with ``criterion`` and this estimator's
+        optimizer, batches and epochs; ``callbacks`` come after the standard ones."""
+        standard = [("nonfinite", StopOnNonFiniteLoss()),
+                    ("last_complete_epoch", KeepLastCompleteEpoch())]
         if self.verbose:
-            callbacks.append(("progress", EpochProgressBar()))
-        net = TupleInfoNCENet(
+            standard.append(("progress", EpochProgressBar()))
+        return TupleInfoNCENet(
             module,
-            criterion=self._criterion,
-            criterion__alpha=np.concatenate([alpha[:1], alpha[1:][disturbed]]),
+            criterion=criterion,
+            criterion__alpha=criterion_alpha,
             criterion__temperature=self.temperature,
             optimizer=torch.optim.Adam,
             lr=self.lr,
@@ -500,14 +523,10 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             iterator_train__shuffle=True,
             iterator_train__seed=shuffle_seed,
             train_split=None,
-            callbacks=callbacks,
+            callbacks=[*standard, *callbacks],
             verbose=0,
             device=_resolve_device(self.device),
         )
-        if optimizer_state is not None:
-            net.initialize()
-            net.optimizer_.load_state_dict(optimizer_state)
-        return net
 
     def _set_trained(self, net, alpha, corruption):
         # Epochs completed, or None for a net that was initialised but not trained here.

@@ -83,8 +83,24 @@ def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, distu
         )
     if bool((alpha < 0).any()) or not bool(alpha.sum() > 0):
         raise ValueError("alpha must be non-negative and not all zero.")
-    alpha = alpha / alpha.sum()
+    if disturbed_mask is not None and n_disturbed and disturbed_mask.shape != disturbed.shape[:3]:
+        raise ValueError(
+            f"disturbed_mask must have shape {tuple(disturbed.shape[:3])}; got "
+            f"{tuple(disturbed_mask.shape)}."
+        )
+    loss = _unchecked_loss(anchor, positive, disturbed, alpha / alpha.sum(), temperature,
+                           disturbed_mask)
+    return loss.mean() if reduction == "mean" else loss
 
+
+def _unchecked_loss(anchor, positive, disturbed, alpha, temperature, disturbed_mask):
+    """Per-anchor losses, shape (B,), from checked inputs and alpha normalised.
+
+    Free of data-dependent control flow, so that :func:`torch.func.vmap` can map it over
+    a leading dimension of candidate models.
+    """
+    n_rows = anchor.shape[0]
+    n_disturbed, n_derangements = disturbed.shape[:2]
     pairwise = anchor @ positive.T / temperature
     positive_logit = pairwise.diagonal()
     # The diagonal (the positive itself) is masked out of the ordinary block with -inf
@@ -99,16 +115,10 @@ def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, distu
         log_weight = torch.log(alpha[1:] * (n_rows - 1) / n_derangements)
         disturbed_logit = disturbed_logit + log_weight.view(1, -1, 1)
         if disturbed_mask is not None:
-            if disturbed_mask.shape != disturbed.shape[:3]:
-                raise ValueError(
-                    f"disturbed_mask must have shape {tuple(disturbed.shape[:3])}; got "
-                    f"{tuple(disturbed_mask.shape)}."
-                )
             disturbed_logit = disturbed_logit.masked_fill(
                 ~disturbed_mask.permute(2, 0, 1), float("-inf")
             )
         terms.append(disturbed_logit.reshape(n_rows, -1))
     # log(0) = -inf drops a zero-weight block exactly; logsumexp's gradient there is 0.
-    loss = torch.logsumexp(torch.cat(terms, dim=1), dim=1) - positive_logit
-    return loss.mean() if reduction == "mean" else loss
+    return torch.logsumexp(torch.cat(terms, dim=1), dim=1) - positive_logit
 

@@ -105,6 +105,10 @@ class TupleEncoder(nn.Module):
         """psi, L2-normalised."""
         return F.normalize(self.projection_head(representation), dim=-1)
 
+    def project_with_swaps(self, embeddings, swaps):
+        """``project(fuse_with_swaps(embeddings, swaps))``, shape (1 + len(swaps), B, D)."""
+        return self.project(self.fuse_with_swaps(embeddings, swaps))
+
     def forward(self, x, absent):
         """The representation r of clean rows: what ``transform`` returns."""
         return self.fuse(self.embed(self.blocks(x), absent))
@@ -174,19 +178,32 @@ class TupleInfoNCEModule(nn.Module):
         return self._kind_generator
 
     @property
+    def device(self):
+        return self.encoder.absent.device
+
+    @property
     def generator(self):
-        device = self.encoder.absent.device
+        device = self.device
         if self._generator is None or self._generator.device != device:
             self._generator = torch.Generator(device=device).manual_seed(self.seed)
         return self._generator
 
+    def _corrupt(self, block, k):
+        """Modality ``k``'s block of a view, corrupted."""
+        return corrupt(block, self.corruption[k], noise=self.noise, generator=self.generator)
+
+    def _embed(self, augmented, absent):
+        """The encoder's modality embeddings of corrupted blocks, (B, K, m)."""
+        return self.encoder.embed(augmented, absent)
+
+    def _project(self, embeddings, swaps):
+        """z of the tuples and of their recombinations, (1 + len(swaps), B, D)."""
+        return self.encoder.project_with_swaps(embeddings, swaps)
+
     def _view(self, blocks, absent, *, dropout):
         """Embeddings (B, K, m) of an augmented view, and the view's absent mask (B, K)."""
         gen = self.generator
-        augmented = [
-            corrupt(block, rate, noise=self.noise, generator=gen)
-            for block, rate in zip(blocks, self.corruption)
-        ]
+        augmented = [self._corrupt(block, k) for k, block in enumerate(blocks)]
         if dropout and self.modality_dropout > 0 and absent.shape[1] > 1:
             dropped = torch.rand(absent.shape, generator=gen, device=absent.device) < (
                 self.modality_dropout
@@ -194,7 +211,7 @@ class TupleInfoNCEModule(nn.Module):
             # Never drop every present modality of a row: that view would carry nothing.
             emptied = (dropped | absent).all(dim=1, keepdim=True)
             absent = absent | (dropped & ~emptied)
-        return self.encoder.embed(augmented, absent), absent
+        return self._embed(augmented, absent), absent
 
     def _project_with_disturbed(self, embeddings, absent):
         """z of a view (B, D), its disturbed tuples (K', R, B, D), and their mask (K', R, B).
@@ -204,21 +221,23 @@ class TupleInfoNCEModule(nn.Module):
         and its donor (it would equal the positive), nor where row i holds nothing but k
         (it would be another row's modality k alone, not a hard negative).
         """
-        n_rows = embeddings.shape[0]
+        n_rows = absent.shape[0]
         swaps = [
-            (k, random_derangement(n_rows, generator=self.generator, device=embeddings.device))
+            (k, random_derangement(n_rows, generator=self.generator, device=absent.device))
             for k in self.disturbed_modalities
             for _ in range(self.n_derangements)
         ]
-        projected = self.encoder.project(self.encoder.fuse_with_swaps(embeddings, swaps))
+        projected = self._project(embeddings, swaps)
+        # A leading dimension of models trained side by side (CandidateBatchModule) stays.
+        leading = projected.shape[:-3]
         shape = (len(self.disturbed_modalities), self.n_derangements, n_rows)
-        disturbed = projected[1:].view(*shape, projected.shape[-1])
+        disturbed = projected[..., 1:, :, :].reshape(*leading, *shape, projected.shape[-1])
         n_present = (~absent).sum(dim=1)
         mask = torch.stack([
             ~(absent[:, k] & absent[perm, k]) & (n_present - (~absent[:, k]).long() > 0)
             for k, perm in swaps
         ]).view(shape) if swaps else absent.new_zeros(shape)
-        return projected[0], disturbed, mask
+        return projected[..., 0, :, :], disturbed, mask
 
     def _batch_plan(self, missing):
         """The kind of this batch: absent masks of both views, and the rows kept."""

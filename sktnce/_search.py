@@ -4,6 +4,7 @@ import copy
 import math
 import time
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +23,7 @@ from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
 
+from ._batched import can_batch, train_candidate_batch
 from ._fusion import TupleInfoNCEFusion, _restore_on_failure
 from ._modalities import _is_dataframe
 from ._reward import REWARDS, check_partial_labels, labelled_probe_score, rankme
@@ -118,31 +120,42 @@ class _GaussianPolicy:
         self._optimizer.step()
 
 
-def _fit_and_score_candidate(start, alpha, corruption, *, epochs, random_state, X_train,
-                             X_validation, reward_seed, labelled=None, scoring=None):
-    """Train a copy of ``start`` for ``epochs`` more epochs with one setting; score it.
-
-    ``start`` is a fitted (or initialised) TupleInfoNCEFusion: the copy warm-starts from its
-    weights and optimizer state. Runs in a joblib worker or in the caller's process, with
-    one torch thread; its result depends only on its arguments. ``labelled`` is
-    ``(X_labelled, y_labelled)`` for the few-label reward. Returns a dict.
-    """
+@contextmanager
+def _candidate_threads():
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(_CANDIDATE_THREADS)
     try:
-        candidate = copy.deepcopy(start).set_params(
-            alpha=np.asarray(alpha).tolist(), corruption=dict(corruption), max_epochs=epochs,
-            random_state=random_state, warm_start=True, verbose=0,
-        )
-        started = time.perf_counter()
-        with warnings.catch_warnings():
-            # A candidate's interruption must stop the search, not be rolled back quietly.
-            warnings.filterwarnings("error", message="Training was interrupted")
-            try:
-                candidate.fit(X_train)
-            except UserWarning as interrupted:
-                raise KeyboardInterrupt(str(interrupted)) from None
-        fitted = time.perf_counter()
+        yield
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train_candidate(start, alpha, corruption, *, epochs, random_state, X_train):
+    """A copy of ``start`` (fitted, or initialised) trained ``epochs`` more epochs with one
+    setting, warm-started from its weights and optimizer state."""
+    candidate = copy.deepcopy(start).set_params(
+        alpha=np.asarray(alpha).tolist(), corruption=dict(corruption), max_epochs=epochs,
+        random_state=random_state, warm_start=True, verbose=0,
+    )
+    with warnings.catch_warnings():
+        # A candidate's interruption must stop the search, not be rolled back quietly.
+        warnings.filterwarnings("error", message="Training was interrupted")
+        try:
+            candidate.fit(X_train)
+        except UserWarning as interrupted:
+            raise KeyboardInterrupt(str(interrupted)) from None
+    return candidate
+
+
+def _score_candidate(candidate, *, X_validation, reward_seed, labelled=None, scoring=None):
+    """Every reward of a trained candidate, as a dict (with the candidate as "estimator").
+
+    ``labelled`` is ``(X_labelled, y_labelled)`` for the few-label reward. Runs with one
+    torch thread, in a joblib worker or in the caller's process: its result depends only
+    on its arguments.
+    """
+    started = time.perf_counter()
+    with _candidate_threads():
         with warnings.catch_warnings():
             # Fewer validation rows than a candidate set: the search checks this where the
             # cross-modal scores are the reward; elsewhere they are only recorded.
@@ -160,10 +173,21 @@ def _fit_and_score_candidate(start, alpha, corruption, *, epochs, random_state, 
             result["probe"] = labelled_probe_score(
                 candidate.transform(X_labelled), y_labelled, scoring=scoring,
                 random_state=reward_seed)
-        result["fit_time"] = fitted - started
-        result["score_time"] = time.perf_counter() - fitted
-    finally:
-        torch.set_num_threads(previous_threads)
+    result["score_time"] = time.perf_counter() - started
+    return result
+
+
+def _fit_and_score_candidate(start, alpha, corruption, *, epochs, random_state, X_train,
+                             X_validation, reward_seed, labelled=None, scoring=None):
+    """Train one candidate (:func:`_train_candidate`) with one torch thread, and score it."""
+    started = time.perf_counter()
+    with _candidate_threads():
+        candidate = _train_candidate(start, alpha, corruption, epochs=epochs,
+                                     random_state=random_state, X_train=X_train)
+    fit_time = time.perf_counter() - started
+    result = _score_candidate(candidate, X_validation=X_validation, reward_seed=reward_seed,
+                              labelled=labelled, scoring=scoring)
+    result["fit_time"] = fit_time
     return result
 
 
@@ -189,11 +213,14 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     - at the end (``refit=True``), the estimator is fitted on all rows with the learned
       setting, the policy's final mean.
 
-    The modalities' preprocessing is fitted once, on the training rows. Candidates of a
-    round train in parallel with joblib, each with one torch thread; a round's candidates
-    share their seeds (derived from ``random_state`` and the round), so that they differ
-    only by their setting, and the result does not depend on ``n_jobs`` or on the joblib
-    backend.
+    The modalities' preprocessing is fitted once, on the training rows. A round's
+    candidates share their seeds (derived from ``random_state`` and the round), so that
+    they differ only by their setting. By default (``batch_candidates=True``) they train
+    as one model whose weights are the candidates' weights stacked, one forward and
+    backward pass per batch for all of them (:mod:`torch.func`), in this process; with
+    ``batch_candidates=False`` each trains its own network, in parallel with joblib, on
+    one torch thread. Either way the result does not depend on ``n_jobs`` or on the joblib
+    backend, and the two ways agree up to float rounding.
 
     Parameters
     ----------
@@ -253,6 +280,15 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         80% of the rows, its setting changing every round) by 2.5 and 2.7 points on two
         seeds (``benchmarks/RESULTS.md``). With False, ``best_estimator_`` is that last
         candidate.
+    batch_candidates : bool, default=True
+        Train a round's candidates as one stacked model (see above), on torch's threads
+        in this process (``torch.get_num_threads()``; float results depend on that count,
+        as a fit's do). Measured with 5 candidates against one fit of the same epochs, it
+        cost 3.0x on a GPU (one by one: 6.0x) and 3.2x on 16 CPU cores (5.1x)
+        (``benchmarks/RESULTS.md``). A setting that cannot share the stacked model (a
+        zero weight or corruption rate for some candidates only, or a subclass's own
+        training module) trains one by one. False spreads the candidates over ``n_jobs``
+        processes, or over a cluster through joblib's Dask backend.
     scoring : str, callable or None, default=None
         The few-label reward's score, as in :class:`~sklearn.model_selection.GridSearchCV`
         (None: accuracy). Used only with ``reward="probe"``.
@@ -260,7 +296,8 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         Share of the rows held out for the reward. The cross-modal rewards need at least
         ``score_chunk_size`` validation rows, and training at least 2.
     n_jobs : int, default=None
-        Candidates trained in parallel, as in joblib. On a GPU use 1.
+        Processes, as in joblib: with ``batch_candidates=False``, candidates trained in
+        parallel (on a GPU use 1); with True, candidates scored in parallel.
     random_state : int, RandomState instance or None, default=None
         Seeds the split, the initial weights, the policy's draws, every candidate's
         training and the reward's candidate sets and augmentations.
@@ -332,6 +369,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "reward": [StrOptions(set(REWARDS))],
         "refit": ["boolean"],
+        "batch_candidates": ["boolean"],
         "scoring": [str, callable, None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_jobs": [Integral, None],
@@ -351,6 +389,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         learning_rate=0.05,
         reward="rankme",
         refit=True,
+        batch_candidates=True,
         scoring=None,
         validation_fraction=0.2,
         n_jobs=None,
@@ -366,6 +405,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.reward = reward
         self.refit = refit
+        self.batch_candidates = batch_candidates
         self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.n_jobs = n_jobs
@@ -462,21 +502,39 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             start = template.set_params(verbose=0, random_state=_seed(base, _WEIGHTS))
             start._initialize(X_train)
 
+            scoring_args = {"X_validation": X_validation, "labelled": labelled,
+                            "scoring": self.scoring}
+            encoded_train = []  # the training rows' tensors, encoded once for every round
+
             def evaluate_candidates(thetas, round_index, start):
                 settings = [parameterization.decode(theta) for theta in thetas]
-                return Parallel(n_jobs=self.n_jobs)(
-                    delayed(_fit_and_score_candidate)(
-                        start, alpha, corruption,
-                        epochs=self.epochs_per_round,
-                        random_state=_seed(base, _CANDIDATE, round_index),
-                        X_train=X_train,
-                        X_validation=X_validation,
-                        reward_seed=_seed(base, _REWARD, round_index),
-                        labelled=labelled,
-                        scoring=self.scoring,
-                    )
-                    for alpha, corruption in settings
-                ), settings
+                random_state = _seed(base, _CANDIDATE, round_index)
+                reward_seed = _seed(base, _REWARD, round_index)
+                if not (self.batch_candidates and can_batch(start, settings)):
+                    return Parallel(n_jobs=self.n_jobs)(
+                        delayed(_fit_and_score_candidate)(
+                            start, alpha, corruption, epochs=self.epochs_per_round,
+                            random_state=random_state, X_train=X_train,
+                            reward_seed=reward_seed, **scoring_args,
+                        )
+                        for alpha, corruption in settings
+                    ), settings
+                if not encoded_train:
+                    encoded_train.extend(start._encode_input(
+                        start._validate_input(X_train, reset=False)))
+                started = time.perf_counter()
+                candidates = train_candidate_batch(
+                    start, settings, epochs=self.epochs_per_round, random_state=random_state,
+                    features=encoded_train[0], missing=encoded_train[1],
+                )
+                fit_time = (time.perf_counter() - started) / len(candidates)
+                results = Parallel(n_jobs=self.n_jobs)(
+                    delayed(_score_candidate)(candidate, reward_seed=reward_seed, **scoring_args)
+                    for candidate in candidates
+                )
+                for result in results:
+                    result["fit_time"] = fit_time
+                return results, settings
 
             policy = _GaussianPolicy(parameterization.initial_mean(), sigma=self.sigma,
                                      learning_rate=self.learning_rate)

@@ -1,6 +1,7 @@
 """The benchmark scripts still import and run, on tiny data (their timings are not checked)."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +27,18 @@ def test_bench_search_quick(capsys):
     results = load_benchmark("bench_search").main(["--quick"])
     # The script runs and reports the times it measured; the times themselves are not
     # checked (they depend on the machine and its load).
-    assert 0 < results["single_seconds"] < np.inf and 0 < results["search_seconds"] < np.inf
+    seconds = results["seconds"]
+    assert set(seconds) == {"single fit", "search, batched", "search, one by one"}
+    assert all(0 < t < np.inf for t in seconds.values())
     out = capsys.readouterr().out
-    assert f"single fit : {results['single_seconds']:.2f} s" in out
-    assert f"search     : {results['search_seconds']:.2f} s" in out
-    assert f"ratio      : {results['ratio']:.2f} (ideal" in out
+    for name, t in seconds.items():
+        assert f"{name:20s}: {t:7.2f} s  {results['ratio'][name]:5.2f}x" in out
+
+
+def test_bench_search_memory_child(capsys):
+    load_benchmark("bench_search").main(["--memory-child", "search, batched", "150", "cpu"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["kind"] == "search, batched" and result["peak_over_baseline_mb"] >= 0
 
 
 def _with_benchmarks_on_path(monkeypatch):

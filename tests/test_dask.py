@@ -11,7 +11,8 @@ from sktnce.datasets import make_multimodal_classification
 from .conftest import FAST
 
 
-def test_search_on_a_dask_cluster_matches_the_default_backend():
+@pytest.mark.parametrize("batch_candidates", [True, False])
+def test_search_on_a_dask_cluster_matches_the_default_backend(batch_candidates):
     distributed = pytest.importorskip("distributed")
     from joblib import parallel_config
 
@@ -21,7 +22,7 @@ def test_search_on_a_dask_cluster_matches_the_default_backend():
     def search():
         fusion = TupleInfoNCEFusion(modalities=modalities, score_chunk_size=16, **FAST)
         return TupleInfoNCESearch(fusion, n_candidates=2, n_rounds=2, epochs_per_round=1,
-                                  n_jobs=2, random_state=0)
+                                  n_jobs=2, batch_candidates=batch_candidates, random_state=0)
 
     previous = torch.get_num_threads()
     torch.set_num_threads(1)  # the refit runs here; the candidates take one thread anyway

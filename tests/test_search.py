@@ -95,7 +95,7 @@ def test_search_loop_climbs_a_known_reward(data, modalities, monkeypatch):
 
     monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", scored_by_setting)
     found = search(modalities, n_candidates=5, n_rounds=8, learning_rate=0.25,
-                   search=("alpha", "corruption")).fit(X)
+                   search=("alpha", "corruption"), batch_candidates=False).fit(X)
     weak, strong = found.history_["alpha_weak"], found.history_["corruption_strong"]
     assert weak[0] == pytest.approx(0.25) and strong[0] == pytest.approx(0.3)
     assert found.alpha_["weak"] > weak[len(weak) // 2] > weak[0]
@@ -137,12 +137,13 @@ def test_search_helps_the_weak_modality_against_whole_tuple_contrast():
     assert found.cross_modal_accuracy(X_test)["weak"] > 1.0 / 16
 
 
-def test_same_random_state_same_history_whatever_n_jobs(data, modalities):
+@pytest.mark.parametrize("batch_candidates", [True, False])
+def test_same_random_state_same_history_whatever_n_jobs(data, modalities, batch_candidates):
     X, _, _ = data
-    a = search(modalities, n_jobs=1).fit(X)
-    b = search(modalities, n_jobs=1).fit(X)
-    c = search(modalities, n_jobs=2).fit(X)
-    d = search(modalities, n_jobs=1, random_state=1).fit(X)
+    a = search(modalities, n_jobs=1, batch_candidates=batch_candidates).fit(X)
+    b = search(modalities, n_jobs=1, batch_candidates=batch_candidates).fit(X)
+    c = search(modalities, n_jobs=2, batch_candidates=batch_candidates).fit(X)
+    d = search(modalities, n_jobs=1, random_state=1, batch_candidates=batch_candidates).fit(X)
     assert a.history_ == b.history_ == c.history_
     assert np.array_equal(a.transform(X), b.transform(X))
     assert np.array_equal(a.transform(X), c.transform(X))
@@ -283,6 +284,7 @@ def test_bad_parameters_fail_before_training(data, modalities, monkeypatch, para
         pytest.fail("training or preprocessing started despite a bad parameter")
 
     monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", no_work)
+    monkeypatch.setattr(sktnce._search, "train_candidate_batch", no_work)
     monkeypatch.setattr(TupleInfoNCEFusion, "_fit_preprocessing", no_work)
     estimator = params.pop("estimator", fusion(modalities))
     with pytest.raises(error, match=message):
@@ -394,6 +396,7 @@ def test_search_on_validation_rows_fewer_than_a_candidate_set_fails_before_train
         pytest.fail("training started")
 
     monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", no_work)
+    monkeypatch.setattr(sktnce._search, "train_candidate_batch", no_work)
     for reward in ("log_prob", "accuracy"):
         with pytest.raises(ValueError, match="score_chunk_size=64.*holds out 32"):
             TupleInfoNCESearch(fusion(modalities, score_chunk_size=64), reward=reward,
