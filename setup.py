@@ -30,8 +30,11 @@ setup(
         "persist": ["safetensors>=0.4", "skops>=0.10"],
         "benchmarks": ["pandas>=2.0", "pyarrow>=12"],
         "text": ["sentence-transformers>=3"],
-        # The search's candidates on a Dask cluster, through joblib's "dask" backend.
-        "dask": ["dask[distributed]>=2024.1"],
+        # The search's candidates on a Dask cluster, through joblib's "dask" backend, and
+        # transform over a Dask DataFrame's partitions (docs/scaling.rst).
+        "dask": ["dask[dataframe,distributed]>=2024.1"],
+        # The search's candidates on a Ray cluster, through Ray's joblib backend.
+        "ray": ["ray>=2.9"],
         "docs": [
             "sphinx>=7",
             "numpydoc>=1.6",
@@ -41,6 +44,7 @@ setup(
             "pandas>=2.0",
             "safetensors>=0.4",
             "skops>=0.10",
+            "dask[dataframe,distributed]>=2024.1",
         ],
         "test": [
             "pytest>=7",
@@ -55,8 +59,11 @@ setup(
             # TableVectorizer as a modality's transformer, in tests/test_auto.py; tested with
             # 0.11, and skrub changes its API between 0.x releases.
             "skrub>=0.11",
-            # The 'dask' extra, for tests/test_dask.py.
-            "dask[distributed]>=2024.1",
+            # The 'dask' and 'ray' extras, and dask-ml's ParallelPostFit, for
+            # tests/test_dask.py and tests/test_ray.py.
+            "dask[dataframe,distributed]>=2024.1",
+            "dask-ml>=2024.4",
+            "ray>=2.9",
         ],
     },
 )

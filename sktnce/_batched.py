@@ -193,9 +193,10 @@ def _candidate_optimizer_state(state, index):
     return sliced
 
 
-def can_batch(start, settings):
+def can_batch(start, settings=()):
     """Whether ``settings`` (a list of (alpha, corruption)) of a warm start from ``start``
-    can train as one :class:`CandidateBatchModule`."""
+    can train as one :class:`CandidateBatchModule`; with no settings, whether ``start``'s
+    training module can."""
     if (type(start)._training_module is not TupleInfoNCEModule
             or type(start)._criterion is not TupleInfoNCECriterion):
         return False  # a subclass's own training module (as benchmarks build baselines)
@@ -204,7 +205,7 @@ def can_batch(start, settings):
                  for alpha, _ in settings}
     corrupted = {tuple(rate > 0 for rate in resolve_corruption(corruption, names).values())
                  for _, corruption in settings}
-    return len(disturbed) == 1 and len(corrupted) == 1
+    return len(disturbed) <= 1 and len(corrupted) <= 1
 
 
 def train_candidate_batch(start, settings, *, epochs, random_state, features, missing):

@@ -324,7 +324,8 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         ``round``, ``candidate``, ``param_alpha`` and ``param_corruption`` (dicts),
         ``reward``, ``rank_in_round`` (1 is the round's best, whose weights carried on),
         ``accuracy_<name>`` and ``log_prob_<name>`` per modality, ``rankme``, ``probe``
-        (NaN unless ``reward="probe"``), ``fit_time`` and ``score_time`` in seconds.
+        (NaN unless ``reward="probe"``), ``fit_time`` (with ``batch_candidates``, the round's
+        training time shared equally) and ``score_time`` in seconds.
     history_ : dict of str to list
         One entry per round, readable by ``pandas.DataFrame``: ``round``;
         ``alpha_<key>`` and ``corruption_<name>``, the policy mean the round's candidates
@@ -486,61 +487,11 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             y = check_partial_labels(y, n_samples)
 
         base = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        order = np.random.default_rng(_seed(base, _SPLIT)).permutation(n_samples)
-        validation_rows, train_rows = np.sort(order[:n_validation]), np.sort(order[n_validation:])
-        X_train, X_validation = _safe_indexing(X, train_rows), _safe_indexing(X, validation_rows)
-        labelled = None
-        if self.reward == "probe":
-            # The encoder never sees labels, so every labelled row can judge it, as the
-            # user's probe will, trained on rows the encoder trained on.
-            rows = np.flatnonzero(y != -1)
-            labelled = (_safe_indexing(X, rows), y[rows])
-
         with _restore_on_failure(self):
-            # Preprocessing is fitted once, with seeded initial weights every candidate of
-            # the first round starts from.
-            start = template.set_params(verbose=0, random_state=_seed(base, _WEIGHTS))
-            start._initialize(X_train)
-
-            scoring_args = {"X_validation": X_validation, "labelled": labelled,
-                            "scoring": self.scoring}
-            encoded_train = []  # the training rows' tensors, encoded once for every round
-
-            def evaluate_candidates(thetas, round_index, start):
-                settings = [parameterization.decode(theta) for theta in thetas]
-                random_state = _seed(base, _CANDIDATE, round_index)
-                reward_seed = _seed(base, _REWARD, round_index)
-                if not (self.batch_candidates and can_batch(start, settings)):
-                    return Parallel(n_jobs=self.n_jobs)(
-                        delayed(_fit_and_score_candidate)(
-                            start, alpha, corruption, epochs=self.epochs_per_round,
-                            random_state=random_state, X_train=X_train,
-                            reward_seed=reward_seed, **scoring_args,
-                        )
-                        for alpha, corruption in settings
-                    ), settings
-                if not encoded_train:
-                    encoded_train.extend(start._encode_input(
-                        start._validate_input(X_train, reset=False)))
-                started = time.perf_counter()
-                candidates = train_candidate_batch(
-                    start, settings, epochs=self.epochs_per_round, random_state=random_state,
-                    features=encoded_train[0], missing=encoded_train[1],
-                )
-                fit_time = (time.perf_counter() - started) / len(candidates)
-                results = Parallel(n_jobs=self.n_jobs)(
-                    delayed(_score_candidate)(candidate, reward_seed=reward_seed, **scoring_args)
-                    for candidate in candidates
-                )
-                for result in results:
-                    result["fit_time"] = fit_time
-                return results, settings
-
-            policy = _GaussianPolicy(parameterization.initial_mean(), sigma=self.sigma,
-                                     learning_rate=self.learning_rate)
-            best = self._run_search(evaluate_candidates, policy, start,
-                                    np.random.default_rng(_seed(base, _POLICY)),
-                                    parameterization)
+            # The search's copies of the rows and their tensors live only in _search_rounds:
+            # freed before the refit, so that the two never hold memory at once.
+            best, policy = self._search_rounds(X, y, template, parameterization, base,
+                                               n_validation)
             alpha, corruption = parameterization.decode(policy.mean)
             self.alpha_ = dict(zip(["ordinary", *names], np.asarray(alpha).tolist()))
             self.corruption_ = dict(corruption)
@@ -557,6 +508,69 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
                 random_state=self.estimator.random_state, verbose=self.estimator.verbose,
             )
         return self
+
+    def _search_rounds(self, X, y, template, parameterization, base, n_validation):
+        """Split the rows, fit the preprocessing and run the rounds; return the last
+        round's best candidate and the policy."""
+        n_samples = _num_samples(X)
+        order = np.random.default_rng(_seed(base, _SPLIT)).permutation(n_samples)
+        validation_rows, train_rows = np.sort(order[:n_validation]), np.sort(order[n_validation:])
+        X_train, X_validation = _safe_indexing(X, train_rows), _safe_indexing(X, validation_rows)
+        labelled = None
+        if self.reward == "probe":
+            # The encoder never sees labels, so every labelled row can judge it, as the
+            # user's probe will, trained on rows the encoder trained on.
+            rows = np.flatnonzero(y != -1)
+            labelled = (_safe_indexing(X, rows), y[rows])
+
+        # Preprocessing is fitted once, with seeded initial weights every candidate of
+        # the first round starts from.
+        start = template.set_params(verbose=0, random_state=_seed(base, _WEIGHTS))
+        start._initialize(X_train)
+        batched = self.batch_candidates and can_batch(start)
+        if batched:
+            # Stacked candidates need only the training rows' tensors, encoded once: the
+            # copy of the rows goes, and the search holds little more memory than a fit.
+            features, missing = start._encode_input(start._validate_input(X_train, reset=False))
+            X_train = None
+
+        scoring_args = {"X_validation": X_validation, "labelled": labelled,
+                        "scoring": self.scoring}
+
+        def evaluate_candidates(thetas, round_index, start):
+            settings = [parameterization.decode(theta) for theta in thetas]
+            random_state = _seed(base, _CANDIDATE, round_index)
+            reward_seed = _seed(base, _REWARD, round_index)
+            if not (batched and can_batch(start, settings)):
+                rows = _safe_indexing(X, train_rows) if X_train is None else X_train
+                return Parallel(n_jobs=self.n_jobs)(
+                    delayed(_fit_and_score_candidate)(
+                        start, alpha, corruption, epochs=self.epochs_per_round,
+                        random_state=random_state, X_train=rows,
+                        reward_seed=reward_seed, **scoring_args,
+                    )
+                    for alpha, corruption in settings
+                ), settings
+            started = time.perf_counter()
+            candidates = train_candidate_batch(
+                start, settings, epochs=self.epochs_per_round, random_state=random_state,
+                features=features, missing=missing,
+            )
+            fit_time = (time.perf_counter() - started) / len(candidates)
+            results = Parallel(n_jobs=self.n_jobs)(
+                delayed(_score_candidate)(candidate, reward_seed=reward_seed, **scoring_args)
+                for candidate in candidates
+            )
+            for result in results:
+                result["fit_time"] = fit_time
+            return results, settings
+
+        policy = _GaussianPolicy(parameterization.initial_mean(), sigma=self.sigma,
+                                 learning_rate=self.learning_rate)
+        best = self._run_search(evaluate_candidates, policy, start,
+                                np.random.default_rng(_seed(base, _POLICY)),
+                                parameterization)
+        return best, policy
 
     def _run_search(self, evaluate_candidates, policy, start, rng, parameterization):
         """The round loop: draw, evaluate, keep the best, move the policy. Returns the best."""
