@@ -388,15 +388,20 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 loss_curve = list(self.loss_curve_)
             else:
                 features, missing = self._fit_preprocessing(specs, X, device)
-
-            weight_seed, augment_seed, shuffle_seed, self._eval_seed = self._draw_seeds()
-            net = self._build_net(alpha, corruption, weight_seed=weight_seed,
-                                  augment_seed=augment_seed, shuffle_seed=shuffle_seed, **start)
-            net.partial_fit({"x": features, "missing": missing}, None)
-            self._set_trained(net, alpha, corruption)
-            self.loss_curve_ = loss_curve + self.loss_curve_
-            self.n_iter_ = len(self.loss_curve_)
+            self._train(features, missing, alpha, corruption, loss_curve=loss_curve, **start)
         return self
+
+    def _train(self, features, missing, alpha, corruption, *, loss_curve=(), **start):
+        """Train the network on preprocessed tensors: a fresh one seeded from
+        ``random_state``, or one that continues from ``start`` (``initial_state`` and
+        ``optimizer_state``) after the epochs of ``loss_curve``."""
+        weight_seed, augment_seed, shuffle_seed, self._eval_seed = self._draw_seeds()
+        net = self._build_net(alpha, corruption, weight_seed=weight_seed,
+                              augment_seed=augment_seed, shuffle_seed=shuffle_seed, **start)
+        net.partial_fit({"x": features, "missing": missing}, None)
+        self._set_trained(net, alpha, corruption)
+        self.loss_curve_ = list(loss_curve) + self.loss_curve_
+        self.n_iter_ = len(self.loss_curve_)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
@@ -419,14 +424,15 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 resolve_corruption(self.corruption, names))
 
     def _initialize(self, X):
-        """Fit the preprocessing and set up untrained, seeded weights; return ``self``.
+        """Fit the preprocessing and set up untrained, seeded weights; return the
+        preprocessed tensors ``(features, missing)`` of ``X``.
 
         A warm-started :meth:`fit` then trains from these weights: the search starts every
         candidate of its first round from them.
         """
         specs, _, alpha, corruption = self._check_setting()
         with _restore_on_failure(self):
-            self._fit_preprocessing(specs, X, _resolve_device(self.device))
+            features, missing = self._fit_preprocessing(specs, X, _resolve_device(self.device))
             rng = check_random_state(self.random_state)
             weight_seed, self._eval_seed = (
                 int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2)
@@ -435,7 +441,7 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                                   augment_seed=0, shuffle_seed=0)
             net.initialize()
             self._set_trained(net, alpha, corruption)
-        return self
+        return features, missing
 
     # The private steps below are shared with sktnce.save and load.
     def _fit_preprocessing(self, specs, X, device):

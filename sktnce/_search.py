@@ -213,7 +213,8 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     - at the end (``refit=True``), the estimator is fitted on all rows with the learned
       setting, the policy's final mean.
 
-    The modalities' preprocessing is fitted once, on the training rows. A round's
+    The modalities' preprocessing is fitted once, on all rows, as the refit fits it (it
+    sees no labels; the reward's rows are held out of the encoder's training). A round's
     candidates share their seeds (derived from ``random_state`` and the round), so that
     they differ only by their setting. By default (``batch_candidates=True``) they train
     as one model whose weights are the candidates' weights stacked, one forward and
@@ -309,7 +310,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     best_estimator_ : TupleInfoNCEFusion
         With ``refit=True``, the estimator fitted on all rows with ``alpha_`` and
         ``corruption_``. With ``refit=False``, the last round's best candidate:
-        preprocessing fitted on the training rows, the final weights, and as ``alpha`` and
+        preprocessing fitted on all rows, the final weights, and as ``alpha`` and
         ``corruption`` the setting those final weights trained with in the last round (the
         lineage's earlier rounds trained with earlier rounds' best settings); its
         ``loss_curve_`` and ``n_iter_`` cover the whole lineage. Either way its ``alpha``
@@ -488,20 +489,27 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
         base = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         with _restore_on_failure(self):
-            # The search's copies of the rows and their tensors live only in _search_rounds:
-            # freed before the refit, so that the two never hold memory at once.
-            best, policy = self._search_rounds(X, y, template, parameterization, base,
-                                               n_validation)
+            # The preprocessing is fitted once, on all rows, as the refit would fit it: the
+            # candidates train on the training rows' tensors and the refit on all of them,
+            # with no second pass over X and no copy of its rows.
+            start = template.set_params(verbose=0, random_state=_seed(base, _WEIGHTS))
+            features, missing = start._initialize(X)
+            best, policy = self._search_rounds(X, y, start, features, missing, parameterization,
+                                               base, n_validation)
             alpha, corruption = parameterization.decode(policy.mean)
             self.alpha_ = dict(zip(["ordinary", *names], np.asarray(alpha).tolist()))
             self.corruption_ = dict(corruption)
             if self.refit:
+                # What clone(estimator).set_params(alpha=..., corruption=...).fit(X) gives,
+                # on the tensors already at hand.
                 refit_state = self.estimator.random_state
-                best = clone(self.estimator).set_params(
+                best = start.set_params(
                     alpha=dict(self.alpha_), corruption=dict(self.corruption_),
-                    warm_start=False,
+                    max_epochs=self.estimator.max_epochs, verbose=self.estimator.verbose,
                     random_state=_seed(base, _REFIT) if refit_state is None else refit_state,
-                ).fit(X)
+                )
+                _, _, alpha, corruption = best._check_setting(list(best.output_indices_))
+                best._train(features, missing, alpha, corruption)
             self.best_estimator_ = best.set_params(
                 alpha=dict(best.alpha_), corruption=dict(best.corruption_),
                 max_epochs=self.estimator.max_epochs, warm_start=self.estimator.warm_start,
@@ -509,31 +517,28 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             )
         return self
 
-    def _search_rounds(self, X, y, template, parameterization, base, n_validation):
-        """Split the rows, fit the preprocessing and run the rounds; return the last
-        round's best candidate and the policy."""
+    def _search_rounds(self, X, y, start, features, missing, parameterization, base,
+                       n_validation):
+        """Split the rows and run the rounds from the initialised ``start``, whose
+        preprocessed tensors of X are ``features`` and ``missing``; return the last round's
+        best candidate and the policy."""
         n_samples = _num_samples(X)
         order = np.random.default_rng(_seed(base, _SPLIT)).permutation(n_samples)
         validation_rows, train_rows = np.sort(order[:n_validation]), np.sort(order[n_validation:])
-        X_train, X_validation = _safe_indexing(X, train_rows), _safe_indexing(X, validation_rows)
+        X_validation = _safe_indexing(X, validation_rows)
         labelled = None
         if self.reward == "probe":
             # The encoder never sees labels, so every labelled row can judge it, as the
             # user's probe will, trained on rows the encoder trained on.
             rows = np.flatnonzero(y != -1)
             labelled = (_safe_indexing(X, rows), y[rows])
-
-        # Preprocessing is fitted once, with seeded initial weights every candidate of
-        # the first round starts from.
-        start = template.set_params(verbose=0, random_state=_seed(base, _WEIGHTS))
-        start._initialize(X_train)
         batched = self.batch_candidates and can_batch(start)
         if batched:
-            # Stacked candidates need only the training rows' tensors, encoded once: the
-            # copy of the rows goes, and the search holds little more memory than a fit.
-            features, missing = start._encode_input(start._validate_input(X_train, reset=False))
-            X_train = None
-
+            # Stacked candidates train on the training rows' tensors alone.
+            rows = torch.as_tensor(train_rows, device=features.device)
+            train_features, train_missing = features[rows], missing[rows]
+        else:
+            X_train = _safe_indexing(X, train_rows)
         scoring_args = {"X_validation": X_validation, "labelled": labelled,
                         "scoring": self.scoring}
 
@@ -542,7 +547,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             random_state = _seed(base, _CANDIDATE, round_index)
             reward_seed = _seed(base, _REWARD, round_index)
             if not (batched and can_batch(start, settings)):
-                rows = _safe_indexing(X, train_rows) if X_train is None else X_train
+                rows = X_train if not batched else _safe_indexing(X, train_rows)
                 return Parallel(n_jobs=self.n_jobs)(
                     delayed(_fit_and_score_candidate)(
                         start, alpha, corruption, epochs=self.epochs_per_round,
@@ -554,7 +559,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             started = time.perf_counter()
             candidates = train_candidate_batch(
                 start, settings, epochs=self.epochs_per_round, random_state=random_state,
-                features=features, missing=missing,
+                features=train_features, missing=train_missing,
             )
             fit_time = (time.perf_counter() - started) / len(candidates)
             results = Parallel(n_jobs=self.n_jobs)(

@@ -25,7 +25,8 @@ def _table(n_samples=300):
 
 def _warm_start(X, modalities, names, **params):
     """An initialised estimator trained one epoch, so that its Adam state is not empty."""
-    start = TupleInfoNCEFusion(**{**FAST, "modalities": modalities, **params})._initialize(X)
+    start = TupleInfoNCEFusion(**{**FAST, "modalities": modalities, **params})
+    start._initialize(X)
     return _train_candidate(start, "uniform", {name: 0.3 for name in names}, epochs=1,
                             random_state=5, X_train=X)
 
@@ -102,7 +103,8 @@ def test_settings_that_cannot_share_a_batch_are_told_apart():
     class Subclass(TupleInfoNCEFusion):
         _training_module = type("OwnModule", (start._training_module,), {})
 
-    own = Subclass(**{**FAST, "modalities": modalities})._initialize(X)
+    own = Subclass(**{**FAST, "modalities": modalities})
+    own._initialize(X)
     assert not can_batch(own, [(np.full(4, 0.25), rates)] * 2)
 
 

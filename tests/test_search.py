@@ -198,7 +198,7 @@ def test_without_refit_the_best_estimator_is_the_last_best_candidate(data, modal
     assert best.corruption == best.corruption_ == pytest.approx(last_best["param_corruption"])
     assert found.alpha_ != pytest.approx(best.alpha_)
     assert best.n_iter_ == len(best.loss_curve_) == 2  # n_rounds * epochs_per_round
-    assert best.modalities_[0][1].n_samples_seen_ == 128  # the training rows only
+    assert best.modalities_[0][1].n_samples_seen_ == 160  # fitted once, on all rows
     assert not best.warm_start and best.max_epochs == found.estimator.max_epochs
 
 
@@ -305,8 +305,8 @@ def test_mixed_dtype_dataframe_with_text(frame):
     assert list(found.feature_names_in_) == list(frame.columns)
     assert found.transform(frame.iloc[:5]).shape == (5, 8)
     assert set(found.corruption_) == {"numeric", "department", "review"}
-    # Preprocessing was fitted on the training rows only: 96 of 120.
-    assert found.best_estimator_.modalities_[0][1].n_samples_seen_ == 96
+    # Preprocessing was fitted once, on all 120 rows, as the refit's would be.
+    assert found.best_estimator_.modalities_[0][1].n_samples_seen_ == 120
 
 
 def test_every_candidate_is_scored_on_the_same_query_augmentation(data, modalities,
@@ -425,3 +425,13 @@ def test_a_failed_search_does_not_look_fitted(data, modalities):
     assert all(vars(found)[key] is value for key, value in state.items() if key != "estimator")
     with pytest.raises(FloatingPointError):
         TupleInfoNCESearch(fusion(modalities, lr=1e20), **TINY).fit(X)
+
+
+def test_the_refit_is_a_fresh_fit_of_the_learned_setting(data, modalities):
+    X, _, _ = data
+    found = search(modalities, batch_candidates=True).fit(X)
+    fresh = fusion(modalities).set_params(alpha=found.alpha_,
+                                          corruption=found.corruption_).fit(X)
+    assert found.best_estimator_.loss_curve_ == fresh.loss_curve_
+    assert np.array_equal(found.transform(X), fresh.transform(X))
+    assert found.best_estimator_.get_params()["max_epochs"] == fresh.max_epochs
