@@ -208,13 +208,15 @@ def can_batch(start, settings=()):
     return len(disturbed) <= 1 and len(corrupted) <= 1
 
 
-def train_candidate_batch(start, settings, *, epochs, random_state, features, missing):
+def train_candidate_batch(start, settings, *, epochs, random_state, features, missing,
+                          rows=None):
     """Train warm-started copies of ``start``, one per setting, as one stacked model.
 
     Gives what ``copy.deepcopy(start).set_params(alpha=..., corruption=...,
     max_epochs=epochs, random_state=random_state, warm_start=True).fit(X)`` gives for every
     setting, up to float rounding, where ``features`` and ``missing`` are ``start``'s
-    encoding of ``X``. ``settings`` must pass :func:`can_batch`.
+    encoding of ``X``, or of a table whose ``rows`` are ``X``. ``settings`` must pass
+    :func:`can_batch`.
 
     Returns
     -------
@@ -243,6 +245,7 @@ def train_candidate_batch(start, settings, *, epochs, random_state, features, mi
         module, CandidateBatchCriterion,
         np.array([np.concatenate([alpha[:1], alpha[1:][disturbed]]) for alpha in alphas]),
         shuffle_seed=shuffle_seed, max_epochs=epochs, callbacks=[("candidate_losses", recorder)],
+        rows=rows,
     )
     net.initialize()
     net.optimizer_.load_state_dict(

@@ -509,9 +509,10 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         return [k for k in range(n_modalities) if alpha[k + 1] > 0]
 
     def _skorch_net(self, module, criterion, criterion_alpha, *, shuffle_seed, max_epochs=None,
-                    callbacks=()):
+                    callbacks=(), rows=None):
         """The skorch net that trains ``module`` with ``criterion`` and this estimator's
-        optimizer, batches and epochs; ``callbacks`` come after the standard ones."""
+        optimizer, batches and epochs; ``callbacks`` come after the standard ones, and
+        ``rows`` (indices) restricts training to those rows of the tensors it is given."""
         standard = [("nonfinite", StopOnNonFiniteLoss()),
                     ("last_complete_epoch", KeepLastCompleteEpoch())]
         if self.verbose:
@@ -528,6 +529,7 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             iterator_train=SliceBatchIterator,
             iterator_train__shuffle=True,
             iterator_train__seed=shuffle_seed,
+            iterator_train__rows=rows,
             train_split=None,
             callbacks=[*standard, *callbacks],
             verbose=0,

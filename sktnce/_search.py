@@ -533,12 +533,8 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             rows = np.flatnonzero(y != -1)
             labelled = (_safe_indexing(X, rows), y[rows])
         batched = self.batch_candidates and can_batch(start)
-        if batched:
-            # Stacked candidates train on the training rows' tensors alone.
-            rows = torch.as_tensor(train_rows, device=features.device)
-            train_features, train_missing = features[rows], missing[rows]
-        else:
-            X_train = _safe_indexing(X, train_rows)
+        # Stacked candidates train on the training rows of the tensors, read in place.
+        X_train = None if batched else _safe_indexing(X, train_rows)
         scoring_args = {"X_validation": X_validation, "labelled": labelled,
                         "scoring": self.scoring}
 
@@ -559,7 +555,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             started = time.perf_counter()
             candidates = train_candidate_batch(
                 start, settings, epochs=self.epochs_per_round, random_state=random_state,
-                features=train_features, missing=train_missing,
+                features=features, missing=missing, rows=train_rows,
             )
             fit_time = (time.perf_counter() - started) / len(candidates)
             results = Parallel(n_jobs=self.n_jobs)(

@@ -33,11 +33,17 @@ class SliceBatchIterator:
     shuffle : bool
     seed : int
         Seed of the shuffling order (a NumPy generator that lives as long as the iterator).
+    rows : array-like of int, default=None
+        Iterate over these rows of the tensors only, as if the tensors held just them
+        (the same batches, in the same order, as tensors sliced to them), without copying
+        them out. None: all rows.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, seed=0):
+    def __init__(self, dataset, batch_size, shuffle=False, seed=0, rows=None):
         self.tensors = dataset.X
-        self.n_rows = len(dataset)
+        device = next(iter(self.tensors.values())).device
+        self.rows = None if rows is None else torch.as_tensor(rows, device=device)
+        self.n_rows = len(dataset) if rows is None else len(self.rows)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self._rng = np.random.default_rng(seed)
@@ -52,10 +58,12 @@ class SliceBatchIterator:
         return len(self._bounds())
 
     def __iter__(self):
-        order = None
+        order = self.rows
         if self.shuffle:
             device = next(iter(self.tensors.values())).device
             order = torch.as_tensor(self._rng.permutation(self.n_rows), device=device)
+            if self.rows is not None:
+                order = self.rows[order]
         for start, stop in self._bounds():
             if order is None:
                 yield {k: v[start:stop] for k, v in self.tensors.items()}, None

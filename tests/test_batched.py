@@ -78,6 +78,14 @@ def test_batched_round_equals_training_candidates_one_by_one(params, device):
                                     features=features, missing=missing)
     for expected, found in zip(one_by_one, batched):
         _assert_same_candidate(expected, found, X)
+    # Training on some rows of a larger table's tensors, read in place, is training on them.
+    rows = np.arange(0, len(X), 2)
+    on_rows = [_train_candidate(start, alpha, corruption, epochs=1, random_state=8,
+                                X_train=X[rows]) for alpha, corruption in settings[:2]]
+    in_place = train_candidate_batch(start, settings[:2], epochs=1, random_state=8,
+                                     features=features, missing=missing, rows=rows)
+    for expected, found in zip(on_rows, in_place):
+        _assert_same_candidate(expected, found, X)
     # The candidates really differ: each kept its own setting.
     assert not np.allclose(batched[0].transform(X), batched[1].transform(X))
     # The start is untouched, and each candidate warm-starts again on its own.

@@ -1,5 +1,6 @@
 import types
 
+import numpy as np
 import pytest
 import torch
 
@@ -42,3 +43,18 @@ def test_non_finite_loss_stops_with_a_remedy():
     callback.on_batch_end(net, loss=torch.tensor(1.0))
     with pytest.raises(FloatingPointError, match="nan in epoch 2.*lower lr.*temperature"):
         callback.on_batch_end(net, loss=torch.tensor(float("nan")))
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_slice_iterator_over_some_rows_equals_one_over_those_rows_copied(shuffle):
+    from skorch.dataset import Dataset
+
+    x = torch.arange(30.0).reshape(15, 2)
+    rows = np.array([0, 2, 3, 7, 8, 9, 11, 14])
+    in_place = SliceBatchIterator(Dataset({"x": x}), batch_size=3, shuffle=shuffle, seed=4,
+                                  rows=rows)
+    copied = SliceBatchIterator(Dataset({"x": x[rows]}), batch_size=3, shuffle=shuffle, seed=4)
+    assert len(in_place) == len(copied) == 3
+    for _ in range(2):  # two passes: the shuffles go on alike
+        for (a, _), (b, _) in zip(in_place, copied, strict=True):
+            assert torch.equal(a["x"], b["x"])
