@@ -285,8 +285,9 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         Train a round's candidates as one stacked model (see above), on torch's threads
         in this process (``torch.get_num_threads()``; float results depend on that count,
         as a fit's do). Measured with 5 candidates against one fit of the same epochs, it
-        cost 3.0x on a GPU (one by one: 6.0x) and 3.2x on 16 CPU cores (5.1x)
-        (``benchmarks/RESULTS.md``). A setting that cannot share the stacked model (a
+        cost 2.7x on a GPU (one by one: 5.4x), 3.2x on 16 CPU cores (5.1x) and 4.1x on 2
+        CPU cores (6.2x; one by one with ``n_jobs=2``, 3.5x) (``benchmarks/RESULTS.md``).
+        A setting that cannot share the stacked model (a
         zero weight or corruption rate for some candidates only, or a subclass's own
         training module) trains one by one. False spreads the candidates over ``n_jobs``
         processes, or over a cluster through joblib's Dask backend.
@@ -297,8 +298,9 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         Share of the rows held out for the reward. The cross-modal rewards need at least
         ``score_chunk_size`` validation rows, and training at least 2.
     n_jobs : int, default=None
-        Processes, as in joblib: with ``batch_candidates=False``, candidates trained in
-        parallel (on a GPU use 1); with True, candidates scored in parallel.
+        With ``batch_candidates=False``, candidates trained in parallel, as in joblib (on
+        a GPU use 1). Not used with True: the stacked model trains, and its candidates are
+        scored, in this process (scoring them in worker processes measured slower).
     random_state : int, RandomState instance or None, default=None
         Seeds the split, the initial weights, the policy's draws, every candidate's
         training and the reward's candidate sets and augmentations.
@@ -558,10 +560,9 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
                 features=features, missing=missing, rows=train_rows,
             )
             fit_time = (time.perf_counter() - started) / len(candidates)
-            results = Parallel(n_jobs=self.n_jobs)(
-                delayed(_score_candidate)(candidate, reward_seed=reward_seed, **scoring_args)
-                for candidate in candidates
-            )
+            # Scored here: shipping the candidates to workers cost more than it saved.
+            results = [_score_candidate(candidate, reward_seed=reward_seed, **scoring_args)
+                       for candidate in candidates]
             for result in results:
                 result["fit_time"] = fit_time
             return results, settings
