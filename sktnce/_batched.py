@@ -18,7 +18,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from ._augment import apply_corruption, draw_corruption
-from ._fusion import resolve_alpha, resolve_corruption
+from ._fusion import _criterion_alpha, resolve_alpha, resolve_corruption
 from ._loss import _unchecked_loss
 from ._network import TupleInfoNCEModule
 from ._skorch import TupleInfoNCECriterion
@@ -231,19 +231,13 @@ def train_candidate_batch(start, settings, *, epochs, random_state, features, mi
 
     encoder = start.net_.module_.encoder
     module = CandidateBatchModule(
-        [encoder] * len(settings),
-        corruption=[[rate[name] for name in names] for rate in rates],
-        disturbed_modalities=disturbed,
-        n_derangements=start.n_derangements,
-        modality_dropout=start.modality_dropout,
-        noise=start.noise,
-        seed=augment_seed,
-        partial_share=start.partial_share,
+        [encoder] * len(settings), corruption=[[rate[name] for name in names] for rate in rates],
+        disturbed_modalities=disturbed, seed=augment_seed, **start._module_params(),
     )
     recorder = RecordCandidateLosses()
     net = trainer._skorch_net(
         module, CandidateBatchCriterion,
-        np.array([np.concatenate([alpha[:1], alpha[1:][disturbed]]) for alpha in alphas]),
+        np.array([_criterion_alpha(alpha, disturbed) for alpha in alphas]),
         shuffle_seed=shuffle_seed, max_epochs=epochs, callbacks=[("candidate_losses", recorder)],
         rows=rows,
     )

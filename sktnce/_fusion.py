@@ -87,6 +87,11 @@ def resolve_corruption(corruption, names):
     return rates
 
 
+def _criterion_alpha(alpha, disturbed):
+    """The loss's mixture weights: ordinary, then the disturbed modalities' only."""
+    return np.concatenate([alpha[:1], alpha[1:][disturbed]])
+
+
 @contextmanager
 def _restore_on_failure(estimator):
     """Put back every attribute of ``estimator`` if the block raises.
@@ -482,23 +487,23 @@ class TupleInfoNCEFusion(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             encoder.load_state_dict(initial_state)
         disturbed = self._disturbed_modalities(alpha)
         module = self._training_module(
-            encoder,
-            corruption=[corruption[name] for name in names],
-            disturbed_modalities=disturbed,
-            n_derangements=self.n_derangements,
-            modality_dropout=self.modality_dropout,
-            noise=self.noise,
-            seed=augment_seed,
-            partial_share=self.partial_share,
+            encoder, corruption=[corruption[name] for name in names],
+            disturbed_modalities=disturbed, seed=augment_seed, **self._module_params(),
         )
         net = self._skorch_net(
-            module, self._criterion, np.concatenate([alpha[:1], alpha[1:][disturbed]]),
+            module, self._criterion, _criterion_alpha(alpha, disturbed),
             shuffle_seed=shuffle_seed, max_epochs=max_epochs,
         )
         if optimizer_state is not None:
             net.initialize()
             net.optimizer_.load_state_dict(optimizer_state)
         return net
+
+    def _module_params(self):
+        """The training module's parameters that this estimator's give as they are."""
+        return {"n_derangements": self.n_derangements,
+                "modality_dropout": self.modality_dropout, "noise": self.noise,
+                "partial_share": self.partial_share}
 
     def _disturbed_modalities(self, alpha):
         """Indices of the modalities whose disturbed negatives train: those weighed above 0."""

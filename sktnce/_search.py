@@ -287,10 +287,10 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         as a fit's do). Measured with 5 candidates against one fit of the same epochs, it
         cost 2.7x on a GPU (one by one: 5.4x), 3.2x on 16 CPU cores (5.1x) and 4.1x on 2
         CPU cores (6.2x; one by one with ``n_jobs=2``, 3.5x) (``benchmarks/RESULTS.md``).
-        A setting that cannot share the stacked model (a
-        zero weight or corruption rate for some candidates only, or a subclass's own
-        training module) trains one by one. False spreads the candidates over ``n_jobs``
-        processes, or over a cluster through joblib's Dask backend.
+        A setting that cannot share the stacked model (a zero weight or corruption rate
+        for some candidates only, or a subclass's own training module) trains one by one.
+        False spreads the candidates over ``n_jobs`` processes, or over a cluster through
+        joblib's Dask or Ray backend (the user guide's "Scaling out").
     scoring : str, callable or None, default=None
         The few-label reward's score, as in :class:`~sklearn.model_selection.GridSearchCV`
         (None: accuracy). Used only with ``reward="probe"``.
