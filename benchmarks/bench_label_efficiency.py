@@ -108,6 +108,38 @@ def markdown(name, rows, n_rows, majority):
     return "\n".join(lines)
 
 
+def read_json(path):
+    """The results written by ``--json``, with float fractions again."""
+    with open(path, encoding="utf-8") as f:
+        raw = json.load(f)
+    return {name: {method: {"fit_s": row["fit_s"],
+                            "scores": {float(k): v for k, v in row["scores"].items()}}
+                   for method, row in rows.items()} for name, rows in raw.items()}
+
+
+def plot(results, path):
+    """One panel per data set: mean probe accuracy against the labelled share."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.2), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], results.items()):
+        for method, row in rows.items():
+            means = [np.mean(row["scores"][f]) for f in FRACTIONS]
+            ax.plot(FRACTIONS, means, marker="o", markersize=3, label=method)
+        ax.set_xscale("log")
+        ax.set_xticks(FRACTIONS, [f"{f:.0%}" for f in FRACTIONS])
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes[0][0].set_ylabel("linear probe, test accuracy")
+    axes[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(SIZES))
@@ -117,7 +149,17 @@ def main(argv=None):
     parser.add_argument("--params", default="{}",
                         help="a dict of TupleInfoNCEFusion parameters for the neural methods")
     parser.add_argument("--json", help="write every score to this file")
+    parser.add_argument("--plot", help="draw the curves into this image file")
+    parser.add_argument("--from-json", nargs="+", metavar="FILE",
+                        help="draw --plot from earlier --json files instead of running")
     args = parser.parse_args(argv)
+    if args.from_json:
+        results = {}
+        for path in args.from_json:
+            for name, rows in read_json(path).items():
+                results.setdefault(name, {}).update(rows)
+        plot(results, args.plot)
+        return results, []
     results, reports = {}, []
     for name in args.datasets:
         settings = {"n_samples": SIZES.get(name), "seeds": args.seeds,
@@ -129,6 +171,8 @@ def main(argv=None):
         results[name] = rows
         reports.append(markdown(name, rows, n_rows, majority))
         print(reports[-1], flush=True)
+    if args.plot:
+        plot(results, args.plot)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({name: {m: {"fit_s": r["fit_s"],

@@ -137,12 +137,13 @@ def test_bench_ablation_and_search_quality_quick(monkeypatch, capsys):
     assert "paired gain over uniform" in capsys.readouterr().out
 
 
-def test_bench_label_efficiency_quick(monkeypatch, capsys):
+def test_bench_label_efficiency_quick(monkeypatch, capsys, tmp_path):
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_label_efficiency")
+    scores, image = tmp_path / "scores.json", tmp_path / "curves.png"
     results, reports = bench.main(["--quick", "--datasets", "generated", "--methods",
                                    "raw features", "TupleInfoNCE", "--params",
-                                   "{'n_components': 4}"])
+                                   "{'n_components': 4}", "--json", str(scores)])
     rows = results["generated"]
     assert set(rows) == {"raw features", "TupleInfoNCE"}
     for row in rows.values():
@@ -150,6 +151,9 @@ def test_bench_label_efficiency_quick(monkeypatch, capsys):
         assert all(len(v) == 2 and all(0 <= a <= 1 for a in v) for v in row["scores"].values())
     assert "| TupleInfoNCE |" in reports[0] and "**" in reports[0]  # the best is marked
     assert "1% labels" in capsys.readouterr().out
+    again, _ = bench.main(["--from-json", str(scores), "--plot", str(image)])
+    assert again["generated"]["TupleInfoNCE"]["scores"] == rows["TupleInfoNCE"]["scores"]
+    assert image.stat().st_size > 0
 
 
 def test_labelled_rows_keep_a_row_of_every_class(monkeypatch):
