@@ -32,7 +32,7 @@ import methods
 
 FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
 #: The study's data sets and the rows each is subsampled to (None: all).
-SIZES = {**data.STUDY_SIZES, "movielens": 5000, "adult": 5000}
+SIZES = data.STUDY_SIZES
 METHODS = {
     "raw features": lambda modalities, **_: methods.raw(modalities),
     "PCA": lambda modalities, **_: methods.pca(modalities),

@@ -226,7 +226,8 @@ def _subsample(X, y, n_samples, random_state):
 
 #: The shared data sets of the search studies (alignment, ablation, search quality) and the
 #: rows each is subsampled to (None: all), sized so that a study runs in minutes on 2 cores.
-STUDY_SIZES = {"generated": 2000, "multiple_features": None, "clothing_tfidf": 3000}
+STUDY_SIZES = {"generated": 2000, "multiple_features": None, "clothing_tfidf": 3000,
+               "movielens": 5000, "adult": 5000}
 
 LOADERS = {
     "generated": generated,

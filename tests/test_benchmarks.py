@@ -108,11 +108,15 @@ def test_bench_reward_quick(capsys):
 
 def test_bench_defaults_runs(monkeypatch, capsys):
     _with_benchmarks_on_path(monkeypatch)
-    results = load_benchmark("bench_defaults").main(
-        ["generated", "[{'max_epochs': 1}, {'max_epochs': 1, 'modality_dropout': 0.3}]",
-         "--n-samples", "200"])
-    assert [r[0]["modality_dropout"] for r in results[1:]] == [0.3]
-    assert all(0 <= r[1] <= 1 for r in results)
+    results, report = load_benchmark("bench_defaults").main(
+        ["[{'max_epochs': 1}, {'max_epochs': 1, 'modality_dropout': 0.3}]",
+         "--datasets", "generated", "--n-samples", "200", "--seeds", "2"])
+    assert set(results) == {0, 1}
+    assert all(0 <= a <= 1 for r in results.values() for a in r["generated"].values())
+    lines = report.splitlines()
+    assert lines[2].startswith("| max_epochs=1 |") and "+0.000 | 0/1 |" in lines[2]
+    assert lines[3].startswith("| max_epochs=1, modality_dropout=0.3 |")
+    assert "generated 10%" in capsys.readouterr().out
 
 
 def test_bench_alignment_quick(monkeypatch, capsys):
