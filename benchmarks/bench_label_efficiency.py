@@ -38,6 +38,8 @@ METHODS = {
     "PCA": lambda modalities, **_: methods.pca(modalities),
     "whole-tuple contrast": methods.tuple_contrast,
     "TupleInfoNCE": methods.tuple_infonce,
+    "TupleInfoNCE, r + modality embeddings": lambda modalities, **params: methods.tuple_infonce(
+        modalities, **{"output": "fused_and_modalities", **params}),
     "TupleInfoNCE, searched": methods.tuple_infonce_searched,
 }
 QUICK = {"n_samples": 300, "max_epochs": 2, "seeds": 2,

@@ -433,3 +433,32 @@ def test_score_on_fewer_rows_than_a_candidate_set_warns(data, modalities):
     est = fusion(modalities=modalities).fit(X)
     with pytest.warns(UserWarning, match="fewer than score_chunk_size=32"):
         est.score(X[:20])
+
+
+def test_output_with_modality_embeddings(data, modalities):
+    X, _, columns = data
+    X = X.copy()
+    X[:10, columns["weak"]] = np.nan  # these rows take the weak modality's absent embedding
+    fused = fusion(modalities=modalities).fit(X)
+    both = fusion(modalities=modalities, output="fused_and_modalities").fit(X)
+    Z, R = both.transform(X), fused.transform(X)
+    n_embedding = fused.embedding_dim
+    assert Z.shape == (len(X), 8 + 3 * n_embedding) and Z.dtype == np.float32
+    # The option changes what transform returns, not what is trained.
+    assert np.array_equal(Z[:, :8], R)
+    encoder = both.net_.module_.encoder
+    weak = slice(8 + 2 * n_embedding, 8 + 3 * n_embedding)
+    absent = encoder.absent[2].detach().numpy()
+    np.testing.assert_allclose(Z[:10, weak], np.tile(absent, (10, 1)), atol=1e-6)
+    assert not np.allclose(Z[10:, weak], absent)
+    names = both.get_feature_names_out()
+    assert list(names[:8]) == [f"tupleinfoncefusion{i}" for i in range(8)]
+    assert names[8] == "tupleinfoncefusion_strong0"
+    assert names[-1] == f"tupleinfoncefusion_weak{n_embedding - 1}"
+    assert both.set_output(transform="pandas").transform(X[:5]).columns.tolist() == list(names)
+
+
+def test_unknown_output_is_refused_before_training(data):
+    X, _, _ = data
+    with pytest.raises(ValueError, match="output"):
+        fusion(output="modalities").fit(X)

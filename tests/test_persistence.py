@@ -377,3 +377,13 @@ def test_search_with_an_untrusted_transformer_is_refused(tmp_path, data):
         load(tmp_path / "s.sktnce")
     loaded = load(tmp_path / "s.sktnce", trusted=[name])
     assert np.array_equal(loaded.transform(X), search.transform(X))
+
+
+def test_round_trip_keeps_the_output_option(tmp_path, fitted):
+    est, X = fitted
+    est.set_params(output="fused_and_modalities")
+    save(est, tmp_path / "model.sktnce")
+    loaded = load(tmp_path / "model.sktnce")
+    assert loaded.output == "fused_and_modalities"
+    assert np.array_equal(loaded.transform(X), est.transform(X))
+    assert list(loaded.get_feature_names_out()) == list(est.get_feature_names_out())
