@@ -18,7 +18,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from ._augment import apply_corruption, draw_corruption
-from ._fusion import _criterion_alpha, resolve_alpha, resolve_corruption
+from ._fusion import _criterion_alpha, _reset_learning_rate, resolve_alpha, resolve_corruption
 from ._loss import _unchecked_loss
 from ._network import TupleInfoNCEModule
 from ._skorch import TupleInfoNCECriterion
@@ -244,6 +244,7 @@ def train_candidate_batch(start, settings, *, epochs, random_state, features, mi
     net.initialize()
     net.optimizer_.load_state_dict(
         _stacked_optimizer_state(start.net_.optimizer_.state_dict(), len(settings)))
+    _reset_learning_rate(net.optimizer_, start.lr)
     net.partial_fit({"x": features, "missing": missing}, None)
     completed = dict(net.callbacks_)["last_complete_epoch"].completed_epochs_
     if completed < epochs:

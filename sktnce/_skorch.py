@@ -12,6 +12,7 @@ from ._loss import tuple_infonce_loss
 __all__ = [
     "EpochProgressBar",
     "KeepLastCompleteEpoch",
+    "OneCycleSchedule",
     "SliceBatchIterator",
     "StopOnNonFiniteLoss",
     "TupleInfoNCECriterion",
@@ -95,6 +96,30 @@ class TupleInfoNCENet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred)
+
+
+class OneCycleSchedule(Callback):
+    """One-cycle cosine annealing of the learning rate over the fit's batches.
+
+    torch's :class:`~torch.optim.lr_scheduler.OneCycleLR` (as in the authors' code), from
+    ``max_lr / 25`` up to ``max_lr`` in the first 30% of the steps, then down to
+    ``max_lr / 1e4``; stepped after every training batch. Adam's betas are left alone.
+    A fit that continues training (warm start) runs a new cycle over its own epochs.
+    """
+
+    def __init__(self, max_lr):
+        self.max_lr = max_lr
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        n_batches = len(net.get_iterator(net.get_dataset(X), training=True))
+        self.scheduler_ = torch.optim.lr_scheduler.OneCycleLR(
+            net.optimizer_, max_lr=self.max_lr, total_steps=net.max_epochs * n_batches,
+            anneal_strategy="cos", cycle_momentum=False,
+        )
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.scheduler_.step()
 
 
 class EpochProgressBar(Callback):

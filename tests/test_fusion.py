@@ -462,3 +462,28 @@ def test_unknown_output_is_refused_before_training(data):
     X, _, _ = data
     with pytest.raises(ValueError, match="output"):
         fusion(output="modalities").fit(X)
+
+
+def test_one_cycle_schedule_rises_then_anneals(data, modalities, monkeypatch):
+    from sktnce._skorch import OneCycleSchedule
+
+    X, _, _ = data
+    rates = []  # the learning rate each training batch's step used
+    step = OneCycleSchedule.on_batch_end
+
+    def recorded(self, net, training=False, **kwargs):
+        if training:
+            rates.append(net.optimizer_.param_groups[0]["lr"])
+        step(self, net, training=training, **kwargs)
+
+    monkeypatch.setattr(OneCycleSchedule, "on_batch_end", recorded)
+    est = fusion(modalities=modalities, lr_schedule="one_cycle", lr=0.01, max_epochs=4).fit(X)
+    n_steps = 4 * 3  # 160 rows, batches of 64: 3 a epoch
+    assert len(rates) == n_steps
+    peak = int(np.argmax(rates))
+    assert rates[0] == pytest.approx(0.01 / 25) and rates[peak] == pytest.approx(0.01, rel=0.02)
+    assert 0 < peak < n_steps // 2 and rates[-1] < 0.01 / 100
+    # A continued fit without the schedule starts again at lr, not where the cycle ended.
+    monkeypatch.undo()
+    est.set_params(warm_start=True, lr_schedule="constant", max_epochs=1).fit(X)
+    assert est.net_.optimizer_.param_groups[0]["lr"] == 0.01
