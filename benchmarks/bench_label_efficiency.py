@@ -51,21 +51,28 @@ def labelled_rows(train, y_train, fraction, seed):
     if fraction >= 1.0:
         return train
     n_classes = len(np.unique(y_train))
-    size = max(int(round(fraction * len(train))), n_classes)
+    # floor, as train_test_split rounds a fractional train_size
+    size = max(int(fraction * len(train)), n_classes)
     chosen, _ = train_test_split(train, train_size=size, stratify=y_train, random_state=seed)
     return chosen
 
 
-def probe_curve(Z, y, seeds, fractions=FRACTIONS):
-    """{fraction: [test accuracy per seed]}; the splits depend on the seed alone."""
-    scores = {f: [] for f in fractions}
+def paired_splits(y, seeds, fractions):
+    """``(fraction, labelled rows, test rows)`` for every seed and fraction: a stratified
+    70/30 split that depends on the seed alone, so that every method gets the same ones."""
     for seed in range(seeds):
         train, test = next(StratifiedShuffleSplit(1, test_size=0.3, random_state=seed)
                            .split(np.zeros(len(y)), y))
         for fraction in fractions:
-            rows = labelled_rows(train, y[train], fraction, seed)
-            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
-            scores[fraction].append(float(probe.fit(Z[rows], y[rows]).score(Z[test], y[test])))
+            yield fraction, labelled_rows(train, y[train], fraction, seed), test
+
+
+def probe_curve(Z, y, seeds, fractions=FRACTIONS):
+    """{fraction: [test accuracy per seed]} of a linear probe on the representation Z."""
+    scores = {f: [] for f in fractions}
+    for fraction, rows, test in paired_splits(y, seeds, fractions):
+        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+        scores[fraction].append(float(probe.fit(Z[rows], y[rows]).score(Z[test], y[test])))
     return scores
 
 

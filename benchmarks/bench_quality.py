@@ -17,13 +17,10 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 import data
 import methods
+from bench_label_efficiency import paired_splits, probe_curve
 
 # max_epochs None: the library's default, since the defaults are what is being judged.
 FULL = {"n_samples": None, "max_epochs": None, "seeds": 5,
@@ -33,39 +30,19 @@ QUICK = {"n_samples": 1500, "max_epochs": 15, "seeds": 2,
 LABEL_FRACTIONS = (0.1, 1.0)
 
 
-def _labelled(train, y_train, fraction, seed):
-    if fraction >= 1.0:
-        return train
-    chosen, _ = train_test_split(train, train_size=fraction, stratify=y_train,
-                                 random_state=seed)
-    return chosen
-
-
 def probe_scores(Z, y, seeds):
     """{fraction: [test accuracy per seed]} of a linear probe on the representation Z."""
-    scores = {f: [] for f in LABEL_FRACTIONS}
-    for seed in range(seeds):
-        train, test = next(StratifiedShuffleSplit(1, test_size=0.3, random_state=seed)
-                           .split(Z, y))
-        for fraction in LABEL_FRACTIONS:
-            rows = _labelled(train, y[train], fraction, seed)
-            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
-            scores[fraction].append(probe.fit(Z[rows], y[rows]).score(Z[test], y[test]))
-    return scores
+    return probe_curve(Z, y, seeds, LABEL_FRACTIONS)
 
 
 def supervised_scores(X, y, modalities, seeds):
     scores = {f: [] for f in LABEL_FRACTIONS}
-    for seed in range(seeds):
-        train, test = next(StratifiedShuffleSplit(1, test_size=0.3, random_state=seed)
-                           .split(np.zeros(len(y)), y))
-        for fraction in LABEL_FRACTIONS:
-            rows = _labelled(train, y[train], fraction, seed)
-            model = methods.supervised_mlp(modalities, random_state=seed)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", category=ConvergenceWarning)
-                model.fit(X.iloc[rows], y[rows])
-            scores[fraction].append(model.score(X.iloc[test], y[test]))
+    for index, (fraction, rows, test) in enumerate(paired_splits(y, seeds, LABEL_FRACTIONS)):
+        model = methods.supervised_mlp(modalities, random_state=index // len(LABEL_FRACTIONS))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+            model.fit(X.iloc[rows], y[rows])
+        scores[fraction].append(model.score(X.iloc[test], y[test]))
     return scores
 
 

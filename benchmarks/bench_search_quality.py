@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
 import methods  # noqa: E402
-from bench_quality import _labelled  # noqa: E402
+from bench_label_efficiency import labelled_rows  # noqa: E402
 
 from sktnce import TupleInfoNCESearch  # noqa: E402
 
@@ -53,7 +53,7 @@ def run(dataset, n_samples, *, seeds, rewards, search_params, fusion_params):
     for seed in range(seeds):
         train, test = next(StratifiedShuffleSplit(1, test_size=0.3, random_state=seed)
                            .split(np.zeros(len(y)), y))
-        labelled = _labelled(train, y[train], 0.1, seed)
+        labelled = labelled_rows(train, y[train], 0.1, seed)
         y_partial = np.full(len(y), -1)
         y_partial[labelled] = y[labelled]
         models = {"uniform": (methods.tuple_infonce(
