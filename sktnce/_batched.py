@@ -65,7 +65,8 @@ class CandidateBatchModule(TupleInfoNCEModule):
             )
         if ((rates > 0) != (rates[:1] > 0)).any():
             raise ValueError("A modality's corruption rate is 0 for some candidates only.")
-        super().__init__(encoders[0], corruption=rates[0], disturbed_modalities=disturbed_modalities,
+        super().__init__(encoders[0], corruption=rates[0],
+                         disturbed_modalities=disturbed_modalities,
                          n_derangements=n_derangements, modality_dropout=modality_dropout,
                          noise=noise, seed=seed, partial_share=partial_share)
         # The encoder becomes a weightless template (on the meta device, not a submodule):

@@ -620,7 +620,8 @@ class TupleInfoNCEFusion(TransformerMixin, BaseEstimator):
         outputs = []
         with torch.inference_mode():
             for start in range(0, len(features), _INFERENCE_BATCH):
-                x, absent = features[start:start + _INFERENCE_BATCH], missing[start:start + _INFERENCE_BATCH]
+                rows = slice(start, start + _INFERENCE_BATCH)
+                x, absent = features[rows], missing[rows]
                 if self.output == "fused":
                     outputs.append(encoder(x, absent).cpu())
                 else:
