@@ -154,6 +154,8 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=list(SIZES))
     parser.add_argument("--methods", nargs="+", default=None, choices=list(METHODS))
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--n-samples", type=int, default=None,
+                        help="rows of every data set (default: data.STUDY_SIZES; 0: all)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}",
                         help="a dict of TupleInfoNCEFusion parameters for the neural methods")
@@ -171,7 +173,8 @@ def main(argv=None):
         return results, []
     results, reports = {}, []
     for name in args.datasets:
-        settings = {"n_samples": SIZES.get(name), "seeds": args.seeds,
+        n_samples = SIZES.get(name) if args.n_samples is None else (args.n_samples or None)
+        settings = {"n_samples": n_samples, "seeds": args.seeds,
                     "params": ast.literal_eval(args.params)}
         if args.quick:
             settings.update(QUICK)
