@@ -34,8 +34,8 @@ FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
 #: The study's data sets and the rows each is subsampled to (None: all).
 SIZES = data.STUDY_SIZES
 METHODS = {
-    "raw features": lambda modalities, **_: methods.raw(modalities),
-    "PCA": lambda modalities, **_: methods.pca(modalities),
+    "raw features": methods.raw,
+    "PCA": methods.pca,
     "whole-tuple contrast": methods.tuple_contrast,
     "TupleInfoNCE": methods.tuple_infonce,
     "TupleInfoNCE, r + modality embeddings": lambda modalities, **params: methods.tuple_infonce(

@@ -42,8 +42,8 @@ class SliceBatchIterator:
 
     def __init__(self, dataset, batch_size, shuffle=False, seed=0, rows=None):
         self.tensors = dataset.X
-        device = next(iter(self.tensors.values())).device
-        self.rows = None if rows is None else torch.as_tensor(rows, device=device)
+        self._device = next(iter(self.tensors.values())).device
+        self.rows = None if rows is None else torch.as_tensor(rows, device=self._device)
         self.n_rows = len(dataset) if rows is None else len(self.rows)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -61,8 +61,7 @@ class SliceBatchIterator:
     def __iter__(self):
         order = self.rows
         if self.shuffle:
-            device = next(iter(self.tensors.values())).device
-            order = torch.as_tensor(self._rng.permutation(self.n_rows), device=device)
+            order = torch.as_tensor(self._rng.permutation(self.n_rows), device=self._device)
             if self.rows is not None:
                 order = self.rows[order]
         for start, stop in self._bounds():
