@@ -1,17 +1,18 @@
 """Label efficiency: linear-probe accuracy against the share of labelled rows.
 
 The regime unsupervised fusion is for: few labels. For each data set, each representation is
-learned once without labels on all rows (``random_state=0``); then for each of ``--seeds``
-seeds a stratified 70/30 split, the same for every method (paired), and a probe
-(StandardScaler + LogisticRegression) trained on 1%, 5%, 10%, 25% and 100% of the training
-rows (at least one row per class) and scored on the test rows. Prints one table per data
-set, mean ± standard deviation over the seeds, and marks the best unsupervised row of each
-column; ``--json`` writes every score.
+learned without labels on all rows, once per ``--fit-seeds`` (``random_state`` 0, 1, ...;
+one by default); then for each of ``--seeds`` seeds a stratified 70/30 split, the same for
+every method (paired), and a probe (StandardScaler + LogisticRegression) trained on 1%, 5%,
+10%, 25% and 100% of the training rows (at least one row per class) and scored on the test
+rows. Prints one table per data set, mean ± standard deviation over the fits and splits, and
+marks the best unsupervised row of each column; ``--json`` writes every score.
 
     python benchmarks/bench_label_efficiency.py                          # every study set
     python benchmarks/bench_label_efficiency.py --datasets movielens adult
     python benchmarks/bench_label_efficiency.py --methods "raw features" "TupleInfoNCE"
     python benchmarks/bench_label_efficiency.py --params "{'n_components': 128}"
+    python benchmarks/bench_label_efficiency.py --fit-seeds 3            # 3 fits per method
     python benchmarks/bench_label_efficiency.py --quick                  # a smoke run
 """
 
@@ -41,7 +42,13 @@ METHODS = {
     "TupleInfoNCE, r + modality embeddings": lambda modalities, **params: methods.tuple_infonce(
         modalities, **{"output": "fused_and_modalities", **params}),
     "TupleInfoNCE, searched": methods.tuple_infonce_searched,
+    "whole-tuple contrast, contrast alone": lambda modalities, **params: methods.tuple_contrast(
+        modalities, **{"reconstruction": 0.0, **params}),
+    "TupleInfoNCE, contrast alone": lambda modalities, **params: methods.tuple_infonce(
+        modalities, **{"reconstruction": 0.0, **params}),
 }
+#: Methods whose representation does not depend on ``random_state``: fitted once.
+DETERMINISTIC = {"raw features", "PCA"}
 QUICK = {"n_samples": 300, "max_epochs": 2, "seeds": 2,
          "search": {"n_rounds": 2, "epochs_per_round": 1, "n_candidates": 2}}
 
@@ -77,25 +84,32 @@ def probe_curve(Z, y, seeds, fractions=FRACTIONS):
 
 
 def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=None,
-                params=None):
+                params=None, fit_seeds=1):
     X, y, modalities = data.LOADERS[name](n_samples=n_samples)
-    neural = {"random_state": 0, **(params or {})}
-    if max_epochs is not None:
-        neural["max_epochs"] = max_epochs
     rows = {}
     for method, factory in METHODS.items():
         if only and method not in only:
             continue
-        if method == "TupleInfoNCE, searched":
-            model = factory(modalities, search={**(search or {}), "random_state": 0}, **neural)
-        else:
-            model = factory(modalities, **neural)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning)
-            Z = methods.as_array(model.fit_transform(X))
-        seconds = time.perf_counter() - start
-        rows[method] = {"scores": probe_curve(Z, y, seeds), "fit_s": seconds}
+        scores = {f: [] for f in FRACTIONS}
+        seconds = []
+        for fit_seed in range(1 if method in DETERMINISTIC else fit_seeds):
+            neural = {**(params or {}), "random_state": fit_seed}
+            if max_epochs is not None:
+                neural["max_epochs"] = max_epochs
+            if method == "TupleInfoNCE, searched":
+                model = factory(modalities, search={**(search or {}), "random_state": fit_seed},
+                                **neural)
+            else:
+                model = factory(modalities, **neural)
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=UserWarning)
+                Z = methods.as_array(model.fit_transform(X))
+            seconds.append(time.perf_counter() - start)
+            for fraction, accuracies in probe_curve(Z, y, seeds).items():
+                scores[fraction] += accuracies
+        seconds = float(np.mean(seconds))
+        rows[method] = {"scores": scores, "fit_s": seconds}
         print(f"  {method:<24} " + "  ".join(
             f"{np.mean(rows[method]['scores'][f]):.3f}" for f in FRACTIONS)
             + f"  ({seconds:.1f} s)", flush=True)
@@ -154,6 +168,8 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=list(SIZES))
     parser.add_argument("--methods", nargs="+", default=None, choices=list(METHODS))
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--fit-seeds", type=int, default=1,
+                        help="fits of every learned representation (random_state 0, 1, ...)")
     parser.add_argument("--n-samples", type=int, default=None,
                         help="rows of every data set (default: data.STUDY_SIZES; 0: all)")
     parser.add_argument("--quick", action="store_true")
@@ -175,7 +191,7 @@ def main(argv=None):
     for name in args.datasets:
         n_samples = SIZES.get(name) if args.n_samples is None else (args.n_samples or None)
         settings = {"n_samples": n_samples, "seeds": args.seeds,
-                    "params": ast.literal_eval(args.params)}
+                    "params": ast.literal_eval(args.params), "fit_seeds": args.fit_seeds}
         if args.quick:
             settings.update(QUICK)
         print(f"{name}:", flush=True)

@@ -105,7 +105,10 @@ class CrossModalModule(TupleInfoNCEModule):
 class CrossModalCriterion(torch.nn.Module):
     """InfoNCE between every ordered pair of modalities' embeddings of the same rows."""
 
-    def __init__(self, alpha, temperature):
+    def __init__(self, alpha, temperature, reconstruction=0.0, block_widths=None,
+                 block_scales=None):
+        # The reconstruction term is TupleInfoNCE's: CMC is trained on its own loss.
+        del reconstruction, block_widths, block_scales
         super().__init__()
         self.temperature = float(temperature)
 

@@ -19,7 +19,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from ._augment import apply_corruption, draw_corruption
 from ._fusion import _criterion_alpha, _reset_learning_rate, resolve_alpha, resolve_corruption
-from ._loss import _unchecked_loss
+from ._loss import _unchecked_loss, _unchecked_reconstruction_loss
 from ._network import TupleInfoNCEModule
 from ._skorch import TupleInfoNCECriterion
 
@@ -76,6 +76,7 @@ class CandidateBatchModule(TupleInfoNCEModule):
         object.__setattr__(self, "encoder", template)
         object.__setattr__(self, "_embed_call", _Method(template, "embed"))
         object.__setattr__(self, "_project_call", _Method(template, "project_with_swaps"))
+        object.__setattr__(self, "_reconstruct_call", _Method(template, "reconstruct"))
         self.weight_names = [name for name, _ in template.named_parameters()]
         stacked, _ = stack_module_state(list(encoders))
         self.weights = nn.ParameterList(nn.Parameter(stacked[name]) for name in self.weight_names)
@@ -117,6 +118,12 @@ class CandidateBatchModule(TupleInfoNCEModule):
 
         return vmap(project)(self._weights(), embeddings)
 
+    def _reconstruct(self, embeddings):
+        def reconstruct(weights, candidate_embeddings):
+            return functional_call(self._reconstruct_call, weights, (candidate_embeddings,))
+
+        return vmap(reconstruct)(self._weights(), embeddings)
+
 
 class CandidateBatchCriterion(nn.Module):
     """The sum over candidates of :class:`TupleInfoNCECriterion`'s loss, each with its alpha.
@@ -130,15 +137,23 @@ class CandidateBatchCriterion(nn.Module):
         Each candidate's mixture weights, ordinary first (normalised here, per candidate,
         as :func:`sktnce.tuple_infonce_loss` normalises them).
     temperature : float
+    reconstruction : float, default=0.0
+    block_widths, block_scales : sequence, default=None
+        As in :class:`~sktnce._skorch.TupleInfoNCECriterion`, shared by the candidates.
     """
 
-    def __init__(self, alpha, temperature):
+    def __init__(self, alpha, temperature, reconstruction=0.0, block_widths=None,
+                 block_scales=None):
         super().__init__()
         self.register_buffer("alpha", torch.as_tensor(np.asarray(alpha), dtype=torch.float32))
         self.temperature = float(temperature)
+        self.reconstruction = float(reconstruction)
+        self.block_widths = None if block_widths is None else [int(w) for w in block_widths]
+        self.register_buffer("block_scales", None if block_scales is None else torch.as_tensor(
+            block_scales, dtype=torch.float32))
 
     def forward(self, outputs):
-        z1, z2, disturbed1, disturbed2, mask1, mask2 = outputs
+        z1, z2, disturbed1, disturbed2, mask1, mask2 = outputs[:6]
 
         def loss(z1, z2, disturbed1, disturbed2, alpha):
             alpha = alpha / alpha.sum()
@@ -148,6 +163,16 @@ class CandidateBatchCriterion(nn.Module):
             )
 
         losses = vmap(loss)(z1, z2, disturbed1, disturbed2, self.alpha)
+        if len(outputs) > 6:
+            reconstructed1, reconstructed2, target, present = outputs[6:]
+
+            def reconstruction_error(reconstructed):
+                return _unchecked_reconstruction_loss(reconstructed, target, self.block_widths,
+                                                      present, self.block_scales)
+
+            losses = losses + self.reconstruction * 0.5 * (
+                vmap(reconstruction_error)(reconstructed1)
+                + vmap(reconstruction_error)(reconstructed2))
         self.candidate_losses_ = losses.detach()
         return losses.sum()
 
@@ -240,7 +265,8 @@ def train_candidate_batch(start, settings, *, epochs, random_state, features, mi
         module, CandidateBatchCriterion,
         np.array([_criterion_alpha(alpha, disturbed) for alpha in alphas]),
         shuffle_seed=shuffle_seed, max_epochs=epochs, callbacks=[("candidate_losses", recorder)],
-        rows=rows,
+        rows=rows, block_scales=start._block_scales(
+            *((features, missing) if rows is None else (features[rows], missing[rows]))),
     )
     net.initialize()
     net.optimizer_.load_state_dict(

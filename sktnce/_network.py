@@ -42,10 +42,13 @@ class TupleEncoder(nn.Module):
         Width of the representation r = phi(e^1..e^K).
     projection_dim : int
         Width of the projection z = psi(r) used by the loss.
+    reconstruct : bool, default=False
+        Whether to add a linear decoder from r back to the modality blocks, for the
+        reconstruction term of the loss.
     """
 
     def __init__(self, input_dims, *, embedding_dim, hidden_dim, n_layers, n_components,
-                 projection_dim):
+                 projection_dim, reconstruct=False):
         super().__init__()
         self.input_dims = tuple(int(d) for d in input_dims)
         self.modality_encoders = nn.ModuleList(
@@ -57,6 +60,8 @@ class TupleEncoder(nn.Module):
         self.projection_head = nn.Sequential(
             nn.ReLU(), nn.Linear(n_components, projection_dim)
         )
+        # Created last, so that the other modules draw the same initial weights either way.
+        self.decoder = nn.Linear(n_components, sum(self.input_dims)) if reconstruct else None
         offsets = [0]
         for d in self.input_dims:
             offsets.append(offsets[-1] + d)
@@ -109,6 +114,10 @@ class TupleEncoder(nn.Module):
         """``project(fuse_with_swaps(embeddings, swaps))``, shape (1 + len(swaps), B, D)."""
         return self.project(self.fuse_with_swaps(embeddings, swaps))
 
+    def reconstruct(self, embeddings):
+        """The decoder's reconstruction of the modality blocks from r, (B, sum(input_dims))."""
+        return self.decoder(self.fuse(embeddings))
+
     def forward(self, x, absent):
         """The representation r of clean rows: what ``transform`` returns."""
         return self.fuse(self.embed(self.blocks(x), absent))
@@ -120,7 +129,10 @@ class TupleInfoNCEModule(nn.Module):
     ``forward`` returns ``(z1, z2, disturbed1, disturbed2, mask1, mask2)``, the inputs of
     :func:`sktnce.tuple_infonce_loss` in both directions (``mask`` is its
     ``disturbed_mask``). The modality encoders run once per view; a disturbed tuple only
-    re-runs the heads on recombined embeddings.
+    re-runs the heads on recombined embeddings. Where the encoder has a decoder, four
+    more follow, the inputs of :func:`sktnce.reconstruction_loss`: each view's
+    reconstruction of the clean blocks, the clean blocks, and which rows hold each
+    modality.
 
     Each batch is one of three kinds, as in the authors' code: with probability
     ``1 - partial_share`` the full tuple (with modality dropout); otherwise, with equal
@@ -200,6 +212,10 @@ class TupleInfoNCEModule(nn.Module):
         """z of the tuples and of their recombinations, (1 + len(swaps), B, D)."""
         return self.encoder.project_with_swaps(embeddings, swaps)
 
+    def _reconstruct(self, embeddings):
+        """The decoder's reconstruction from a view's embeddings, (B, sum(input_dims))."""
+        return self.encoder.reconstruct(embeddings)
+
     def _view(self, blocks, absent, *, dropout):
         """Embeddings (B, K, m) of an augmented view, and the view's absent mask (B, K)."""
         gen = self.generator
@@ -260,10 +276,16 @@ class TupleInfoNCEModule(nn.Module):
                 absent1 = absent2 = missing
                 dropout = True
             else:
-                x, absent1, absent2 = x[rows], absent1[rows], absent2[rows]
+                x, missing = x[rows], missing[rows]
+                absent1, absent2 = absent1[rows], absent2[rows]
         blocks = self.encoder.blocks(x)
-        z1, disturbed1, mask1 = self._project_with_disturbed(
-            *self._view(blocks, absent1, dropout=dropout))
-        z2, disturbed2, mask2 = self._project_with_disturbed(
-            *self._view(blocks, absent2, dropout=dropout))
-        return z1, z2, disturbed1, disturbed2, mask1, mask2
+        embeddings1, view_absent1 = self._view(blocks, absent1, dropout=dropout)
+        z1, disturbed1, mask1 = self._project_with_disturbed(embeddings1, view_absent1)
+        embeddings2, view_absent2 = self._view(blocks, absent2, dropout=dropout)
+        z2, disturbed2, mask2 = self._project_with_disturbed(embeddings2, view_absent2)
+        if self.encoder.decoder is None:
+            return z1, z2, disturbed1, disturbed2, mask1, mask2
+        # Each view rebuilds every modality its row holds, the ones it lacks included.
+        present = ~missing
+        return (z1, z2, disturbed1, disturbed2, mask1, mask2,
+                self._reconstruct(embeddings1), self._reconstruct(embeddings2), x, present)

@@ -116,6 +116,8 @@ def _rebuild(description, objects, place, path):
     if cls is None:
         raise ValueError(f"{path} describes an unknown class {description.get('class')!r}.")
     params = {**description["params"], **objects["params"]}
+    if issubclass(cls, TupleInfoNCEFusion) and "reconstruction" not in params:
+        params["reconstruction"] = 0.0  # written before the parameter: trained without it
     for name, nested in description.get("estimators", {}).items():
         params[name] = _rebuild(nested, objects["estimators"][name], place, path)
     if "device" in params:

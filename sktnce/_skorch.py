@@ -7,7 +7,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
-from ._loss import tuple_infonce_loss
+from ._loss import reconstruction_loss, tuple_infonce_loss
 
 __all__ = [
     "EpochProgressBar",
@@ -73,21 +73,38 @@ class SliceBatchIterator:
 
 
 class TupleInfoNCECriterion(torch.nn.Module):
-    """The symmetric loss over the module's ``(z1, z2, disturbed1, disturbed2, mask1, mask2)``."""
+    """The symmetric loss over the module's ``(z1, z2, disturbed1, disturbed2, mask1, mask2)``,
+    plus ``reconstruction`` times the views' mean :func:`~sktnce.reconstruction_loss` where
+    the module also returns ``(reconstructed1, reconstructed2, target, present)``, with the
+    modalities' ``block_widths`` and ``block_scales``."""
 
-    def __init__(self, alpha, temperature):
+    def __init__(self, alpha, temperature, reconstruction=0.0, block_widths=None,
+                 block_scales=None):
         super().__init__()
         self.register_buffer("alpha", torch.as_tensor(alpha, dtype=torch.float32))
         self.temperature = float(temperature)
+        self.reconstruction = float(reconstruction)
+        self.block_widths = None if block_widths is None else [int(w) for w in block_widths]
+        self.register_buffer("block_scales", None if block_scales is None else torch.as_tensor(
+            block_scales, dtype=torch.float32))
 
     def forward(self, outputs):
-        z1, z2, disturbed1, disturbed2, mask1, mask2 = outputs
-        return 0.5 * (
+        z1, z2, disturbed1, disturbed2, mask1, mask2 = outputs[:6]
+        loss = 0.5 * (
             tuple_infonce_loss(z1, z2, disturbed2, self.alpha, self.temperature,
                                disturbed_mask=mask2)
             + tuple_infonce_loss(z2, z1, disturbed1, self.alpha, self.temperature,
                                  disturbed_mask=mask1)
         )
+        if len(outputs) > 6:
+            reconstructed1, reconstructed2, target, present = outputs[6:]
+            loss = loss + self.reconstruction * 0.5 * (
+                reconstruction_loss(reconstructed1, target, self.block_widths, present=present,
+                                    scale=self.block_scales)
+                + reconstruction_loss(reconstructed2, target, self.block_widths, present=present,
+                                      scale=self.block_scales)
+            )
+        return loss
 
 
 class TupleInfoNCENet(NeuralNet):

@@ -66,6 +66,7 @@ def _assert_same_candidate(one_by_one, batched, X):
     {},
     {"partial_share": 0.5, "noise": 0.05, "n_derangements": 2},
     {"lr_schedule": "one_cycle", "lr": 0.005},
+    {"reconstruction": 0.0},
 ])
 def test_batched_round_equals_training_candidates_one_by_one(params, device):
     X, names, modalities = _table()

@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sktnce import TupleInfoNCEFusion
+from sktnce.datasets import make_multimodal_classification
 
 from .conftest import FAST
 
@@ -487,3 +488,20 @@ def test_one_cycle_schedule_rises_then_anneals(data, modalities, monkeypatch):
     monkeypatch.undo()
     est.set_params(warm_start=True, lr_schedule="constant", max_epochs=1).fit(X)
     assert est.net_.optimizer_.param_groups[0]["lr"] == 0.01
+
+
+def test_reconstruction_keeps_the_inputs_linearly_readable_from_r():
+    from sklearn.linear_model import LinearRegression
+
+    X, _, columns = make_multimodal_classification(n_samples=400, random_state=0)
+    modalities = [(name, StandardScaler(), cols) for name, cols in columns.items()]
+    explained = {}
+    for weight in (0.0, 3.0):
+        fusion = TupleInfoNCEFusion(modalities=modalities, **{**FAST, "max_epochs": 15},
+                                    reconstruction=weight).fit(X)
+        assert (fusion.net_.module_.encoder.decoder is None) == (weight == 0)
+        features = fusion._encode_input(fusion._validate_input(X, reset=False))[0].numpy()
+        Z = fusion.transform(X)
+        explained[weight] = LinearRegression().fit(Z, features).score(Z, features)
+    # The share of the preprocessed columns' variance a linear map of r explains.
+    assert explained[3.0] > explained[0.0] + 0.01

@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from sktnce import tuple_infonce_loss
+from sktnce import reconstruction_loss, tuple_infonce_loss
+from sktnce._loss import _unchecked_reconstruction_loss
 
 
 def _unit(*shape, seed):
@@ -134,3 +135,91 @@ def test_masked_disturbed_negatives_leave_the_denominator():
     with pytest.raises(ValueError, match="disturbed_mask"):
         tuple_infonce_loss(anchor, positive, disturbed, [0.5, 0.3, 0.2], temperature=0.2,
                            disturbed_mask=mask[:, :2])
+
+
+# ------------------------------------------------------------------ reconstruction_loss
+def _naive_reconstruction(reconstructed, target, widths, present):
+    """Loop by modality: the mean squared error over the rows that hold it, then the mean."""
+    errors, start = [], 0
+    for k, width in enumerate(widths):
+        rows = present[:, k]
+        if rows.any():
+            block = slice(start, start + width)
+            errors.append(((reconstructed[rows, block] - target[rows, block]) ** 2).mean())
+        start += width
+    return torch.stack(errors).mean() if errors else torch.tensor(0.0)
+
+
+def test_reconstruction_loss_weighs_every_modality_alike():
+    gen = torch.Generator().manual_seed(0)
+    target = torch.randn(10, 9, generator=gen)
+    wrong_in_narrow = target.clone()
+    wrong_in_narrow[:, 0] += 2.0  # the whole first modality (1 column) off by 2
+    wrong_in_wide = target.clone()
+    wrong_in_wide[:, 1:] += 2.0  # the whole second modality (8 columns) off by 2
+    widths = [1, 8]
+    # Mean squared error 4 in one modality of two: 2, whichever modality is wrong.
+    assert float(reconstruction_loss(wrong_in_narrow, target, widths)) == pytest.approx(2.0)
+    assert float(reconstruction_loss(wrong_in_wide, target, widths)) == pytest.approx(2.0)
+    assert float(reconstruction_loss(target, target, widths)) == 0.0
+
+
+def test_reconstruction_loss_counts_only_rows_that_hold_the_modality():
+    gen = torch.Generator().manual_seed(1)
+    target, reconstructed = torch.randn(12, 6, generator=gen), torch.randn(12, 6, generator=gen)
+    widths = [2, 3, 1]
+    present = torch.rand(12, 3, generator=gen) > 0.3
+    present[:, 2] = False  # no row holds the last modality: it leaves the mean
+    loss = reconstruction_loss(reconstructed, target, widths, present=present)
+    torch.testing.assert_close(loss, _naive_reconstruction(reconstructed, target, widths,
+                                                           present))
+    # What an absent modality's columns hold does not matter.
+    scrambled = reconstructed.clone()
+    scrambled[~present[:, 0], :2] = 100.0
+    scrambled[:, 5] = -100.0
+    torch.testing.assert_close(
+        reconstruction_loss(scrambled, target, widths, present=present), loss)
+    nothing = torch.zeros(12, 3, dtype=torch.bool)
+    assert float(reconstruction_loss(reconstructed, target, widths, present=nothing)) == 0.0
+
+
+def test_reconstruction_loss_maps_over_candidates_and_has_gradients():
+    gen = torch.Generator().manual_seed(2)
+    target = torch.randn(8, 5, generator=gen)
+    reconstructed = torch.randn(3, 8, 5, generator=gen, requires_grad=True)
+    present = torch.rand(8, 2, generator=gen) > 0.2
+    mapped = torch.func.vmap(
+        lambda r: _unchecked_reconstruction_loss(r, target, [2, 3], present))(reconstructed)
+    for c in range(3):
+        torch.testing.assert_close(
+            mapped[c], reconstruction_loss(reconstructed[c], target, [2, 3], present=present))
+    mapped.sum().backward()
+    assert reconstructed.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"reconstructed": torch.zeros(4, 3), "block_widths": [1, 1]}, "sum to 3"),
+    ({"reconstructed": torch.zeros(4, 3), "block_widths": [0, 3]}, "positive"),
+    ({"reconstructed": torch.zeros(4, 2), "block_widths": [1, 2]}, "same shape|both have"),
+    ({"reconstructed": torch.zeros(4, 3), "block_widths": [1, 2],
+      "present": torch.ones(4, 3, dtype=torch.bool)}, "present must have shape"),
+])
+def test_reconstruction_loss_refuses_bad_shapes(arguments, message):
+    arguments = dict(arguments)
+    reconstructed = arguments.pop("reconstructed")
+    widths = arguments.pop("block_widths")
+    with pytest.raises(ValueError, match=message):
+        reconstruction_loss(reconstructed, torch.zeros(4, 3), widths, **arguments)
+
+
+def test_reconstruction_loss_measures_each_modality_in_its_unit():
+    gen = torch.Generator().manual_seed(3)
+    target, reconstructed = torch.randn(6, 5, generator=gen), torch.randn(6, 5, generator=gen)
+    loss = reconstruction_loss(reconstructed, target, [2, 3])
+    scaled = torch.cat([target[:, :2], 1e30 * target[:, 2:]], dim=1)
+    scaled_reconstruction = torch.cat([reconstructed[:, :2], 1e30 * reconstructed[:, 2:]], dim=1)
+    # The second block on a scale of 1e30, measured in that unit: the same loss, no overflow.
+    torch.testing.assert_close(
+        reconstruction_loss(scaled_reconstruction, scaled, [2, 3], scale=[1.0, 1e30]), loss)
+    with pytest.raises(ValueError, match="scale must hold 2 positive"):
+        reconstruction_loss(reconstructed, target, [2, 3], scale=[1.0, 0.0])

@@ -165,3 +165,48 @@ def test_partial_batches_keep_only_rows_that_hold_the_modality():
     sizes = {len(module(x, missing)[0]) for _ in range(30)}
     # Modality 0 against itself keeps all 40 rows; against the rest, or 1 or 2 alone, 30.
     assert sizes == {30, 40}
+
+
+def test_the_decoder_leaves_every_other_initial_weight_as_it_was():
+    torch.manual_seed(3)
+    plain = TupleEncoder(DIMS, embedding_dim=4, hidden_dim=8, n_layers=1, n_components=6,
+                         projection_dim=5)
+    torch.manual_seed(3)
+    decoding = TupleEncoder(DIMS, embedding_dim=4, hidden_dim=8, n_layers=1, n_components=6,
+                            projection_dim=5, reconstruct=True)
+    assert plain.decoder is None
+    assert set(decoding.state_dict()) - set(plain.state_dict()) == {"decoder.weight",
+                                                                  "decoder.bias"}
+    for name, value in plain.state_dict().items():
+        assert torch.equal(decoding.state_dict()[name], value)
+
+
+@pytest.mark.parametrize("partial_share", [0.0, 1.0])
+def test_with_a_decoder_the_module_returns_each_views_reconstruction(partial_share):
+    torch.manual_seed(0)
+    encoder = TupleEncoder(DIMS, embedding_dim=4, hidden_dim=8, n_layers=1, n_components=6,
+                           projection_dim=5, reconstruct=True)
+    module = TupleInfoNCEModule(encoder, corruption=[0.2] * 3, disturbed_modalities=[0, 1, 2],
+                                n_derangements=1, modality_dropout=0.3, noise=0.0, seed=0,
+                                partial_share=partial_share)
+    x, missing = _batch(n=40)
+    missing[:10, 1:] = True  # rows 0-9 hold modality 0 only
+    for _ in range(5):
+        outputs = module(x, missing)
+        assert len(outputs) == 10
+        z1, _, _, _, _, _, reconstructed1, reconstructed2, target, present = outputs
+        n_rows = len(z1)
+        assert reconstructed1.shape == reconstructed2.shape == (n_rows, sum(DIMS))
+        assert not torch.equal(reconstructed1, reconstructed2)  # two different views
+        # The target is the clean rows the batch kept, and which modalities they hold.
+        kept = [i for i in range(40) if any(torch.equal(target[j], x[i])
+                                            for j in range(n_rows))]
+        assert len(kept) == n_rows
+        torch.testing.assert_close(present, ~missing[kept])
+    criterion = TupleInfoNCECriterion([0.25] * 4, 0.1, reconstruction=2.0,
+                                      block_widths=DIMS)
+    contrast_only = TupleInfoNCECriterion([0.25] * 4, 0.1)
+    # The term adds to the contrast, and trains the decoder.
+    assert criterion(outputs) > contrast_only(outputs[:6])
+    criterion(outputs).backward()
+    assert encoder.decoder.weight.grad.abs().sum() > 0

@@ -76,6 +76,19 @@ def test_file_keeps_the_library_version(tmp_path, fitted):
     assert header["sktnce_version"] == __version__
 
 
+def test_a_file_from_before_the_reconstruction_term_loads_without_it(tmp_path, data,
+                                                                    modalities):
+    X, _, _ = data
+    est = TupleInfoNCEFusion(modalities=modalities, reconstruction=0.0, **FAST).fit(X)
+    path = tmp_path / "m.sktnce"
+    header = _saved_header(est, path)
+    del header["params"]["reconstruction"]  # as sktnce wrote it before the parameter
+    _rewrite(path, "sktnce.json", json.dumps(header))
+    loaded = load(path)
+    assert loaded.reconstruction == 0.0
+    assert np.array_equal(loaded.transform(X), est.transform(X))
+
+
 def test_incompatible_format_version_is_refused(tmp_path, fitted):
     est, _ = fitted
     path = tmp_path / "m.sktnce"
