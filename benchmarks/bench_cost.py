@@ -3,7 +3,9 @@
 1. The price of the scikit-learn and skorch layers: epoch time of ``fit`` against a bare
    PyTorch loop that trains the same module with the same loss, batches and optimiser on
    the same preprocessed tensors (interleaved, median of the repeats).
-2. Scaling: per-epoch fit time, peak resident memory and transform throughput at growing
+2. The price of the reconstruction term: epoch time of ``fit`` with the default
+   ``reconstruction`` against ``reconstruction=0`` (interleaved, median of the repeats).
+3. Scaling: per-epoch fit time, peak resident memory and transform throughput at growing
    row counts (3 modalities, 100 columns in all), each size in a fresh process. Memory: the
    largest resident set seen during fit and transform, less the resident set just before
    (X already in memory), against the size of X itself (float64).
@@ -13,6 +15,7 @@ The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
 
     python benchmarks/bench_cost.py                                  # sizes 10k, 100k, 1M
     python benchmarks/bench_cost.py --device cuda --sizes 10000 100000  # on a GPU
+    python benchmarks/bench_cost.py --reconstruction-only            # item 2 alone
     python benchmarks/bench_cost.py --quick                          # tiny sizes, a smoke run
 """
 
@@ -87,6 +90,19 @@ def layer_overhead(n_samples=20000, epochs=5, repeats=3, device="cpu"):
     return {"bare_s": bare_s, "fusion_s": wrapped_s, "ratio": wrapped_s / bare_s}
 
 
+def reconstruction_price(n_samples=20000, epochs=5, repeats=3, device="cpu"):
+    """Median epoch time with the default reconstruction term and without it, interleaved."""
+    X, modalities = _data(n_samples)
+    seconds = {"with": [], "without": []}
+    for _ in range(repeats):
+        for label, weight in (("with", TupleInfoNCEFusion().reconstruction), ("without", 0.0)):
+            fusion = TupleInfoNCEFusion(modalities=modalities, max_epochs=epochs, device=device,
+                                        random_state=0, reconstruction=weight).fit(X)
+            seconds[label].append(statistics.median(fusion.net_.history[:, "dur"][1:]))
+    with_s, without_s = statistics.median(seconds["with"]), statistics.median(seconds["without"])
+    return {"with_s": with_s, "without_s": without_s, "ratio": with_s / without_s}
+
+
 def _rss_bytes():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize()
@@ -153,18 +169,21 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--reconstruction-only", action="store_true")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         scaling_child(args.child, args.device)
         return None
-    if args.quick:
-        overhead = layer_overhead(n_samples=600, epochs=2, repeats=1, device=args.device)
-        sizes = [500, 2000]
-    else:
-        overhead = layer_overhead(device=args.device)
-        sizes = args.sizes
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
+    quick = {"n_samples": 600, "epochs": 2, "repeats": 1} if args.quick else {}
+    price = reconstruction_price(device=args.device, **quick)
+    print(f"fit epoch: reconstruction={TupleInfoNCEFusion().reconstruction} {price['with_s']:.3f} s, "
+          f"reconstruction=0 {price['without_s']:.3f} s, ratio {price['ratio']:.2f}")
+    if args.reconstruction_only:
+        return price
+    overhead = layer_overhead(device=args.device, **quick)
+    sizes = [500, 2000] if args.quick else args.sizes
     print(f"fit epoch: bare loop {overhead['bare_s']:.3f} s, TupleInfoNCEFusion "
           f"{overhead['fusion_s']:.3f} s, ratio {overhead['ratio']:.2f}")
     rows = scaling(sizes, args.device)
