@@ -472,8 +472,15 @@ class TupleInfoNCEFusion(TransformerMixin, BaseEstimator):
             held = ~missing[:, k]
             # A view of the block where every row holds it: no copy of a large table.
             rows = features[:, block] if bool(held.all()) else features[held, block]
-            variance = float(rows.var(dim=0, unbiased=False).mean()) if len(rows) else 0.0
-            scales.append(max(1.0, variance ** 0.5))
+            if not len(rows):
+                scales.append(1.0)
+                continue
+            largest = float(rows.abs().max())
+            if largest > 1e15:  # squares of such values overflow float32: rescale first
+                spread = largest * float((rows / largest).var(dim=0, unbiased=False).mean()) ** 0.5
+            else:
+                spread = float(rows.var(dim=0, unbiased=False).mean()) ** 0.5
+            scales.append(max(1.0, spread))
         return scales
 
     def _draw_seeds(self):
