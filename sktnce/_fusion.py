@@ -176,9 +176,10 @@ class TupleInfoNCEFusion(TransformerMixin, BaseEstimator):
         columns, or r followed by each modality's embedding e^k (``embedding_dim``
         columns each, the absent embedding where a row lacks the modality). Measured with
         5,000 rows or fewer, the embeddings beside r raised the linear probe with all
-        labels on every data set tried (by 0.8 to 4.3 points) and on UCI Multiple
-        Features at every share of labels (0.962 against 0.937 with 10%), but lowered it
-        with 1% or 10% of the labels on three of five sets (``benchmarks/RESULTS.md``).
+        labels on every data set tried (by 0.5 to 2.1 points) and on UCI Multiple
+        Features at every share of labels (0.960 against 0.950 with 10%), but lowered it
+        on clothing reviews with 5-10% of the labels and on UCI Adult with 1-10%
+        (``benchmarks/RESULTS.md``).
     projection_dim : int, default=32
         Width of the projection head's output, used only by the loss.
     embedding_dim : int, default=32
