@@ -265,8 +265,7 @@ def train_candidate_batch(start, settings, *, epochs, random_state, features, mi
         module, CandidateBatchCriterion,
         np.array([_criterion_alpha(alpha, disturbed) for alpha in alphas]),
         shuffle_seed=shuffle_seed, max_epochs=epochs, callbacks=[("candidate_losses", recorder)],
-        rows=rows, block_scales=start._block_scales(
-            *((features, missing) if rows is None else (features[rows], missing[rows]))),
+        rows=rows, block_scales=start._block_scales(features, missing, rows),
     )
     net.initialize()
     net.optimizer_.load_state_dict(

@@ -165,10 +165,11 @@ class TupleInfoNCEFusion(TransformerMixin, BaseEstimator):
         (:func:`~sktnce.reconstruction_loss`; a block whose columns vary more than
         standardised ones is measured in units of its root mean variance). It keeps in r
         what each modality holds beyond what the contrast needs, which a linear model can
-        read. 0 trains on the contrast alone, as the paper does. Chosen across five data sets with three fits
-        each: it raised the linear probe with 1%, 5% and 10% of the labels by about one
-        point on average, most on UCI Multiple Features, and lowered it by up to 1.8
-        points on clothing reviews with 1% (``benchmarks/RESULTS.md``).
+        read. 0 trains on the contrast alone, as the paper does. Chosen across five data
+        sets with three fits each: it raised the linear probe with 1%, 5% and 10% of the
+        labels by one point on average, most on UCI Multiple Features (+7 points with 1%),
+        and lowered it by up to 1.8 points (clothing reviews, 1%). It costs about 22%
+        more time per epoch (``benchmarks/RESULTS.md``).
     n_components : int, default=32
         Width of the fused representation r.
     output : {"fused", "fused_and_modalities"}, default="fused"
@@ -458,30 +459,37 @@ class TupleInfoNCEFusion(TransformerMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
-    def _block_scales(self, features, missing):
+    def _block_scales(self, features, missing, rows=None):
         """Each modality's unit for the reconstruction term: the root mean variance of its
-        columns over the training rows that hold it, or 1 where that is smaller.
+        columns over the training rows (``rows`` of the tensors, or all) that hold it, or 1
+        where that is smaller; None without the term.
 
         Standardised and one-hot blocks keep their error as it is; a block left on a large
         scale (``"passthrough"`` of raw amounts) is measured in units of its own spread,
-        so that it can neither swamp the loss nor overflow it. None without the term.
+        so that it can neither swamp the loss nor overflow it.
         """
         if self.reconstruction == 0:
             return None
+        blocks = list(self.output_indices_.values())
+        n_held = torch.zeros(len(blocks), dtype=torch.float64)
+        sums = [torch.zeros(b.stop - b.start, dtype=torch.float64) for b in blocks]
+        squares = [torch.zeros(b.stop - b.start, dtype=torch.float64) for b in blocks]
+        index = torch.arange(len(features)) if rows is None else torch.as_tensor(rows)
+        # In float64 and by chunks: no overflow, and no copy of a large training table.
+        for chunk in torch.split(index, _INFERENCE_BATCH):
+            chunk = chunk.to(features.device)
+            x = features[chunk].double().cpu()
+            held = (~missing[chunk]).double().cpu()
+            n_held += held.sum(dim=0)
+            for k, block in enumerate(blocks):
+                values = x[:, block] * held[:, k:k + 1]
+                sums[k] += values.sum(dim=0)
+                squares[k] += (values ** 2).sum(dim=0)
         scales = []
-        for k, block in enumerate(self.output_indices_.values()):
-            held = ~missing[:, k]
-            # A view of the block where every row holds it: no copy of a large table.
-            rows = features[:, block] if bool(held.all()) else features[held, block]
-            if not len(rows):
-                scales.append(1.0)
-                continue
-            largest = float(rows.abs().max())
-            if largest > 1e15:  # squares of such values overflow float32: rescale first
-                spread = largest * float((rows / largest).var(dim=0, unbiased=False).mean()) ** 0.5
-            else:
-                spread = float(rows.var(dim=0, unbiased=False).mean()) ** 0.5
-            scales.append(max(1.0, spread))
+        for k in range(len(blocks)):
+            n = max(float(n_held[k]), 1.0)
+            variance = (squares[k] / n - (sums[k] / n) ** 2).clamp(min=0).mean()
+            scales.append(max(1.0, float(variance) ** 0.5))
         return scales
 
     def _draw_seeds(self):

@@ -505,3 +505,24 @@ def test_reconstruction_keeps_the_inputs_linearly_readable_from_r():
         explained[weight] = LinearRegression().fit(Z, features).score(Z, features)
     # The share of the preprocessed columns' variance a linear map of r explains.
     assert explained[3.0] > explained[0.0] + 0.01
+
+
+def test_reconstruction_units_follow_the_training_rows_and_large_blocks():
+    X, _, columns = make_multimodal_classification(n_samples=300, random_state=0)
+    X[:40, columns["weak"]] = np.nan
+    X[:, columns["strong"]] *= 1e30  # a block left on an absurd scale
+    modalities = [("strong", "passthrough", columns["strong"]),
+                  ("medium", StandardScaler(), columns["medium"]),
+                  ("weak", make_pipeline(StandardScaler()), columns["weak"])]
+    fusion = TupleInfoNCEFusion(modalities=modalities, **FAST)
+    with pytest.warns(UserWarning, match="scaler"):
+        features, missing = fusion._initialize(X)
+    scales = fusion._block_scales(features, missing)
+    assert scales[0] == pytest.approx(1e30 * np.sqrt(np.var(X[:, columns["strong"]] / 1e30,
+                                                            axis=0).mean()), rel=1e-5)
+    assert scales[1:] == pytest.approx([1.0, 1.0])  # standardised blocks keep their scale
+    rows = np.arange(0, 300, 3)
+    torch.testing.assert_close(
+        torch.tensor(fusion._block_scales(features, missing, rows)),
+        torch.tensor(fusion._block_scales(features[rows], missing[rows])))
+    assert fusion.set_params(reconstruction=0.0)._block_scales(features, missing) is None
