@@ -125,7 +125,7 @@ class CandidateBatchModule(TupleInfoNCEModule):
         return vmap(reconstruct)(self._weights(), embeddings)
 
 
-class CandidateBatchCriterion(nn.Module):
+class CandidateBatchCriterion(TupleInfoNCECriterion):
     """The sum over candidates of :class:`TupleInfoNCECriterion`'s loss, each with its alpha.
 
     The sum's gradient with respect to a candidate's weights is that candidate's own loss
@@ -136,21 +136,9 @@ class CandidateBatchCriterion(nn.Module):
     alpha : array-like of shape (C, K' + 1)
         Each candidate's mixture weights, ordinary first (normalised here, per candidate,
         as :func:`sktnce.tuple_infonce_loss` normalises them).
-    temperature : float
-    reconstruction : float, default=0.0
-    block_widths, block_scales : sequence, default=None
+    temperature, reconstruction, block_widths, block_scales
         As in :class:`~sktnce._skorch.TupleInfoNCECriterion`, shared by the candidates.
     """
-
-    def __init__(self, alpha, temperature, reconstruction=0.0, block_widths=None,
-                 block_scales=None):
-        super().__init__()
-        self.register_buffer("alpha", torch.as_tensor(np.asarray(alpha), dtype=torch.float32))
-        self.temperature = float(temperature)
-        self.reconstruction = float(reconstruction)
-        self.block_widths = None if block_widths is None else [int(w) for w in block_widths]
-        self.register_buffer("block_scales", None if block_scales is None else torch.as_tensor(
-            block_scales, dtype=torch.float32))
 
     def forward(self, outputs):
         z1, z2, disturbed1, disturbed2, mask1, mask2 = outputs[:6]
