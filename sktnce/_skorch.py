@@ -7,7 +7,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
-from ._loss import reconstruction_loss, tuple_infonce_loss
+from ._loss import _unchecked_reconstruction_loss, tuple_infonce_loss
 
 __all__ = [
     "EpochProgressBar",
@@ -98,11 +98,12 @@ class TupleInfoNCECriterion(torch.nn.Module):
         )
         if len(outputs) > 6:
             reconstructed1, reconstructed2, target, present = outputs[6:]
+            # The module's own outputs and the fit's units: nothing to check batch by batch.
             loss = loss + self.reconstruction * 0.5 * (
-                reconstruction_loss(reconstructed1, target, self.block_widths, present=present,
-                                    scale=self.block_scales)
-                + reconstruction_loss(reconstructed2, target, self.block_widths, present=present,
-                                      scale=self.block_scales)
+                _unchecked_reconstruction_loss(reconstructed1, target, self.block_widths,
+                                               present, self.block_scales)
+                + _unchecked_reconstruction_loss(reconstructed2, target, self.block_widths,
+                                                 present, self.block_scales)
             )
         return loss
 
