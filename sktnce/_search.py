@@ -535,21 +535,24 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             rows = np.flatnonzero(y != -1)
             labelled = (_safe_indexing(X, rows), y[rows])
         batched = self.batch_candidates and can_batch(start)
-        # Stacked candidates train on the training rows of the tensors, read in place.
-        X_train = None if batched else _safe_indexing(X, train_rows)
+        # Stacked candidates train on the training rows of the tensors, read in place; the
+        # rows of X are copied out only for a round that trains one by one, and only once.
+        X_train = None
         scoring_args = {"X_validation": X_validation, "labelled": labelled,
                         "scoring": self.scoring}
 
         def evaluate_candidates(thetas, round_index, start):
+            nonlocal X_train
             settings = [parameterization.decode(theta) for theta in thetas]
             random_state = _seed(base, _CANDIDATE, round_index)
             reward_seed = _seed(base, _REWARD, round_index)
             if not (batched and can_batch(start, settings)):
-                rows = X_train if not batched else _safe_indexing(X, train_rows)
+                if X_train is None:
+                    X_train = _safe_indexing(X, train_rows)
                 return Parallel(n_jobs=self.n_jobs)(
                     delayed(_fit_and_score_candidate)(
                         start, alpha, corruption, epochs=self.epochs_per_round,
-                        random_state=random_state, X_train=rows,
+                        random_state=random_state, X_train=X_train,
                         reward_seed=reward_seed, **scoring_args,
                     )
                     for alpha, corruption in settings
