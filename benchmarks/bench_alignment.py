@@ -72,7 +72,7 @@ def alignment(dataset, n_samples, *, partial_share, n_settings, epochs, probe_se
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
             fusion.fit(X.iloc[train])
-            accuracy, log_prob = fusion._discrimination(X.iloc[validation], seed=0)
+            accuracy, log_prob = methods.cross_modal_scores(fusion, X.iloc[validation], seed=0)
             Z = fusion.transform(X)
         rewards = {
             "log_prob": float(np.nanmean(log_prob)),

@@ -33,8 +33,9 @@ import torch
 from sklearn.preprocessing import StandardScaler
 
 from sktnce import TupleInfoNCEFusion
-from sktnce._fusion import resolve_alpha, resolve_corruption
-from sktnce._modalities import check_modalities
+from sktnce._modalities import check_modalities, fit_input
+from sktnce._setting import FitSeeds, resolve_setting
+from sktnce._training import TrainingConfig, build_fusion_net
 from sktnce.datasets import make_multimodal_classification
 
 WIDTHS = (50, 30, 20)
@@ -49,13 +50,13 @@ def _data(n_samples, random_state=0):
 def bare_epoch_seconds(fusion, X, epochs):
     """Train the module ``fit`` would train, in a plain loop; median seconds per epoch."""
     specs = check_modalities(fusion.modalities)
-    names = [name for name, _, _ in specs]
-    alpha = resolve_alpha(fusion.alpha, names)
-    corruption = resolve_corruption(fusion.corruption, names)
-    features, missing = fusion._fit_preprocessing(specs, X, torch.device(fusion.device))
-    net = fusion._build_net(alpha, corruption, weight_seed=0, augment_seed=1, shuffle_seed=2)
-    module = net.module.to(fusion.device)
-    criterion = fusion._criterion(**net.get_params_for("criterion")).to(fusion.device)
+    config = TrainingConfig.from_estimator(fusion)
+    setting = resolve_setting(fusion.alpha, fusion.corruption, [name for name, _, _ in specs])
+    preprocessing, (features, missing) = fit_input(fusion, specs, X, config.device)
+    net = build_fusion_net(config, preprocessing.widths, setting,
+                           FitSeeds(weights=0, augment=1, shuffle=2, evaluation=0))
+    module = net.module.to(config.device)
+    criterion = config.criterion(**net.get_params_for("criterion")).to(config.device)
     optimizer = torch.optim.Adam(module.parameters(), lr=fusion.lr)
     rng = np.random.default_rng(0)
     n_rows, batch = len(features), fusion.batch_size

@@ -48,8 +48,7 @@ def reward_table(dataset="generated", n_samples=3000, max_epochs=50, eval_seeds=
             model.set_params(score_chunk_size=size)
             accuracy, log_prob = [], []
             for seed in range(eval_seeds):
-                model._eval_seed = seed
-                a, lp = model._discrimination(held_out)
+                a, lp = methods.cross_modal_scores(model, held_out, seed)
                 accuracy.append(np.nanmean(a))
                 log_prob.append(np.nanmean(lp))
             entry[name] = (np.mean(accuracy), np.std(accuracy), np.mean(log_prob),

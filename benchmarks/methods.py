@@ -16,6 +16,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch, tuple_infonce_loss
 from sktnce._augment import corrupt
+from sktnce._discrimination import score_cross_modal
+from sktnce._modalities import encode_input
 from sktnce._network import TupleInfoNCEModule
 
 N_COMPONENTS = 32
@@ -105,10 +107,9 @@ class CrossModalModule(TupleInfoNCEModule):
 class CrossModalCriterion(torch.nn.Module):
     """InfoNCE between every ordered pair of modalities' embeddings of the same rows."""
 
-    def __init__(self, alpha, temperature, reconstruction=0.0, block_widths=None,
-                 block_scales=None):
+    def __init__(self, alpha, temperature, reconstruction=None):
         # The reconstruction term is TupleInfoNCE's: CMC is trained on its own loss.
-        del reconstruction, block_widths, block_scales
+        del reconstruction
         super().__init__()
         self.temperature = float(temperature)
 
@@ -132,9 +133,8 @@ class CrossModalFusion(TupleInfoNCEFusion):
 
     def transform(self, X):
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        features, missing = self._encode_input(X)
         encoder = self.net_.module_.encoder
+        features, missing = _encoded(self, X)
         with torch.inference_mode():
             outputs = []
             for k in range(missing.shape[1]):
@@ -142,6 +142,19 @@ class CrossModalFusion(TupleInfoNCEFusion):
                 absent[:, k] = missing[:, k]
                 outputs.append(encoder(features, absent))
         return torch.stack(outputs).mean(dim=0).cpu().numpy()
+
+
+def _encoded(fusion, X):
+    """``X`` as a fitted fusion's network input, through its state hook."""
+    state = fusion._get_state()
+    return encode_input(fusion, state.preprocessing, X,
+                        state.training.net.module_.encoder.absent.device)
+
+
+def cross_modal_scores(fusion, X, seed):
+    """A fitted fusion's cross-modal ``(accuracy, log_prob)`` on ``X``, per modality, with
+    the candidate sets and query augmentations drawn from ``seed``."""
+    return score_cross_modal(fusion, _encoded(fusion, X), seed=seed)
 
 
 def cross_modal_contrast(modalities, **params):

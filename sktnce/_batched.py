@@ -18,12 +18,15 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from ._augment import apply_corruption, draw_corruption
-from ._fusion import _criterion_alpha, _reset_learning_rate, resolve_alpha, resolve_corruption
-from ._loss import _unchecked_loss, _unchecked_reconstruction_loss
+from ._loss import training_loss
 from ._network import TupleInfoNCEModule
 from ._skorch import TupleInfoNCECriterion
+from ._training import TrainingState, block_scales, build_fusion_net, build_net, fit_net, \
+    load_optimizer_state
 
-__all__ = ["CandidateBatchCriterion", "CandidateBatchModule", "train_candidate_batch"]
+__all__ = ["CandidateBatchCriterion", "CandidateBatchModule", "can_batch", "train_stacked"]
+
+_PER_CANDIDATE = ("z1", "z2", "disturbed1", "disturbed2", "reconstructed1", "reconstructed2")
 
 
 class _Method(nn.Module):
@@ -126,7 +129,7 @@ class CandidateBatchModule(TupleInfoNCEModule):
 
 
 class CandidateBatchCriterion(TupleInfoNCECriterion):
-    """The sum over candidates of :class:`TupleInfoNCECriterion`'s loss, each with its alpha.
+    """The sum over candidates of :func:`~sktnce._loss.training_loss`, each with its alpha.
 
     The sum's gradient with respect to a candidate's weights is that candidate's own loss
     gradient. ``candidate_losses_`` keeps the last batch's losses, shape (C,).
@@ -134,33 +137,23 @@ class CandidateBatchCriterion(TupleInfoNCECriterion):
     Parameters
     ----------
     alpha : array-like of shape (C, K' + 1)
-        Each candidate's mixture weights, ordinary first (normalised here, per candidate,
-        as :func:`sktnce.tuple_infonce_loss` normalises them).
-    temperature, reconstruction, block_widths, block_scales
+        Each candidate's mixture weights, ordinary first (normalised per candidate).
+    temperature, reconstruction
         As in :class:`~sktnce._skorch.TupleInfoNCECriterion`, shared by the candidates.
     """
 
     def forward(self, outputs):
-        z1, z2, disturbed1, disturbed2, mask1, mask2 = outputs[:6]
+        # The candidates' own outputs carry a leading candidate dimension; the disturbed
+        # tuples' masks, the clean blocks and the present mask are shared.
+        stacked = {name: getattr(outputs, name) for name in _PER_CANDIDATE
+                   if getattr(outputs, name) is not None}
+        term = self._term()
 
-        def loss(z1, z2, disturbed1, disturbed2, alpha):
-            alpha = alpha / alpha.sum()
-            return 0.5 * (
-                _unchecked_loss(z1, z2, disturbed2, alpha, self.temperature, mask2).mean()
-                + _unchecked_loss(z2, z1, disturbed1, alpha, self.temperature, mask1).mean()
-            )
+        def loss(candidate_outputs, alpha):
+            return training_loss(outputs._replace(**candidate_outputs), alpha,
+                                 self.temperature, term)
 
-        losses = vmap(loss)(z1, z2, disturbed1, disturbed2, self.alpha)
-        if len(outputs) > 6:
-            reconstructed1, reconstructed2, target, present = outputs[6:]
-
-            def reconstruction_error(reconstructed):
-                return _unchecked_reconstruction_loss(reconstructed, target, self.block_widths,
-                                                      present, self.block_scales)
-
-            losses = losses + self.reconstruction * 0.5 * (
-                vmap(reconstruction_error)(reconstructed1)
-                + vmap(reconstruction_error)(reconstructed2))
+        losses = vmap(loss)(stacked, self.alpha)
         self.candidate_losses_ = losses.detach()
         return losses.sum()
 
@@ -207,83 +200,74 @@ def _candidate_optimizer_state(state, index):
     return sliced
 
 
-def can_batch(start, settings=()):
-    """Whether ``settings`` (a list of (alpha, corruption)) of a warm start from ``start``
-    can train as one :class:`CandidateBatchModule`; with no settings, whether ``start``'s
-    training module can."""
-    if (type(start)._training_module is not TupleInfoNCEModule
-            or type(start)._criterion is not TupleInfoNCECriterion):
+def can_batch(config, settings=()):
+    """Whether candidates of ``settings`` (:class:`~sktnce._setting.Setting`) can train as
+    one :class:`CandidateBatchModule`; with no settings, whether ``config``'s training
+    module can."""
+    if (config.training_module is not TupleInfoNCEModule
+            or config.criterion is not TupleInfoNCECriterion):
         return False  # a subclass's own training module (as benchmarks build baselines)
-    names = list(start.output_indices_)
-    disturbed = {tuple(start._disturbed_modalities(resolve_alpha(alpha, names)))
-                 for alpha, _ in settings}
-    corrupted = {tuple(rate > 0 for rate in resolve_corruption(corruption, names).values())
-                 for _, corruption in settings}
+    disturbed = {tuple(setting.disturbed_modalities) for setting in settings}
+    corrupted = {tuple(rate > 0 for rate in setting.rates) for setting in settings}
     return len(disturbed) <= 1 and len(corrupted) <= 1
 
 
-def train_candidate_batch(start, settings, *, epochs, random_state, features, missing,
-                          rows=None):
-    """Train warm-started copies of ``start``, one per setting, as one stacked model.
+def train_stacked(config, start, settings, seeds, encoded, *, widths, epochs, rows=None):
+    """Train one candidate per setting from ``start``, as one stacked model.
 
-    Gives what ``copy.deepcopy(start).set_params(alpha=..., corruption=...,
-    max_epochs=epochs, random_state=random_state, warm_start=True).fit(X)`` gives for every
-    setting, up to float rounding, where ``features`` and ``missing`` are ``start``'s
-    encoding of ``X``, or of a table whose ``rows`` are ``X``. ``settings`` must pass
-    :func:`can_batch`.
+    Gives, up to float rounding, what :func:`~sktnce._training.train` gives for each
+    setting with ``start``, ``seeds`` and ``epochs`` on ``rows`` of ``encoded``;
+    ``settings`` must pass :func:`can_batch`.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+    start : TrainingState
+        Where every candidate starts: its weights and Adam state.
+    settings : list of Setting
+    seeds : FitSeeds
+        Shared by the candidates (the initial weights are ``start``'s).
+    encoded : EncodedTable
+    widths : list of int
+        The modalities' block widths.
+    epochs : int
+    rows : array-like of int, default=None
+        The training rows of ``encoded``; None: all.
 
     Returns
     -------
-    candidates : list of TupleInfoNCEFusion
+    states : list of TrainingState
+        One per setting, its net built as a single candidate's would be.
     """
-    names = list(start.output_indices_)
-    alphas = [resolve_alpha(alpha, names) for alpha, _ in settings]
-    rates = [resolve_corruption(corruption, names) for _, corruption in settings]
-    disturbed = start._disturbed_modalities(alphas[0])
-    trainer = copy.copy(start).set_params(random_state=random_state)
-    _, augment_seed, shuffle_seed, eval_seed = trainer._draw_seeds()
-
-    encoder = start.net_.module_.encoder
     module = CandidateBatchModule(
-        [encoder] * len(settings), corruption=[[rate[name] for name in names] for rate in rates],
-        disturbed_modalities=disturbed, seed=augment_seed, **start._module_params(),
+        [start.net.module_.encoder] * len(settings),
+        corruption=[setting.rates for setting in settings],
+        disturbed_modalities=settings[0].disturbed_modalities, seed=seeds.augment,
+        **config.module_params,
     )
     recorder = RecordCandidateLosses()
-    net = trainer._skorch_net(
-        module, CandidateBatchCriterion,
-        np.array([_criterion_alpha(alpha, disturbed) for alpha in alphas]),
-        shuffle_seed=shuffle_seed, max_epochs=epochs, callbacks=[("candidate_losses", recorder)],
-        rows=rows, block_scales=start._block_scales(features, missing, rows),
+    scales = block_scales(encoded, widths, rows) if config.reconstructs else None
+    net = build_net(
+        config, module, np.array([setting.criterion_alpha for setting in settings]),
+        widths=widths, shuffle_seed=seeds.shuffle, criterion=CandidateBatchCriterion,
+        max_epochs=epochs, rows=rows, scales=scales,
+        callbacks=[("candidate_losses", recorder)],
     )
-    net.initialize()
-    net.optimizer_.load_state_dict(
-        _stacked_optimizer_state(start.net_.optimizer_.state_dict(), len(settings)))
-    _reset_learning_rate(net.optimizer_, start.lr)
-    net.partial_fit({"x": features, "missing": missing}, None)
-    completed = dict(net.callbacks_)["last_complete_epoch"].completed_epochs_
-    if completed < epochs:
-        # skorch ended the round quietly on KeyboardInterrupt: it must stop the search.
-        raise KeyboardInterrupt(f"The search's round was interrupted after {completed} epochs.")
+    load_optimizer_state(
+        net, _stacked_optimizer_state(start.net.optimizer_.state_dict(), len(settings)),
+        config.lr)
+    fit_net(net, encoded, on_interrupt="raise", owner="TupleInfoNCESearch")
 
     optimizer_state = net.optimizer_.state_dict()
-    candidates = []
-    for index, ((alpha, corruption), alpha_array, rate) in enumerate(zip(settings, alphas, rates)):
-        # A deep copy of all but the net, which is replaced: as independent as a copy
-        # trained on its own.
-        candidate = copy.deepcopy(start, memo={id(start.net_): None}).set_params(
-            alpha=np.asarray(alpha).tolist(), corruption=dict(corruption), max_epochs=epochs,
-            random_state=random_state, warm_start=True, verbose=0,
-        )
-        candidate_net = candidate._build_net(
-            alpha_array, rate, weight_seed=0, augment_seed=augment_seed,
-            shuffle_seed=shuffle_seed, max_epochs=epochs,
+    states = []
+    for index, setting in enumerate(settings):
+        candidate_net = build_fusion_net(
+            config, widths, setting, seeds, max_epochs=epochs,
             initial_state=module.candidate_state(index),
             optimizer_state=_candidate_optimizer_state(optimizer_state, index),
         )
-        candidate._set_trained(candidate_net, alpha_array, rate)
-        candidate.loss_curve_ = list(start.loss_curve_) + [
-            losses[index] for losses in recorder.epoch_losses_]
-        candidate.n_iter_ = len(candidate.loss_curve_)
-        candidate._eval_seed = eval_seed
-        candidates.append(candidate)
-    return candidates
+        candidate_net.module_.eval()
+        losses = tuple(epoch[index] for epoch in recorder.epoch_losses_)
+        states.append(TrainingState(candidate_net, tuple(start.loss_curve) + losses,
+                                    seeds.evaluation))
+    return states

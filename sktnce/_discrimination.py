@@ -1,11 +1,17 @@
 """Cross-modal discrimination: the evaluation, the search's reward and ``score``."""
 
+import warnings
+from typing import NamedTuple
+
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from ._augment import corrupt, partial_views
+from ._modalities import encode_input
 
-__all__ = ["cross_modal_discrimination"]
+__all__ = ["CrossModalScoringMixin", "CrossModalScores", "cross_modal_discrimination",
+           "score_cross_modal"]
 
 
 def _candidate_sets(order, chunk_size, generator):
@@ -97,3 +103,89 @@ def cross_modal_discrimination(encoder, x, missing, *, corruption, chunk_size, t
             counted[k] += valid.sum().item()
     with np.errstate(invalid="ignore", divide="ignore"):
         return hits / counted, log_prob / counted
+
+
+class CrossModalScores(NamedTuple):
+    """Per-modality results of :func:`cross_modal_discrimination`, shape (K,) each."""
+
+    accuracy: np.ndarray
+    log_prob: np.ndarray
+
+
+def score_cross_modal(estimator, encoded, *, seed):
+    """:func:`cross_modal_discrimination` of a fitted fusion on an encoded table, with the
+    estimator's own evaluation parameters and the candidate sets and query augmentations
+    drawn from ``seed``."""
+    generator = torch.Generator(device=encoded.features.device).manual_seed(seed)
+    accuracy, log_prob = cross_modal_discrimination(
+        estimator.net_.module_.encoder,
+        encoded.features,
+        encoded.missing,
+        corruption=[estimator.score_corruption] * len(estimator.output_indices_),
+        chunk_size=estimator.score_chunk_size,
+        temperature=estimator.temperature,
+        generator=generator,
+    )
+    return CrossModalScores(accuracy, log_prob)
+
+
+class CrossModalScoringMixin:
+    """:meth:`cross_modal_accuracy` and :meth:`score` of a fusion, read through its state
+    hook ``_get_state`` (:class:`~sktnce._fusion.FusionState`)."""
+
+    def _cross_modal_scores(self, X):
+        check_is_fitted(self)
+        state = self._get_state()
+        encoded = encode_input(self, state.preprocessing, X,
+                               state.training.net.module_.encoder.absent.device)
+        n_rows = len(encoded.features)
+        if n_rows < 2:
+            raise ValueError("Cross-modal discrimination needs at least 2 rows.")
+        if n_rows < self.score_chunk_size:
+            warnings.warn(
+                f"Cross-modal discrimination on {n_rows} rows, fewer than score_chunk_size="
+                f"{self.score_chunk_size}: rows are ranked among {n_rows} candidates (chance "
+                f"1/{n_rows}), a score that does not compare with scores on more rows.",
+                UserWarning, stacklevel=3,
+            )
+        return score_cross_modal(self, encoded, seed=state.training.eval_seed)
+
+    def cross_modal_accuracy(self, X):
+        """Each modality's cross-modal discrimination accuracy A^k on ``X``.
+
+        For modality k, the share of rows whose modality k alone, corrupted at
+        ``score_corruption``, retrieves the rest of its own row (all modalities but k)
+        among ``score_chunk_size`` candidates. A modality the encoder ignores scores near
+        chance, ``1 / score_chunk_size``. With one modality it is instance discrimination:
+        an augmented view of a row retrieves the clean row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Held-out rows, at least 2.
+
+        Returns
+        -------
+        accuracy : dict of str to float
+            A^k by modality name, in [0, 1]; NaN where no row has the modality.
+        """
+        return dict(zip(self.output_indices_, self._cross_modal_scores(X).accuracy.tolist()))
+
+    def score(self, X, y=None):
+        """Mean cross-modal discrimination accuracy over modalities, in [0, 1].
+
+        The reward of METHOD.md divided by K, so that it does not grow with the number of
+        modalities; :class:`~sklearn.model_selection.GridSearchCV` without ``y`` selects
+        by it.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.nanmean(self._cross_modal_scores(X).accuracy))

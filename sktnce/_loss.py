@@ -1,8 +1,10 @@
 """The TupleInfoNCE loss, a pure function over tensors."""
 
+from typing import NamedTuple, Optional
+
 import torch
 
-__all__ = ["reconstruction_loss", "tuple_infonce_loss"]
+__all__ = ["ReconstructionTerm", "reconstruction_loss", "training_loss", "tuple_infonce_loss"]
 
 
 def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, disturbed_mask=None,
@@ -214,3 +216,54 @@ def _unchecked_reconstruction_loss(reconstructed, target, block_widths, present,
     per_modality = squared.sum(dim=0) / (n_present.clamp(min=1) * widths)
     held = n_present > 0
     return (per_modality * held).sum() / held.sum().clamp(min=1)
+
+
+class ReconstructionTerm(NamedTuple):
+    """The reconstruction term of a fit: its weight and the units of its modalities."""
+
+    weight: float
+    block_widths: list
+    #: Each modality's unit (:func:`reconstruction_loss`'s ``scale``), or None for 1.
+    block_scales: Optional[torch.Tensor] = None
+
+
+def training_loss(outputs, alpha, temperature, reconstruction=None):
+    """The training objective of one batch, from the training module's outputs.
+
+    The symmetric TupleInfoNCE loss (each view the anchor of the other, averaged), plus
+    ``reconstruction.weight`` times the views' mean :func:`reconstruction_loss` when a
+    :class:`ReconstructionTerm` is given. Inputs are the module's own, so nothing is
+    checked (no device sync per batch), and there is no data-dependent control flow:
+    :func:`torch.func.vmap` maps it over a leading dimension of candidate models.
+
+    Parameters
+    ----------
+    outputs : TrainingOutputs
+        ``z1, z2, disturbed1, disturbed2, mask1, mask2``, and the reconstruction's fields
+        when ``reconstruction`` is given.
+    alpha : Tensor of shape (K' + 1,)
+        Mixture weights, ordinary first; normalised here.
+    temperature : float
+    reconstruction : ReconstructionTerm, default=None
+
+    Returns
+    -------
+    loss : Tensor
+        A scalar.
+    """
+    alpha = alpha / alpha.sum()
+    loss = 0.5 * (
+        _unchecked_loss(outputs.z1, outputs.z2, outputs.disturbed2, alpha, temperature,
+                        outputs.mask2).mean()
+        + _unchecked_loss(outputs.z2, outputs.z1, outputs.disturbed1, alpha, temperature,
+                          outputs.mask1).mean()
+    )
+    if reconstruction is None:
+        return loss
+    widths, scales = reconstruction.block_widths, reconstruction.block_scales
+    return loss + reconstruction.weight * 0.5 * (
+        _unchecked_reconstruction_loss(outputs.reconstructed1, outputs.target, widths,
+                                       outputs.present, scales)
+        + _unchecked_reconstruction_loss(outputs.reconstructed2, outputs.target, widths,
+                                         outputs.present, scales)
+    )

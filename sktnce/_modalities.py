@@ -7,14 +7,18 @@ absent embedding instead of an encoding.
 """
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
+import torch
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._indexing import _determine_key_type, _get_column_indices, _safe_indexing
+from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["ALL_COLUMNS_NAME", "check_modalities", "fit_modalities", "transform_modalities"]
+__all__ = ["ALL_COLUMNS_NAME", "EncodedTable", "Preprocessing", "check_modalities",
+           "check_table", "encode_input", "fit_input", "fit_modalities", "transform_modalities"]
 
 ALL_COLUMNS_NAME = "features"
 # Inputs beyond this magnitude saturate the encoders; fit warns about them.
@@ -24,6 +28,90 @@ RESERVED_NAMES = ("ordinary",)
 
 def _is_dataframe(X):
     return hasattr(X, "iloc") and hasattr(X, "columns") and getattr(X, "ndim", 2) == 2
+
+
+def check_table(X, *, estimator, min_rows):
+    """``X`` checked at an estimator's boundary: a DataFrame as it is, an array-like as an
+    array of at least ``min_rows`` rows; a sparse matrix is refused with the fix."""
+    owner = type(estimator).__name__
+    if sparse.issparse(X):
+        raise TypeError(
+            f"{owner} does not take a sparse X; pass a dense array or a "
+            "DataFrame (a modality's transformer may output sparse blocks)."
+        )
+    if not _is_dataframe(X):
+        return check_array(X, dtype=None, ensure_all_finite=False,
+                           ensure_min_samples=min_rows, estimator=estimator)
+    if min_rows > 1 and X.shape[0] < min_rows:  # training; transform takes any rows
+        raise ValueError(
+            f"Found {X.shape[0]} sample(s) while a minimum of {min_rows} is required by "
+            f"{owner}: contrastive training needs other rows."
+        )
+    return X
+
+
+def fit_input(estimator, specs, X, device):
+    """``X`` checked as ``estimator``'s training input (its ``n_features_in_`` set), then
+    the modalities ``specs`` fitted on it: the :class:`Preprocessing` and ``X`` encoded."""
+    X = check_table(X, estimator=estimator, min_rows=2)
+    validate_data(estimator, X, reset=True, skip_check_array=True)
+    return Preprocessing.fit(specs, X, device)
+
+
+def encode_input(estimator, preprocessing, X, device):
+    """``X`` checked as a fitted ``estimator``'s input (the columns seen in fit), then
+    encoded by ``preprocessing`` on ``device``."""
+    X = check_table(X, estimator=estimator, min_rows=1)
+    validate_data(estimator, X, reset=False, skip_check_array=True)
+    return preprocessing.transform(X, device)
+
+
+class EncodedTable(NamedTuple):
+    """A table preprocessed for the network: one float32 tensor of every modality's block
+    side by side, and the rows where each modality is wholly missing."""
+
+    #: (n, sum of widths) float32.
+    features: torch.Tensor
+    #: (n, K) bool.
+    missing: torch.Tensor
+
+    def to(self, device):
+        return EncodedTable(self.features.to(device), self.missing.to(device))
+
+
+class Preprocessing(NamedTuple):
+    """The fitted modalities: their transformers and columns, and where each one's block
+    lies in the network's input."""
+
+    #: (name, fitted transformer or "passthrough", column positions, 1-D selection).
+    plan: list
+    #: Modality name -> slice of the network's input.
+    output_indices: dict
+
+    @classmethod
+    def fit(cls, specs, X, device):
+        """Fit every modality's transformer on ``X``; return it and ``X`` encoded."""
+        plan, features, missing, widths = fit_modalities(specs, X)
+        offsets = np.cumsum([0, *widths])
+        output_indices = {
+            name: slice(int(start), int(stop))
+            for (name, *_), start, stop in zip(plan, offsets[:-1], offsets[1:])
+        }
+        encoded = EncodedTable(torch.from_numpy(features), torch.from_numpy(missing))
+        return cls(plan, output_indices), encoded.to(device)
+
+    @property
+    def names(self):
+        return list(self.output_indices)
+
+    @property
+    def widths(self):
+        return [s.stop - s.start for s in self.output_indices.values()]
+
+    def transform(self, X, device):
+        """``X`` (checked, with the columns seen in fit) encoded on ``device``."""
+        features, missing = transform_modalities(self.plan, X, self.widths)
+        return EncodedTable(torch.from_numpy(features), torch.from_numpy(missing)).to(device)
 
 
 def check_modalities(modalities):
@@ -293,7 +381,7 @@ def _run(fitted, X, widths=None):
                         "neural encoders learn poorly from unscaled inputs. Give the modality "
                         "a scaler (StandardScaler) instead of 'passthrough'.",
                         UserWarning,
-                        stacklevel=4,
+                        stacklevel=5,  # the estimator's fit
                     )
             elif encoded.shape[1] != width:
                 raise ValueError(

@@ -1,5 +1,7 @@
 """The torch side: the tuple encoder g and the module that builds views and negatives."""
 
+from typing import NamedTuple, Optional
+
 import numpy as np
 import torch
 from torch import nn
@@ -7,7 +9,28 @@ from torch.nn import functional as F
 
 from ._augment import corrupt, partial_views, random_derangement
 
-__all__ = ["TupleEncoder", "TupleInfoNCEModule"]
+__all__ = ["TrainingOutputs", "TupleEncoder", "TupleInfoNCEModule"]
+
+
+class TrainingOutputs(NamedTuple):
+    """What the training module gives the loss for one batch.
+
+    The first six are the inputs of :func:`sktnce.tuple_infonce_loss` in both directions
+    (``mask`` is its ``disturbed_mask``); the last four, None when the encoder has no
+    decoder, those of :func:`sktnce.reconstruction_loss`: each view's reconstruction of
+    the clean blocks, the clean blocks, and which rows hold each modality.
+    """
+
+    z1: torch.Tensor
+    z2: torch.Tensor
+    disturbed1: torch.Tensor
+    disturbed2: torch.Tensor
+    mask1: torch.Tensor
+    mask2: torch.Tensor
+    reconstructed1: Optional[torch.Tensor] = None
+    reconstructed2: Optional[torch.Tensor] = None
+    target: Optional[torch.Tensor] = None
+    present: Optional[torch.Tensor] = None
 
 
 def _mlp(in_features, hidden_dim, out_features, n_layers):
@@ -126,13 +149,9 @@ class TupleEncoder(nn.Module):
 class TupleInfoNCEModule(nn.Module):
     """Training module: two augmented views of a batch, plus the disturbed tuples.
 
-    ``forward`` returns ``(z1, z2, disturbed1, disturbed2, mask1, mask2)``, the inputs of
-    :func:`sktnce.tuple_infonce_loss` in both directions (``mask`` is its
-    ``disturbed_mask``). The modality encoders run once per view; a disturbed tuple only
-    re-runs the heads on recombined embeddings. Where the encoder has a decoder, four
-    more follow, the inputs of :func:`sktnce.reconstruction_loss`: each view's
-    reconstruction of the clean blocks, the clean blocks, and which rows hold each
-    modality.
+    ``forward`` returns :class:`TrainingOutputs`, the reconstruction's fields where the
+    encoder has a decoder. The modality encoders run once per view; a disturbed tuple only
+    re-runs the heads on recombined embeddings.
 
     Each batch is one of three kinds, as in the authors' code: with probability
     ``1 - partial_share`` the full tuple (with modality dropout); otherwise, with equal
@@ -283,9 +302,10 @@ class TupleInfoNCEModule(nn.Module):
         z1, disturbed1, mask1 = self._project_with_disturbed(embeddings1, view_absent1)
         embeddings2, view_absent2 = self._view(blocks, absent2, dropout=dropout)
         z2, disturbed2, mask2 = self._project_with_disturbed(embeddings2, view_absent2)
+        contrast = TrainingOutputs(z1, z2, disturbed1, disturbed2, mask1, mask2)
         if self.encoder.decoder is None:
-            return z1, z2, disturbed1, disturbed2, mask1, mask2
+            return contrast
         # Each view rebuilds every modality its row holds, the ones it lacks included.
-        present = ~missing
-        return (z1, z2, disturbed1, disturbed2, mask1, mask2,
-                self._reconstruct(embeddings1), self._reconstruct(embeddings2), x, present)
+        return contrast._replace(reconstructed1=self._reconstruct(embeddings1),
+                                 reconstructed2=self._reconstruct(embeddings2),
+                                 target=x, present=~missing)

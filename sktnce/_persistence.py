@@ -30,8 +30,11 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._fusion import TupleInfoNCEFusion, _resolve_device
+from ._fusion import FusionState, TupleInfoNCEFusion
+from ._modalities import Preprocessing
 from ._search import TupleInfoNCESearch
+from ._setting import FitSeeds, resolve_setting
+from ._training import TrainingConfig, TrainingState, build_fusion_net, resolve_device
 from ._version import __version__
 
 __all__ = ["load", "save"]
@@ -131,19 +134,21 @@ def _fusion_parts(estimator, prefix):
     import skops.io
 
     description, objects = _describe(estimator)
+    preprocessing, setting, training = estimator._get_state()
     fitted = {
-        "alpha_": estimator.alpha_,
-        "corruption_": estimator.corruption_,
-        "output_indices_": {k: [s.start, s.stop] for k, s in estimator.output_indices_.items()},
+        "alpha_": setting.alpha_by_name,
+        "corruption_": setting.corruption,
+        "output_indices_": {k: [s.start, s.stop]
+                            for k, s in preprocessing.output_indices.items()},
         "n_features_in_": estimator.n_features_in_,
         "feature_names_in_": getattr(estimator, "feature_names_in_", None),
-        "loss_curve_": estimator.loss_curve_,
-        "n_iter_": estimator.n_iter_,
-        "selects_1d": estimator._selects_1d,
-        "eval_seed": estimator._eval_seed,
+        "loss_curve_": list(training.loss_curve),
+        "n_iter_": len(training.loss_curve),
+        "selects_1d": [scalar for *_, scalar in preprocessing.plan],
+        "eval_seed": training.eval_seed,
     }
-    objects["fitted"] = {"modalities_": estimator.modalities_}
-    encoder = estimator.net_.module_.encoder
+    objects["fitted"] = {"modalities_": [spec[:3] for spec in preprocessing.plan]}
+    encoder = training.net.module_.encoder
     weights = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
     return {
         prefix + _JSON: _header(description, _plain(fitted)),
@@ -350,7 +355,7 @@ class _Placement:
         if self.device is not None:
             return self.device
         try:
-            _resolve_device(saved)
+            resolve_device(saved)
         except ValueError:
             self.missing = saved
             return "cpu"
@@ -369,21 +374,22 @@ def _load_fusion(archive, prefix, trusted, place):
         raise ValueError(f"{archive.path}: the weights are corrupt ({exc}).") from None
     estimator = _rebuild(header, objects, place, archive.path)
     fitted = header["fitted"]
-    estimator.modalities_ = objects["fitted"]["modalities_"]
-    estimator._selects_1d = fitted["selects_1d"]
-    estimator.output_indices_ = {k: slice(*v) for k, v in fitted["output_indices_"].items()}
+    preprocessing = Preprocessing(
+        [(*spec, scalar) for spec, scalar in zip(objects["fitted"]["modalities_"],
+                                                 fitted["selects_1d"])],
+        {k: slice(*v) for k, v in fitted["output_indices_"].items()},
+    )
+    setting = resolve_setting(fitted["alpha_"], fitted["corruption_"], preprocessing.names)
+    seeds = FitSeeds(weights=0, augment=0, shuffle=0, evaluation=fitted["eval_seed"])
+    net = build_fusion_net(TrainingConfig.from_estimator(estimator), preprocessing.widths,
+                           setting, seeds, initial_state=weights)
+    net.initialize()
+    estimator._set_state(FusionState(preprocessing, setting,
+                                     TrainingState(net, tuple(fitted["loss_curve_"]),
+                                                   seeds.evaluation)))
     estimator.n_features_in_ = fitted["n_features_in_"]
     if fitted["feature_names_in_"] is not None:
         estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-    estimator._eval_seed = fitted["eval_seed"]
-    names = list(estimator.output_indices_)
-    alpha = np.array([fitted["alpha_"][k] for k in ["ordinary", *names]])
-    net = estimator._build_net(alpha, fitted["corruption_"], weight_seed=0, augment_seed=0,
-                               shuffle_seed=0, initial_state=weights)
-    net.initialize()
-    estimator._set_trained(net, alpha, fitted["corruption_"])
-    estimator.loss_curve_ = fitted["loss_curve_"]
-    estimator.n_iter_ = fitted["n_iter_"]
     return estimator
 
 

@@ -1,15 +1,50 @@
 """The search's rewards: what a candidate setting of alpha and beta is judged by."""
 
+import warnings
+from typing import NamedTuple
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-__all__ = ["REWARDS", "labelled_probe_score", "rankme"]
+__all__ = ["REWARDS", "Reward", "check_partial_labels", "labelled_probe_score", "rankme"]
 
-#: The rewards TupleInfoNCESearch offers; "probe" is the one that reads labels.
-REWARDS = ("log_prob", "accuracy", "rankme", "probe")
+
+class Reward(NamedTuple):
+    """What a reward needs and how a candidate's result gives it."""
+
+    name: str
+    #: Reads ``y`` (labels, with -1 for unlabelled rows).
+    reads_labels: bool
+    #: Ranks validation rows among ``score_chunk_size`` candidates: a value per modality,
+    #: averaged over the modalities that some row can query.
+    cross_modal: bool
+
+    def values(self, results):
+        """The reward of every candidate's result (a dict of its scores), checked finite."""
+        if self.cross_modal:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: checked below
+                rewards = np.array([np.nanmean(result[self.name]) for result in results])
+        else:
+            rewards = np.array([result[self.name] for result in results], dtype=np.float64)
+        if not np.isfinite(rewards).all():
+            raise ValueError(
+                f"The {self.name!r} reward is not finite: no validation row has any "
+                "modality present, or the embedding is degenerate."
+            )
+        return rewards
+
+
+#: The rewards TupleInfoNCESearch offers, by name.
+REWARDS = {
+    "log_prob": Reward("log_prob", reads_labels=False, cross_modal=True),
+    "accuracy": Reward("accuracy", reads_labels=False, cross_modal=True),
+    "rankme": Reward("rankme", reads_labels=False, cross_modal=False),
+    "probe": Reward("probe", reads_labels=True, cross_modal=False),
+}
 #: Folds of the few-label reward's cross-validation (fewer when a class has fewer rows).
 PROBE_FOLDS = 3
 UNLABELLED = -1

@@ -1,17 +1,16 @@
-"""TupleInfoNCESearch: learning alpha and beta by the paper's bilevel REINFORCE search."""
+"""TupleInfoNCESearch: learning alpha and beta by the paper's bilevel REINFORCE search.
 
-import copy
+The meta-estimator: parameter checks, a short ``fit`` and the round loop. The policy lives
+in :mod:`sktnce._policy`, one candidate's training and scoring in :mod:`sktnce._candidates`,
+and the results table in :mod:`sktnce._search_results`.
+"""
+
 import math
 import time
-import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from joblib import Parallel, delayed
-from scipy import sparse
-from scipy.special import expit, logit, softmax
 from sklearn.base import (
     BaseEstimator,
     MetaEstimatorMixin,
@@ -21,174 +20,149 @@ from sklearn.base import (
 )
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ._batched import can_batch, train_candidate_batch
-from ._fusion import TupleInfoNCEFusion, _restore_on_failure
-from ._modalities import _is_dataframe
-from ._reward import REWARDS, check_partial_labels, labelled_probe_score, rankme
+from ._batched import can_batch
+from ._candidates import (
+    CandidateRound,
+    ScoringData,
+    fit_and_score_candidate,
+    score_candidate,
+    train_stacked_candidates,
+)
+from ._fusion import FusionState, TupleInfoNCEFusion, restore_on_failure
+from ._modalities import check_modalities, check_table, encode_input, fit_input
+from ._policy import SEARCHABLE, GaussianPolicy, Parameterization
+from ._reward import REWARDS, UNLABELLED, check_partial_labels
+from ._search_results import SearchResults
+from ._setting import FitSeeds, derive_seed, resolve_setting
+from ._training import TrainingConfig, initial_state, train
 
 __all__ = ["TupleInfoNCESearch"]
 
-#: Upper bound of a searched corruption rate: beta_k = BETA_MAX * sigmoid(v_k) < 1.
-BETA_MAX = 0.9
-#: Floor of an initial alpha weight (or corruption ratio beta / BETA_MAX) before it is
-#: mapped to the unconstrained scale, where 0 would be -inf.
-_INIT_FLOOR = 0.01
-#: torch threads of every candidate's training, whatever n_jobs is: float results can
-#: depend on the thread count, and the search's result must not depend on n_jobs.
-_CANDIDATE_THREADS = 1
-_SEARCHABLE = ("alpha", "corruption")
-_ADVANTAGE_EPS = 1e-8
 #: Purposes of the seeds derived from random_state.
 _SPLIT, _WEIGHTS, _POLICY, _CANDIDATE, _REWARD, _REFIT = range(6)
 
 
-def _seed(*key):
-    """A 31-bit seed derived from the integers ``key`` (base seed, purpose, round, ...)."""
-    return int(np.random.SeedSequence([int(k) for k in key]).generate_state(1)[0] >> 1)
+def _check_search(search, estimator):
+    """The searched parameters, as a set; the estimator checked to be a fusion."""
+    if not isinstance(estimator, TupleInfoNCEFusion):
+        raise TypeError(
+            f"estimator must be a TupleInfoNCEFusion; got {type(estimator).__name__}."
+        )
+    search = list(search)
+    unknown = [name for name in search if name not in SEARCHABLE]
+    if unknown:
+        raise ValueError(f"search has unknown names {unknown}; choose among {list(SEARCHABLE)}.")
+    if not search:
+        raise ValueError(f"search is empty; give some of {list(SEARCHABLE)}.")
+    if len(set(search)) != len(search):
+        raise ValueError(f"search names a parameter twice: {search}.")
+    return set(search)
 
 
-class _Parameterization:
-    """The map between the policy's unconstrained theta and a setting (alpha, beta).
-
-    theta holds ``u`` (alpha = softmax(u)) where alpha is searched, then ``v``
-    (beta_k = BETA_MAX * sigmoid(v_k)) where corruption is; what is not searched stays at
-    its initial value.
-    """
-
-    def __init__(self, names, alpha_init, corruption_init, searched):
-        self.names = list(names)
-        self.alpha_init = np.asarray(alpha_init, dtype=np.float64)
-        self.corruption_init = dict(corruption_init)
-        self.searched = [name for name in _SEARCHABLE if name in searched]
-
-    def initial_mean(self):
-        """theta of the initial setting (zero weights and rates floored at 0.01)."""
-        parts = []
-        if "alpha" in self.searched:
-            u = np.log(np.maximum(self.alpha_init, _INIT_FLOOR))
-            parts.append(u - u.mean())
-        if "corruption" in self.searched:
-            ratio = np.array(list(self.corruption_init.values())) / BETA_MAX
-            parts.append(logit(np.clip(ratio, _INIT_FLOOR, 1 - _INIT_FLOOR)))
-        return np.concatenate(parts)
-
-    def decode(self, theta):
-        """``(alpha, corruption)``: an array ordinary first, and a dict by modality."""
-        alpha, corruption = self.alpha_init, dict(self.corruption_init)
-        offset = 0
-        if "alpha" in self.searched:
-            alpha = softmax(theta[:len(self.names) + 1])
-            offset = len(self.names) + 1
-        if "corruption" in self.searched:
-            rates = BETA_MAX * expit(theta[offset:offset + len(self.names)])
-            corruption = dict(zip(self.names, rates.tolist()))
-        return alpha, corruption
+def _split(n_samples, validation_fraction, reward, chunk_size, seed):
+    """``(train_rows, validation_rows)``, sorted, each large enough for its use."""
+    n_validation = math.ceil(validation_fraction * n_samples)
+    n_train = n_samples - n_validation
+    if n_validation < 2 or n_train < 2:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} splits {n_samples} rows into "
+            f"{n_train} for training and {n_validation} for the reward; each side needs "
+            "at least 2."
+        )
+    if reward.cross_modal and n_validation < chunk_size:
+        raise ValueError(
+            f"reward={reward.name!r} ranks each validation row among the estimator's "
+            f"score_chunk_size={chunk_size} candidates, but validation_fraction="
+            f"{validation_fraction} holds out {n_validation} of {n_samples} rows. "
+            "Lower score_chunk_size or raise validation_fraction."
+        )
+    order = np.random.default_rng(seed).permutation(n_samples)
+    return np.sort(order[n_validation:]), np.sort(order[:n_validation])
 
 
-class _GaussianPolicy:
-    """theta ~ N(mean, sigma^2 I), its mean moved by REINFORCE with Adam ascent.
-
-    The gradient of the expected reward is estimated from one round's draws with the
-    normalised advantage ``A_b = (R_b - mean R) / (std R + 1e-8)``:
-    ``(1/B) sum_b A_b (theta_b - mean) / sigma^2``. torch's Adam takes the step, as in
-    the authors' code.
-    """
-
-    def __init__(self, mean, *, sigma, learning_rate):
-        self.sigma = float(sigma)
-        self._mean = torch.tensor(np.asarray(mean, dtype=np.float64), requires_grad=True)
-        self._optimizer = torch.optim.Adam([self._mean], lr=learning_rate, maximize=True)
-
-    @property
-    def mean(self):
-        return self._mean.detach().numpy().copy()
-
-    def sample(self, n_samples, rng):
-        """``n_samples`` draws of theta, shape (n_samples, dim), from a NumPy generator."""
-        return self.mean + self.sigma * rng.standard_normal((n_samples, len(self.mean)))
-
-    def update(self, thetas, rewards):
-        """One Adam ascent step of the mean from the draws ``thetas`` and their rewards."""
-        rewards = np.asarray(rewards, dtype=np.float64)
-        advantage = (rewards - rewards.mean()) / (rewards.std() + _ADVANTAGE_EPS)
-        # grad_mean log N(theta_b; mean, sigma^2 I) = (theta_b - mean) / sigma^2
-        gradient = (advantage[:, None] * (thetas - self.mean)).mean(axis=0) / self.sigma**2
-        self._optimizer.zero_grad()
-        self._mean.grad = torch.from_numpy(gradient)
-        self._optimizer.step()
+def _initialized(template, X, setting, random_state):
+    """``template`` with its preprocessing fitted on all rows of ``X`` and seeded, untrained
+    weights (where the first round's candidates start), and ``X`` encoded."""
+    start = template.set_params(verbose=0, random_state=random_state)
+    config = TrainingConfig.from_estimator(start)
+    preprocessing, encoded = fit_input(start, check_modalities(start.modalities), X,
+                                       config.device)
+    training = initial_state(config, preprocessing.widths, setting,
+                             FitSeeds.draw(random_state))
+    return start._set_state(FusionState(preprocessing, setting, training)), encoded
 
 
-@contextmanager
-def _candidate_threads():
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(_CANDIDATE_THREADS)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous_threads)
+def _refitted(start, setting, encoded, params):
+    """``start`` with ``params`` (its refit's epochs and random_state) fitted anew on all
+    rows of ``encoded`` with ``setting``: ``clone(estimator).set_params(...).fit(X)``, on
+    the tensors already at hand."""
+    best = start.set_params(alpha=setting.alpha_by_name, corruption=dict(setting.corruption),
+                            **params)
+    state = best._get_state()
+    training = train(TrainingConfig.from_estimator(best), encoded, setting,
+                     FitSeeds.draw(best.random_state), widths=state.preprocessing.widths)
+    return best._set_state(state._replace(setting=setting, training=training))
 
 
-def _train_candidate(start, alpha, corruption, *, epochs, random_state, X_train):
-    """A copy of ``start`` (fitted, or initialised) trained ``epochs`` more epochs with one
-    setting, warm-started from its weights and optimizer state."""
-    candidate = copy.deepcopy(start).set_params(
-        alpha=np.asarray(alpha).tolist(), corruption=dict(corruption), max_epochs=epochs,
-        random_state=random_state, warm_start=True, verbose=0,
-    )
-    with warnings.catch_warnings():
-        # A candidate's interruption must stop the search, not be rolled back quietly.
-        warnings.filterwarnings("error", message="Training was interrupted")
-        try:
-            candidate.fit(X_train)
-        except UserWarning as interrupted:
-            raise KeyboardInterrupt(str(interrupted)) from None
-    return candidate
-
-
-def _score_candidate(candidate, *, X_validation, reward_seed, labelled=None, scoring=None):
-    """Every reward of a trained candidate, as a dict (with the candidate as "estimator").
-
-    ``labelled`` is ``(X_labelled, y_labelled)`` for the few-label reward. Runs with one
-    torch thread, in a joblib worker or in the caller's process: its result depends only
-    on its arguments.
-    """
+def _evaluate_stacked(start, settings, round_, data):
+    """A round's candidates trained as one stacked model here, then scored one by one
+    (shipping them to workers cost more than it saved)."""
     started = time.perf_counter()
-    with _candidate_threads():
-        with warnings.catch_warnings():
-            # Fewer validation rows than a candidate set: the search checks this where the
-            # cross-modal scores are the reward; elsewhere they are only recorded.
-            warnings.filterwarnings("ignore", message="Cross-modal discrimination on")
-            accuracy, log_prob = candidate._discrimination(X_validation, seed=reward_seed)
-        result = {
-            "estimator": candidate,
-            "accuracy": accuracy,
-            "log_prob": log_prob,
-            "rankme": rankme(candidate.transform(X_validation)),
-            "probe": np.nan,
-        }
-        if labelled is not None:
-            X_labelled, y_labelled = labelled
-            result["probe"] = labelled_probe_score(
-                candidate.transform(X_labelled), y_labelled, scoring=scoring,
-                random_state=reward_seed)
-    result["score_time"] = time.perf_counter() - started
-    return result
+    candidates = train_stacked_candidates(start, settings, round_)
+    fit_time = (time.perf_counter() - started) / len(candidates)
+    return [{**score_candidate(candidate, data), "fit_time": fit_time}
+            for candidate in candidates]
 
 
-def _fit_and_score_candidate(start, alpha, corruption, *, epochs, random_state, X_train,
-                             X_validation, reward_seed, labelled=None, scoring=None):
-    """Train one candidate (:func:`_train_candidate`) with one torch thread, and score it."""
-    started = time.perf_counter()
-    with _candidate_threads():
-        candidate = _train_candidate(start, alpha, corruption, epochs=epochs,
-                                     random_state=random_state, X_train=X_train)
-    fit_time = time.perf_counter() - started
-    result = _score_candidate(candidate, X_validation=X_validation, reward_seed=reward_seed,
-                              labelled=labelled, scoring=scoring)
-    result["fit_time"] = fit_time
-    return result
+def _candidate_evaluator(search, X, y, start, encoded, rows, base):
+    """``evaluate(settings, round_index, start) -> list of result dicts``: one round's
+    candidates of ``search`` trained from ``start`` on the training rows, and scored."""
+    train_rows, validation_rows = rows
+    X_validation = _safe_indexing(X, validation_rows)
+    labelled = None
+    if REWARDS[search.reward].reads_labels:
+        # The encoder never sees labels, so every labelled row can judge it, as the user's
+        # probe will, trained on rows the encoder trained on.
+        labelled_rows = np.flatnonzero(y != UNLABELLED)
+        labelled = (_safe_indexing(X, labelled_rows), y[labelled_rows])
+    state = start._get_state()
+    validation = encode_input(start, state.preprocessing, X_validation,
+                              encoded.features.device)
+    config = TrainingConfig.from_estimator(start)
+
+    def evaluate(settings, round_index, start):
+        round_ = CandidateRound(encoded, train_rows, search.epochs_per_round,
+                                derive_seed(base, _CANDIDATE, round_index))
+        data = ScoringData(X_validation, validation, derive_seed(base, _REWARD, round_index),
+                           labelled, search.scoring)
+        if search.batch_candidates and can_batch(config, settings):
+            return _evaluate_stacked(start, settings, round_, data)
+        return Parallel(n_jobs=search.n_jobs)(
+            delayed(fit_and_score_candidate)(start, setting, round_, data)
+            for setting in settings)
+
+    return evaluate
+
+
+_PARAMETER_CONSTRAINTS = {
+    "estimator": [HasMethods(["fit", "transform"])],
+    "n_candidates": [Interval(Integral, 2, None, closed="left")],
+    "n_rounds": [Interval(Integral, 1, None, closed="left")],
+    "epochs_per_round": [Interval(Integral, 1, None, closed="left")],
+    "search": [tuple, list],
+    "sigma": [Interval(Real, 0, None, closed="neither")],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "reward": [StrOptions(set(REWARDS))],
+    "refit": ["boolean"],
+    "batch_candidates": ["boolean"],
+    "scoring": [str, callable, None],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_jobs": [Integral, None],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
 
 
 class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
@@ -196,148 +170,91 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
     The bilevel search of Liu et al. (ICCV 2021): maximise a reward on held-out rows over
     (alpha, beta), subject to the encoder minimising the TupleInfoNCE loss with them. A
-    Gaussian policy over unconstrained parameters, ``alpha = softmax(u)`` and
-    ``beta_k = BETA_MAX * sigmoid(v_k)`` (``BETA_MAX = 0.9``, so every sample is a valid
-    setting), is moved by REINFORCE:
+    Gaussian policy over ``alpha = softmax(u)`` and ``beta_k = 0.9 * sigmoid(v_k)`` (every
+    sample a valid setting) is moved by REINFORCE:
 
     - each round draws ``n_candidates`` settings ``theta_b ~ N(mu, sigma^2 I)``;
-    - every candidate starts from the same current encoder weights and optimizer state
-      (a warm start of the estimator), trains for ``epochs_per_round`` epochs with its
-      setting, and is scored by the reward on the validation rows, which are never
-      trained on; every candidate of a round is scored on the same candidate sets and
-      query augmentations;
-    - the policy mean takes one Adam ascent step (learning rate ``learning_rate``, as in
-      the authors' code) along ``(1/B) sum_b A_b grad_mu log N(theta_b; mu, sigma^2)``
-      with the normalised advantage ``A_b = (R_b - mean R) / (std R + 1e-8)``;
-    - the best candidate's weights and optimizer state carry into the next round;
-    - at the end (``refit=True``), the estimator is fitted on all rows with the learned
-      setting, the policy's final mean.
+    - every candidate starts from the same current weights and Adam state, trains
+      ``epochs_per_round`` epochs with its setting, and is scored by the reward on the
+      validation rows (never trained on), all on the same candidate sets and augmentations;
+    - the policy mean takes one Adam ascent step along
+      ``(1/B) sum_b A_b grad_mu log N(theta_b; mu, sigma^2)``, with the normalised
+      advantage ``A_b = (R_b - mean R) / (std R + 1e-8)``, as in the authors' code;
+    - the best candidate's weights and Adam state carry into the next round;
+    - with ``refit=True`` the estimator is then fitted on all rows with the policy's mean.
 
-    The modalities' preprocessing is fitted once, on all rows, as the refit fits it (it
-    sees no labels; the reward's rows are held out of the encoder's training). A round's
-    candidates share their seeds (derived from ``random_state`` and the round), so that
-    they differ only by their setting. By default (``batch_candidates=True``) they train
-    as one model whose weights are the candidates' weights stacked, one forward and
-    backward pass per batch for all of them (:mod:`torch.func`), in this process; with
-    ``batch_candidates=False`` each trains its own network, in parallel with joblib, on
-    one torch thread. Either way the result does not depend on ``n_jobs`` or on the joblib
-    backend, and the two ways agree up to float rounding.
+    The preprocessing is fitted once, on all rows. A round's candidates share their seeds,
+    so they differ only by their setting. The result does not depend on ``n_jobs`` or the
+    joblib backend. The user guide gives what the search costs and what it found.
 
     Parameters
     ----------
     estimator : TupleInfoNCEFusion
-        Gives every setting the search does not learn: modalities, network sizes,
-        temperature, batch size, lr, ``score_chunk_size`` and ``score_corruption`` (the
-        reward's candidate sets and query augmentation, the same for every candidate), ...
-        Its ``alpha`` and ``corruption`` are where the policy starts (a zero weight or rate
-        starts at a floor of 0.01, since the unconstrained scale has no 0); a parameter left
-        out of ``search`` stays at the estimator's value. Its ``max_epochs`` and
-        ``random_state`` are those of the refit (``refit=True``; a ``random_state`` of None
-        there takes one from the search's); its ``warm_start`` is not used.
+        Gives every setting the search does not learn. Its ``alpha`` and ``corruption`` are
+        where the policy starts (0 at a floor of 0.01); its ``max_epochs`` and
+        ``random_state`` are the refit's (None: one from the search's).
     n_candidates : int, default=5
         Settings drawn and trained per round (B); at least 2.
     n_rounds : int, default=10
-        Rounds of the search. The encoder trains ``n_rounds * epochs_per_round`` epochs
-        along the path of best candidates.
+        Rounds: ``n_rounds * epochs_per_round`` epochs along the path of best candidates.
     epochs_per_round : int, default=5
         Epochs each candidate trains per round (the authors use 6).
     search : tuple of {"alpha", "corruption"}, default=("alpha",)
-        What the policy learns; both move at once when both are named. The corruption
-        rates are not searched by default: on UCI Multiple Features the search lowered them
-        (0.3 to 0.22-0.31) and uniform alpha with those rates lost 2 points of linear probe
-        against the default 0.3 (``benchmarks/RESULTS.md``).
+        What the policy learns; both move at once when both are named.
     sigma : float, default=0.35
-        Standard deviation of the policy on the unconstrained scale (the authors' variance
-        is 0.5, sigma ~ 0.71).
+        Standard deviation of the policy on the unconstrained scale (the authors' ~0.71).
     learning_rate : float, default=0.05
-        Adam learning rate of the policy mean (the authors use 0.25). With normalised
-        advantages, Adam moves the mean by about ``learning_rate`` a round whatever the
-        reward's signal, so over ``n_rounds`` rounds noise alone can move it
-        ``n_rounds * learning_rate``: at 0.25 and 10 rounds, alpha drifted to weights of
-        0.01 to 0.6 and the probe fell below uniform alpha's on UCI Multiple Features
-        (``benchmarks/RESULTS.md``).
+        Adam learning rate of the policy mean (the authors' 0.25: the user guide).
     reward : {"rankme", "log_prob", "accuracy", "probe"}, default="rankme"
-        What a candidate is judged by, on the validation rows:
-
-        - ``"log_prob"``: the paper's cross-modal discrimination, as the mean over
-          modalities of the log-probability of retrieving the rest of a row from one
-          modality, among ``score_chunk_size`` candidates; smooth where top-1 ties.
-        - ``"accuracy"``: the same retrieval's top-1 accuracy, the paper's reward.
-        - ``"rankme"``: the effective rank of the validation rows' embedding (Garrido et
-          al., ICML 2023), a label-free measure of how many directions it uses.
-        - ``"probe"``: the few-label reward. ``fit(X, y)`` takes labels for some rows
-          and -1 for the others (scikit-learn's semi-supervised convention); the reward
-          is a linear probe's 3-fold cross-validated ``scoring`` on the labelled rows.
-
-        Only ``"probe"`` reads ``y``; the others ignore it, so a search inside a
-        :class:`~sklearn.pipeline.Pipeline` stays unsupervised unless this says otherwise.
-        ``benchmarks/RESULTS.md`` measures how each ranks settings against a linear probe.
+        What a candidate is judged by, on the validation rows: ``"log_prob"``, the mean
+        over modalities of the log-probability of retrieving the rest of a row from one
+        modality among ``score_chunk_size`` candidates; ``"accuracy"``, the same
+        retrieval's top-1 accuracy (the paper's); ``"rankme"``, the effective rank of the
+        embedding (Garrido et al., ICML 2023); ``"probe"``, a linear probe's 3-fold
+        cross-validated ``scoring`` on the rows that ``fit(X, y)`` labels (-1 marks the
+        others). Only ``"probe"`` reads ``y``.
     refit : bool, default=True
-        After the search, fit a fresh copy of ``estimator`` on all rows with the learned
-        ``alpha_`` and ``corruption_`` and make it ``best_estimator_``, as
-        :class:`~sklearn.model_selection.GridSearchCV` refits its best parameters. It
-        costs one more fit of the estimator's ``max_epochs``. Measured on UCI Multiple
-        Features, the refit's linear probe beat the search's own last candidate (trained on
-        80% of the rows, its setting changing every round) by 2.5 and 2.7 points on two
-        seeds (``benchmarks/RESULTS.md``). With False, ``best_estimator_`` is that last
-        candidate.
+        Fit a fresh copy of ``estimator`` on all rows with ``alpha_`` and ``corruption_``
+        (one more fit of its ``max_epochs``) and make it ``best_estimator_``, as
+        :class:`~sklearn.model_selection.GridSearchCV` does. False keeps the last round's
+        best candidate.
     batch_candidates : bool, default=True
-        Train a round's candidates as one stacked model (see above), on torch's threads
-        in this process (``torch.get_num_threads()``; float results depend on that count,
-        as a fit's do). Measured with 5 candidates against one fit of the same epochs, it
-        cost 2.7x on a GPU (one by one: 5.4x), 3.2x on 16 CPU cores (5.1x) and 4.1x on 2
-        CPU cores (6.2x; one by one with ``n_jobs=2``, 3.5x) (``benchmarks/RESULTS.md``).
-        A setting that cannot share the stacked model (a zero weight or corruption rate
-        for some candidates only, or a subclass's own training module) trains one by one.
-        False spreads the candidates over ``n_jobs`` processes, or over a cluster through
-        joblib's Dask or Ray backend (the user guide's "Scaling out").
+        Train a round's candidates as one stacked model (:mod:`torch.func`) on torch's
+        threads here, or else one by one with joblib, on one torch thread each; the two
+        agree up to float rounding. Settings that cannot share a model (a zero weight or
+        rate for some candidates only) train one by one.
     scoring : str, callable or None, default=None
-        The few-label reward's score, as in :class:`~sklearn.model_selection.GridSearchCV`
-        (None: accuracy). Used only with ``reward="probe"``.
+        The ``"probe"`` reward's score, as in GridSearchCV (None: accuracy).
     validation_fraction : float, default=0.2
-        Share of the rows held out for the reward. The cross-modal rewards need at least
-        ``score_chunk_size`` validation rows, and training at least 2.
+        Rows held out for the reward (the cross-modal ones need ``score_chunk_size``).
     n_jobs : int, default=None
-        With ``batch_candidates=False``, candidates trained in parallel, as in joblib (on
-        a GPU use 1). Not used with True: the stacked model trains, and its candidates are
-        scored, in this process (scoring them in worker processes measured slower).
+        With ``batch_candidates=False``, candidates trained in parallel, as in joblib
+        (also on a Dask or Ray cluster: the user guide's "Scaling out").
     random_state : int, RandomState instance or None, default=None
-        Seeds the split, the initial weights, the policy's draws, every candidate's
-        training and the reward's candidate sets and augmentations.
+        Seeds the split, the initial weights, the policy, the candidates and the reward.
     verbose : int, default=0
         Above 0, one line per round with its best reward and the current alpha.
 
     Attributes
     ----------
     best_estimator_ : TupleInfoNCEFusion
-        With ``refit=True``, the estimator fitted on all rows with ``alpha_`` and
-        ``corruption_``. With ``refit=False``, the last round's best candidate:
-        preprocessing fitted on all rows, the final weights, and as ``alpha`` and
-        ``corruption`` the setting those final weights trained with in the last round (the
-        lineage's earlier rounds trained with earlier rounds' best settings); its
-        ``loss_curve_`` and ``n_iter_`` cover the whole lineage. Either way its ``alpha``
-        and ``corruption`` are the setting its weights trained with.
+        The refit (``refit=True``), or the last round's best candidate; either way its
+        ``alpha`` and ``corruption`` are the setting its weights last trained with.
     alpha_ : dict of str to float
-        The learned mixture weights: the final policy mean (``softmax`` of it), keyed by
-        ``"ordinary"`` and modality names.
+        The learned mixture weights (the final policy mean), keyed by ``"ordinary"`` and
+        modality names.
     corruption_ : dict of str to float
         The learned corruption rate of each modality (the final policy mean).
     search_results_ : dict of str to list
-        One entry per candidate of every round, readable by ``pandas.DataFrame``:
-        ``round``, ``candidate``, ``param_alpha`` and ``param_corruption`` (dicts),
-        ``reward``, ``rank_in_round`` (1 is the round's best, whose weights carried on),
-        ``accuracy_<name>`` and ``log_prob_<name>`` per modality, ``rankme``, ``probe``
-        (NaN unless ``reward="probe"``), ``fit_time`` (with ``batch_candidates``, the round's
-        training time shared equally) and ``score_time`` in seconds.
+        One entry per candidate of every round, for ``pandas.DataFrame``: ``round``,
+        ``candidate``, ``param_alpha``, ``param_corruption``, ``reward``, ``rank_in_round``,
+        ``accuracy_<name>``, ``log_prob_<name>``, ``rankme``, ``probe``, ``fit_time``,
+        ``score_time``.
     history_ : dict of str to list
-        One entry per round, readable by ``pandas.DataFrame``: ``round``;
-        ``alpha_<key>`` and ``corruption_<name>``, the policy mean the round's candidates
-        were drawn around; ``candidate_alpha``, ``candidate_corruption`` and
-        ``candidate_reward``, a list over candidates; ``best_candidate``,
-        ``reward_best`` and ``reward_mean``; ``accuracy_<name>`` and ``log_prob_<name>``,
-        the best candidate's per-modality accuracy and log-probability.
+        One entry per round: the policy mean (``alpha_<key>``, ``corruption_<name>``), the
+        candidates' ``candidate_*`` lists, ``best_candidate``, ``reward_best``,
+        ``reward_mean``, and the best one's ``accuracy_<name>`` and ``log_prob_<name>``.
     n_features_in_ : int
-        Number of columns seen in fit.
 
     See Also
     --------
@@ -363,23 +280,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     (2, 4)
     """
 
-    _parameter_constraints = {
-        "estimator": [HasMethods(["fit", "transform"])],
-        "n_candidates": [Interval(Integral, 2, None, closed="left")],
-        "n_rounds": [Interval(Integral, 1, None, closed="left")],
-        "epochs_per_round": [Interval(Integral, 1, None, closed="left")],
-        "search": [tuple, list],
-        "sigma": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "reward": [StrOptions(set(REWARDS))],
-        "refit": ["boolean"],
-        "batch_candidates": ["boolean"],
-        "scoring": [str, callable, None],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints = _PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -416,44 +317,6 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # --------------------------------------------------------------- checks
-    def _check_search(self):
-        if not isinstance(self.estimator, TupleInfoNCEFusion):
-            raise TypeError(
-                "estimator must be a TupleInfoNCEFusion; got "
-                f"{type(self.estimator).__name__}."
-            )
-        search = list(self.search)
-        unknown = [name for name in search if name not in _SEARCHABLE]
-        if unknown:
-            raise ValueError(
-                f"search has unknown names {unknown}; choose among {list(_SEARCHABLE)}."
-            )
-        if not search:
-            raise ValueError(f"search is empty; give some of {list(_SEARCHABLE)}.")
-        if len(set(search)) != len(search):
-            raise ValueError(f"search names a parameter twice: {search}.")
-        return set(search)
-
-    def _split(self, n_samples, chunk_size):
-        n_validation = math.ceil(self.validation_fraction * n_samples)
-        n_train = n_samples - n_validation
-        if n_validation < 2 or n_train < 2:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} splits {n_samples} rows into "
-                f"{n_train} for training and {n_validation} for the reward; each side needs "
-                "at least 2."
-            )
-        if self.reward in ("log_prob", "accuracy") and n_validation < chunk_size:
-            raise ValueError(
-                f"reward={self.reward!r} ranks each validation row among the estimator's "
-                f"score_chunk_size={chunk_size} candidates, but validation_fraction="
-                f"{self.validation_fraction} holds out {n_validation} of {n_samples} rows. "
-                "Lower score_chunk_size or raise validation_fraction."
-            )
-        return n_validation
-
-    # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Search alpha and beta while training the encoder, then refit the learned setting.
@@ -461,198 +324,67 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
-            The table.
         y : array-like of shape (n_samples,), default=None
             Used only with ``reward="probe"``: labels, with -1 for unlabelled rows.
-            Ignored otherwise.
 
         Returns
         -------
         self : TupleInfoNCESearch
         """
-        if sparse.issparse(X):
-            raise TypeError(
-                f"{type(self).__name__} does not take a sparse X; pass a dense array or a "
-                "DataFrame (a modality's transformer may output sparse blocks)."
-            )
-        if not _is_dataframe(X):
-            # An array-like becomes an array before its rows are split.
-            X = check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=2,
-                            estimator=self)
-        searched = self._check_search()
+        X = check_table(X, estimator=self, min_rows=2)  # rows are split from an array
+        reward = REWARDS[self.reward]
+        searched = _check_search(self.search, self.estimator)
         template = clone(self.estimator)
         template._validate_params()
-        _, names, alpha, corruption = template._check_setting()
-        parameterization = _Parameterization(names, alpha, corruption, searched)
-        n_samples = _num_samples(X)
-        n_validation = self._split(n_samples, template.score_chunk_size)
-        if self.reward == "probe":
-            y = check_partial_labels(y, n_samples)
-
+        setting = resolve_setting(template.alpha, template.corruption,
+                                  [spec[0] for spec in check_modalities(template.modalities)])
         base = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        with _restore_on_failure(self):
-            # The preprocessing is fitted once, on all rows, as the refit would fit it: the
-            # candidates train on the training rows' tensors and the refit on all of them,
-            # with no second pass over X and no copy of its rows.
-            start = template.set_params(verbose=0, random_state=_seed(base, _WEIGHTS))
-            features, missing = start._initialize(X)
-            best, policy = self._search_rounds(X, y, start, features, missing, parameterization,
-                                               base, n_validation)
-            alpha, corruption = parameterization.decode(policy.mean)
-            self.alpha_ = dict(zip(["ordinary", *names], np.asarray(alpha).tolist()))
-            self.corruption_ = dict(corruption)
+        rows = _split(_num_samples(X), self.validation_fraction, reward,
+                      template.score_chunk_size, derive_seed(base, _SPLIT))
+        if reward.reads_labels:
+            y = check_partial_labels(y, _num_samples(X))
+        with restore_on_failure(self):
+            start, encoded = _initialized(template, X, setting, derive_seed(base, _WEIGHTS))
+            parameterization = Parameterization(setting, searched)
+            policy = GaussianPolicy(parameterization.initial_mean(), sigma=self.sigma,
+                                    learning_rate=self.learning_rate)
+            evaluate = _candidate_evaluator(self, X, y, start, encoded, rows, base)
+            best = self._run_search(evaluate, policy, parameterization, start,
+                                    np.random.default_rng(derive_seed(base, _POLICY)))
+            learned = parameterization.decode(policy.mean)
+            self.alpha_, self.corruption_ = learned.alpha_by_name, dict(learned.corruption)
+            final = {"max_epochs": self.estimator.max_epochs, "verbose": self.estimator.verbose,
+                     "random_state": self.estimator.random_state}
             if self.refit:
-                # What clone(estimator).set_params(alpha=..., corruption=...).fit(X) gives,
-                # on the tensors already at hand.
-                refit_state = self.estimator.random_state
-                best = start.set_params(
-                    alpha=dict(self.alpha_), corruption=dict(self.corruption_),
-                    max_epochs=self.estimator.max_epochs, verbose=self.estimator.verbose,
-                    random_state=_seed(base, _REFIT) if refit_state is None else refit_state,
-                )
-                _, _, alpha, corruption = best._check_setting(list(best.output_indices_))
-                best._train(features, missing, alpha, corruption)
+                best = _refitted(start, learned, encoded, {
+                    **final, "random_state": derive_seed(base, _REFIT)
+                    if final["random_state"] is None else final["random_state"]})
             self.best_estimator_ = best.set_params(
                 alpha=dict(best.alpha_), corruption=dict(best.corruption_),
-                max_epochs=self.estimator.max_epochs, warm_start=self.estimator.warm_start,
-                random_state=self.estimator.random_state, verbose=self.estimator.verbose,
-            )
+                warm_start=self.estimator.warm_start, **final)
         return self
 
-    def _search_rounds(self, X, y, start, features, missing, parameterization, base,
-                       n_validation):
-        """Split the rows and run the rounds from the initialised ``start``, whose
-        preprocessed tensors of X are ``features`` and ``missing``; return the last round's
-        best candidate and the policy."""
-        n_samples = _num_samples(X)
-        order = np.random.default_rng(_seed(base, _SPLIT)).permutation(n_samples)
-        validation_rows, train_rows = np.sort(order[:n_validation]), np.sort(order[n_validation:])
-        X_validation = _safe_indexing(X, validation_rows)
-        labelled = None
-        if self.reward == "probe":
-            # The encoder never sees labels, so every labelled row can judge it, as the
-            # user's probe will, trained on rows the encoder trained on.
-            rows = np.flatnonzero(y != -1)
-            labelled = (_safe_indexing(X, rows), y[rows])
-        batched = self.batch_candidates and can_batch(start)
-        # Stacked candidates train on the training rows of the tensors, read in place; the
-        # rows of X are copied out only for a round that trains one by one, and only once.
-        X_train = None
-        scoring_args = {"X_validation": X_validation, "labelled": labelled,
-                        "scoring": self.scoring}
-
-        def evaluate_candidates(thetas, round_index, start):
-            nonlocal X_train
-            settings = [parameterization.decode(theta) for theta in thetas]
-            random_state = _seed(base, _CANDIDATE, round_index)
-            reward_seed = _seed(base, _REWARD, round_index)
-            if not (batched and can_batch(start, settings)):
-                if X_train is None:
-                    X_train = _safe_indexing(X, train_rows)
-                return Parallel(n_jobs=self.n_jobs)(
-                    delayed(_fit_and_score_candidate)(
-                        start, alpha, corruption, epochs=self.epochs_per_round,
-                        random_state=random_state, X_train=X_train,
-                        reward_seed=reward_seed, **scoring_args,
-                    )
-                    for alpha, corruption in settings
-                ), settings
-            started = time.perf_counter()
-            candidates = train_candidate_batch(
-                start, settings, epochs=self.epochs_per_round, random_state=random_state,
-                features=features, missing=missing, rows=train_rows,
-            )
-            fit_time = (time.perf_counter() - started) / len(candidates)
-            # Scored here: shipping the candidates to workers cost more than it saved.
-            results = [_score_candidate(candidate, reward_seed=reward_seed, **scoring_args)
-                       for candidate in candidates]
-            for result in results:
-                result["fit_time"] = fit_time
-            return results, settings
-
-        policy = _GaussianPolicy(parameterization.initial_mean(), sigma=self.sigma,
-                                 learning_rate=self.learning_rate)
-        best = self._run_search(evaluate_candidates, policy, start,
-                                np.random.default_rng(_seed(base, _POLICY)),
-                                parameterization)
-        return best, policy
-
-    def _run_search(self, evaluate_candidates, policy, start, rng, parameterization):
+    def _run_search(self, evaluate, policy, parameterization, start, rng):
         """The round loop: draw, evaluate, keep the best, move the policy. Returns the best."""
-        self.search_results_, self.history_ = {}, {}
+        record = SearchResults(parameterization.names)
         for round_index in range(self.n_rounds):
-            mean = policy.mean
+            mean = parameterization.decode(policy.mean)
             thetas = policy.sample(self.n_candidates, rng)
-            results, settings = evaluate_candidates(thetas, round_index, start)
-            rewards = self._rewards(results)
+            settings = [parameterization.decode(theta) for theta in thetas]
+            results = evaluate(settings, round_index, start)
+            rewards = REWARDS[self.reward].values(results)
             best = int(np.argmax(rewards))
             start = results[best]["estimator"]
-            self._record(round_index, parameterization, mean, settings, results, rewards, best)
+            record.add_round(round_index, mean, settings, results, rewards, best)
             policy.update(thetas, rewards)
             if self.verbose > 0:
-                alpha, _ = parameterization.decode(policy.mean)
-                keys = ["ordinary", *parameterization.names]
-                print(
-                    f"[TupleInfoNCESearch] round {round_index + 1}/{self.n_rounds}: best "
-                    f"reward {rewards[best]:.4f}; alpha "
-                    + ", ".join(f"{k}={a:.3f}" for k, a in zip(keys, alpha)),
-                    flush=True,
-                )
+                alpha = parameterization.decode(policy.mean).alpha_by_name
+                print(f"[TupleInfoNCESearch] round {round_index + 1}/{self.n_rounds}: best "
+                      f"reward {rewards[best]:.4f}; alpha "
+                      + ", ".join(f"{k}={a:.3f}" for k, a in alpha.items()), flush=True)
+        self.search_results_, self.history_ = record.candidates, record.history
         return start
 
-    def _rewards(self, results):
-        if self.reward in ("log_prob", "accuracy"):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: checked below
-                rewards = np.array([np.nanmean(r[self.reward]) for r in results])
-        else:
-            rewards = np.array([r[self.reward] for r in results], dtype=np.float64)
-        if not np.isfinite(rewards).all():
-            raise ValueError(
-                f"The {self.reward!r} reward is not finite: no validation row has any "
-                "modality present, or the embedding is degenerate."
-            )
-        return rewards
-
-    def _record(self, round_index, parameterization, mean, settings, results, rewards, best):
-        """Append the round's candidates to ``search_results_`` and its summary to
-        ``history_``."""
-        names = parameterization.names
-        keys = ["ordinary", *names]
-        ranks = np.empty(len(rewards), dtype=int)
-        ranks[np.argsort(-rewards, kind="stable")] = np.arange(1, len(rewards) + 1)
-        for index, ((alpha, corruption), result) in enumerate(zip(settings, results)):
-            row = {
-                "round": round_index,
-                "candidate": index,
-                "param_alpha": dict(zip(keys, np.asarray(alpha).tolist())),
-                "param_corruption": dict(corruption),
-                "reward": float(rewards[index]),
-                "rank_in_round": int(ranks[index]),
-            }
-            row.update({f"accuracy_{n}": float(a) for n, a in zip(names, result["accuracy"])})
-            row.update({f"log_prob_{n}": float(p) for n, p in zip(names, result["log_prob"])})
-            row.update({key: float(result[key])
-                        for key in ("rankme", "probe", "fit_time", "score_time")})
-            for key, value in row.items():
-                self.search_results_.setdefault(key, []).append(value)
-
-        mean_alpha, mean_corruption = parameterization.decode(mean)
-        row = {"round": round_index}
-        row.update({f"alpha_{key}": float(a) for key, a in zip(keys, mean_alpha)})
-        row.update({f"corruption_{name}": float(mean_corruption[name]) for name in names})
-        row["candidate_alpha"] = [dict(zip(keys, np.asarray(a).tolist())) for a, _ in settings]
-        row["candidate_corruption"] = [dict(c) for _, c in settings]
-        row["candidate_reward"] = rewards.tolist()
-        row["best_candidate"] = best
-        row["reward_best"] = float(rewards[best])
-        row["reward_mean"] = float(rewards.mean())
-        row.update({f"accuracy_{n}": float(a) for n, a in zip(names, results[best]["accuracy"])})
-        row.update({f"log_prob_{n}": float(p) for n, p in zip(names, results[best]["log_prob"])})
-        for key, value in row.items():
-            self.history_.setdefault(key, []).append(value)
-
-    # ------------------------------------------------------------ delegation
     @property
     def n_features_in_(self):
         """Number of columns seen in fit."""
@@ -677,7 +409,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components), float32
+        X_new : ndarray of shape (n_samples, n_features_out), float32
         """
         check_is_fitted(self)
         return self.best_estimator_.transform(X)
@@ -689,7 +421,6 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
         y : None
-            Ignored.
 
         Returns
         -------

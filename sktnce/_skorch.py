@@ -7,7 +7,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
-from ._loss import _unchecked_reconstruction_loss, tuple_infonce_loss
+from ._loss import ReconstructionTerm, training_loss
 
 __all__ = [
     "EpochProgressBar",
@@ -73,39 +73,37 @@ class SliceBatchIterator:
 
 
 class TupleInfoNCECriterion(torch.nn.Module):
-    """The symmetric loss over the module's ``(z1, z2, disturbed1, disturbed2, mask1, mask2)``,
-    plus ``reconstruction`` times the views' mean :func:`~sktnce.reconstruction_loss` where
-    the module also returns ``(reconstructed1, reconstructed2, target, present)``, with the
-    modalities' ``block_widths`` and ``block_scales``."""
+    """:func:`~sktnce._loss.training_loss` of the module's outputs, as skorch's criterion.
 
-    def __init__(self, alpha, temperature, reconstruction=0.0, block_widths=None,
-                 block_scales=None):
+    Parameters
+    ----------
+    alpha : array-like of shape (K' + 1,)
+        The loss's mixture weights, ordinary first.
+    temperature : float
+    reconstruction : ReconstructionTerm, default=None
+        The reconstruction term; None trains on the contrast alone.
+    """
+
+    def __init__(self, alpha, temperature, reconstruction=None):
         super().__init__()
         self.register_buffer("alpha", torch.as_tensor(alpha, dtype=torch.float32))
         self.temperature = float(temperature)
-        self.reconstruction = float(reconstruction)
-        self.block_widths = None if block_widths is None else [int(w) for w in block_widths]
-        self.register_buffer("block_scales", None if block_scales is None else torch.as_tensor(
-            block_scales, dtype=torch.float32))
+        self.reconstruction = None
+        if reconstruction is not None:
+            self.register_buffer("block_scales", None if reconstruction.block_scales is None
+                                 else torch.as_tensor(reconstruction.block_scales,
+                                                      dtype=torch.float32))
+            self.reconstruction = ReconstructionTerm(
+                float(reconstruction.weight), [int(w) for w in reconstruction.block_widths])
+
+    def _term(self):
+        """The reconstruction term, with its units on the criterion's device."""
+        if self.reconstruction is None:
+            return None
+        return self.reconstruction._replace(block_scales=self.block_scales)
 
     def forward(self, outputs):
-        z1, z2, disturbed1, disturbed2, mask1, mask2 = outputs[:6]
-        loss = 0.5 * (
-            tuple_infonce_loss(z1, z2, disturbed2, self.alpha, self.temperature,
-                               disturbed_mask=mask2)
-            + tuple_infonce_loss(z2, z1, disturbed1, self.alpha, self.temperature,
-                                 disturbed_mask=mask1)
-        )
-        if len(outputs) > 6:
-            reconstructed1, reconstructed2, target, present = outputs[6:]
-            # The module's own outputs and the fit's units: nothing to check batch by batch.
-            loss = loss + self.reconstruction * 0.5 * (
-                _unchecked_reconstruction_loss(reconstructed1, target, self.block_widths,
-                                               present, self.block_scales)
-                + _unchecked_reconstruction_loss(reconstructed2, target, self.block_widths,
-                                                 present, self.block_scales)
-            )
-        return loss
+        return training_loss(outputs, self.alpha, self.temperature, self._term())
 
 
 class TupleInfoNCENet(NeuralNet):
@@ -156,10 +154,12 @@ class EpochProgressBar(Callback):
 
 
 class KeepLastCompleteEpoch(Callback):
-    """Remember the module's weights at the end of every epoch.
+    """Roll back an interrupted fit to the weights of its last complete epoch.
 
-    skorch ends ``fit`` quietly on KeyboardInterrupt, possibly in the middle of an epoch;
-    the estimator then rolls back to ``state_``, the weights of the last complete epoch.
+    skorch ends ``fit`` quietly on KeyboardInterrupt, possibly in the middle of an epoch,
+    and then still calls ``on_train_end``: there the module gets back the weights of the
+    last complete epoch. ``completed_epochs_`` counts the complete epochs of the last fit;
+    the owner of the net decides what an interruption means (a warning, or an error).
     """
 
     def on_train_begin(self, net, **kwargs):
@@ -169,6 +169,17 @@ class KeepLastCompleteEpoch(Callback):
     def on_epoch_end(self, net, **kwargs):
         self.completed_epochs_ += 1
         self.state_ = _copy_state(net.module_)
+
+    def on_train_end(self, net, **kwargs):
+        if self.completed_epochs_ < net.max_epochs:
+            net.module_.load_state_dict(self.state_)
+        self.state_ = None  # the copy served its purpose
+
+    def __getstate__(self):
+        # A copy of the weights is only needed while a fit runs; never pickle it.
+        state = self.__dict__.copy()
+        state["state_"] = None
+        return state
 
 
 def _copy_state(module):

@@ -195,7 +195,7 @@ def test_all_missing_modality_at_transform_is_the_absent_embedding(fitted_frame)
     Z = est.transform(partly)
     # What the encoder gives those rows with modality b flagged absent, whatever values
     # stand in b's place: the absent embedding a_b, not an encoding of filled-in values.
-    features, missing = est._encode_input(X.iloc[rows])
+    features, missing = est._get_state().preprocessing.transform(X.iloc[rows], "cpu")
     features[:, est.output_indices_["b"]] = 123.0
     missing[:, 1] = True
     with torch.inference_mode():

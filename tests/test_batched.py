@@ -6,8 +6,12 @@ import torch
 from sklearn.preprocessing import StandardScaler
 
 from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch
-from sktnce._batched import CandidateBatchModule, can_batch, train_candidate_batch
-from sktnce._search import _train_candidate
+from sktnce._batched import CandidateBatchModule, can_batch
+from sktnce._candidates import CandidateRound, _train_candidate, train_stacked_candidates
+from sktnce._modalities import EncodedTable
+from sktnce._search import _initialized
+from sktnce._setting import resolve_setting
+from sktnce._training import TrainingConfig
 from sktnce.datasets import make_multimodal_classification
 
 from .conftest import FAST
@@ -24,19 +28,20 @@ def _table(n_samples=300):
 
 
 def _warm_start(X, modalities, names, **params):
-    """An initialised estimator trained one epoch, so that its Adam state is not empty."""
-    start = TupleInfoNCEFusion(**{**FAST, "modalities": modalities, **params})
-    start._initialize(X)
-    return _train_candidate(start, "uniform", {name: 0.3 for name in names}, epochs=1,
-                            random_state=5, X_train=X)
+    """An initialised estimator trained one epoch, so that its Adam state is not empty;
+    and the table encoded."""
+    template = TupleInfoNCEFusion(**{**FAST, "modalities": modalities, **params})
+    setting = resolve_setting("uniform", 0.3, names)
+    start, encoded = _initialized(template, X, setting, random_state=0)
+    return _train_candidate(start, setting, CandidateRound(encoded, None, 1, 5)), encoded
 
 
 def _settings(names):
-    return [
+    return [resolve_setting(alpha, corruption, names) for alpha, corruption in [
         (np.array([0.1, 0.2, 0.3, 0.4]), dict(zip(names, [0.1, 0.5, 0.3]))),
         (np.array([0.4, 0.3, 0.2, 0.1]), dict(zip(names, [0.6, 0.2, 0.05]))),
         (np.full(4, 0.25), dict.fromkeys(names, 0.3)),
-    ]
+    ]]
 
 
 def _assert_same_candidate(one_by_one, batched, X):
@@ -57,7 +62,7 @@ def _assert_same_candidate(one_by_one, batched, X):
     assert batched.alpha_ == one_by_one.alpha_ and batched.corruption_ == one_by_one.corruption_
     np.testing.assert_allclose(batched.transform(X), one_by_one.transform(X), atol=1e-5)
     # The same evaluation seed: the same candidate sets and query augmentations.
-    for a, b in zip(batched._discrimination(X), one_by_one._discrimination(X)):
+    for a, b in zip(batched._cross_modal_scores(X), one_by_one._cross_modal_scores(X)):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
@@ -70,22 +75,20 @@ def _assert_same_candidate(one_by_one, batched, X):
 ])
 def test_batched_round_equals_training_candidates_one_by_one(params, device):
     X, names, modalities = _table()
-    start = _warm_start(X, modalities, names, device=device, **params)
+    start, encoded = _warm_start(X, modalities, names, device=device, **params)
     settings = _settings(names)
-    assert can_batch(start, settings)
-    one_by_one = [_train_candidate(start, alpha, corruption, epochs=2, random_state=7,
-                                   X_train=X) for alpha, corruption in settings]
-    features, missing = start._encode_input(X)
-    batched = train_candidate_batch(start, settings, epochs=2, random_state=7,
-                                    features=features, missing=missing)
+    assert can_batch(TrainingConfig.from_estimator(start), settings)
+    round_ = CandidateRound(encoded, None, 2, 7)
+    one_by_one = [_train_candidate(start, setting, round_) for setting in settings]
+    batched = train_stacked_candidates(start, settings, round_)
     for expected, found in zip(one_by_one, batched):
         _assert_same_candidate(expected, found, X)
     # Training on some rows of a larger table's tensors, read in place, is training on them.
     rows = np.arange(0, len(X), 2)
-    on_rows = [_train_candidate(start, alpha, corruption, epochs=1, random_state=8,
-                                X_train=X[rows]) for alpha, corruption in settings[:2]]
-    in_place = train_candidate_batch(start, settings[:2], epochs=1, random_state=8,
-                                     features=features, missing=missing, rows=rows)
+    copied = EncodedTable(encoded.features[rows], encoded.missing[rows])
+    on_rows = [_train_candidate(start, setting, CandidateRound(copied, None, 1, 8))
+               for setting in settings[:2]]
+    in_place = train_stacked_candidates(start, settings[:2], CandidateRound(encoded, rows, 1, 8))
     for expected, found in zip(on_rows, in_place):
         _assert_same_candidate(expected, found, X)
     # The candidates really differ: each kept its own setting.
@@ -98,13 +101,16 @@ def test_batched_round_equals_training_candidates_one_by_one(params, device):
 
 def test_settings_that_cannot_share_a_batch_are_told_apart():
     X, names, modalities = _table(120)
-    start = _warm_start(X, modalities, names)
+    start, _ = _warm_start(X, modalities, names)
+    config = TrainingConfig.from_estimator(start)
     rates = dict.fromkeys(names, 0.3)
+    uniform = resolve_setting(np.full(4, 0.25), rates, names)
+    assert can_batch(config, [uniform, resolve_setting([1, 2, 3, 4], 0.5, names)])
     # A zero weight drops a modality's disturbed negatives for one candidate only.
-    assert not can_batch(start, [(np.full(4, 0.25), rates), (np.array([1, 0, 1, 1]), rates)])
+    assert not can_batch(config, [uniform, resolve_setting([1, 0, 1, 1], rates, names)])
     # A zero rate draws no corruption for one candidate only.
-    assert not can_batch(start, [(np.full(4, 0.25), rates),
-                                 (np.full(4, 0.25), {**rates, names[0]: 0.0})])
+    assert not can_batch(config, [uniform, resolve_setting(
+        np.full(4, 0.25), {**rates, names[0]: 0.0}, names)])
     with pytest.raises(ValueError, match="rate is 0 for some candidates"):
         CandidateBatchModule([start.net_.module_.encoder] * 2, corruption=[[0.3] * 3, [0, .3, .3]],
                              disturbed_modalities=[0, 1, 2], n_derangements=1,
@@ -114,8 +120,7 @@ def test_settings_that_cannot_share_a_batch_are_told_apart():
         _training_module = type("OwnModule", (start._training_module,), {})
 
     own = Subclass(**{**FAST, "modalities": modalities})
-    own._initialize(X)
-    assert not can_batch(own, [(np.full(4, 0.25), rates)] * 2)
+    assert not can_batch(TrainingConfig.from_estimator(own), [uniform] * 2)
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -152,7 +152,7 @@ def test_alpha_forms(data, modalities, alpha, expected):
 def test_bad_parameters_fail_before_training(data, modalities, params, error, message,
                                              monkeypatch):
     X, _, _ = data
-    monkeypatch.setattr("sktnce._fusion.TupleInfoNCENet.fit",
+    monkeypatch.setattr("sktnce._training.TupleInfoNCENet.partial_fit",
                         lambda *a, **k: pytest.fail("training started"))
     with pytest.raises(error, match=message):
         fusion(modalities=modalities, **params).fit(X)
@@ -424,8 +424,8 @@ def test_score_uses_its_own_augmentation_not_the_training_one(data, modalities):
     other = copy.deepcopy(est)
     other.corruption_ = {name: 0.8 for name in other.corruption_}  # as if trained harder
     assert est.score(X) == other.score(X)
-    _, log_prob = est._discrimination(X)
-    _, harder = est.set_params(score_corruption=0.8)._discrimination(X)
+    _, log_prob = est._cross_modal_scores(X)
+    _, harder = est.set_params(score_corruption=0.8)._cross_modal_scores(X)
     assert (harder < log_prob).all()
 
 
@@ -500,29 +500,8 @@ def test_reconstruction_keeps_the_inputs_linearly_readable_from_r():
         fusion = TupleInfoNCEFusion(modalities=modalities, **{**FAST, "max_epochs": 15},
                                     reconstruction=weight).fit(X)
         assert (fusion.net_.module_.encoder.decoder is None) == (weight == 0)
-        features = fusion._encode_input(fusion._validate_input(X, reset=False))[0].numpy()
+        features = fusion._get_state().preprocessing.transform(X, "cpu").features.numpy()
         Z = fusion.transform(X)
         explained[weight] = LinearRegression().fit(Z, features).score(Z, features)
     # The share of the preprocessed columns' variance a linear map of r explains.
     assert explained[3.0] > explained[0.0] + 0.01
-
-
-def test_reconstruction_units_follow_the_training_rows_and_large_blocks():
-    X, _, columns = make_multimodal_classification(n_samples=300, random_state=0)
-    X[:40, columns["weak"]] = np.nan
-    X[:, columns["strong"]] *= 1e30  # a block left on an absurd scale
-    modalities = [("strong", "passthrough", columns["strong"]),
-                  ("medium", StandardScaler(), columns["medium"]),
-                  ("weak", make_pipeline(StandardScaler()), columns["weak"])]
-    fusion = TupleInfoNCEFusion(modalities=modalities, **FAST)
-    with pytest.warns(UserWarning, match="scaler"):
-        features, missing = fusion._initialize(X)
-    scales = fusion._block_scales(features, missing)
-    assert scales[0] == pytest.approx(1e30 * np.sqrt(np.var(X[:, columns["strong"]] / 1e30,
-                                                            axis=0).mean()), rel=1e-5)
-    assert scales[1:] == pytest.approx([1.0, 1.0])  # standardised blocks keep their scale
-    rows = np.arange(0, 300, 3)
-    torch.testing.assert_close(
-        torch.tensor(fusion._block_scales(features, missing, rows)),
-        torch.tensor(fusion._block_scales(features[rows], missing[rows])))
-    assert fusion.set_params(reconstruction=0.0)._block_scales(features, missing) is None

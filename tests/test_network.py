@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from sktnce._loss import ReconstructionTerm
 from sktnce._network import TupleEncoder, TupleInfoNCEModule
 from sktnce._skorch import TupleInfoNCECriterion
 
@@ -41,7 +42,8 @@ def test_encoders_run_once_per_view_whatever_the_negatives():
         module.register_forward_hook(lambda *_, k=k: calls.__setitem__(k, calls[k] + 1))
     module = TupleInfoNCEModule(encoder, corruption=[0.2] * 3, disturbed_modalities=[0, 1, 2],
                                 n_derangements=4, modality_dropout=0.1, noise=0.0, seed=0)
-    z1, z2, d1, d2, mask1, mask2 = module(*_batch())
+    z1, z2, d1, d2, mask1, mask2, *reconstruction = module(*_batch())
+    assert reconstruction == [None] * 4  # no decoder, no reconstruction
     assert calls == [2, 2, 2]
     assert d1.shape == d2.shape == (3, 4, 12, 5)
     assert mask1.shape == mask2.shape == (3, 4, 12)
@@ -203,10 +205,10 @@ def test_with_a_decoder_the_module_returns_each_views_reconstruction(partial_sha
                                             for j in range(n_rows))]
         assert len(kept) == n_rows
         torch.testing.assert_close(present, ~missing[kept])
-    criterion = TupleInfoNCECriterion([0.25] * 4, 0.1, reconstruction=2.0,
-                                      block_widths=DIMS)
+    criterion = TupleInfoNCECriterion([0.25] * 4, 0.1,
+                                      reconstruction=ReconstructionTerm(2.0, DIMS))
     contrast_only = TupleInfoNCECriterion([0.25] * 4, 0.1)
     # The term adds to the contrast, and trains the decoder.
-    assert criterion(outputs) > contrast_only(outputs[:6])
+    assert criterion(outputs) > contrast_only(outputs)
     criterion(outputs).backward()
     assert encoder.decoder.weight.grad.abs().sum() > 0

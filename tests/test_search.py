@@ -10,10 +10,12 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import sktnce._candidates
+import sktnce._discrimination
 import sktnce._fusion
 import sktnce._search
 from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch
-from sktnce._search import BETA_MAX, _GaussianPolicy, _Parameterization
+from sktnce._policy import BETA_MAX
 from sktnce.datasets import make_multimodal_classification
 
 from .conftest import FAST
@@ -47,53 +49,17 @@ def fitted():
     return X, search(modalities).fit(X)
 
 
-def test_gaussian_policy_alone_climbs_a_made_up_reward():
-    # No estimator: reward = -|theta - target|^2; the mean must walk to the target.
-    target = np.array([1.5, -2.0, 0.5])
-    policy = _GaussianPolicy(np.zeros(3), sigma=0.5, learning_rate=0.1)
-    rng = np.random.default_rng(0)
-    for _ in range(150):
-        thetas = policy.sample(8, rng)
-        policy.update(thetas, -((thetas - target) ** 2).sum(axis=1))
-    np.testing.assert_allclose(policy.mean, target, atol=0.3)
-
-
-def test_gaussian_policy_step_is_adam_on_the_reinforce_gradient():
-    policy = _GaussianPolicy(np.zeros(2), sigma=2.0, learning_rate=0.25)
-    thetas = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
-    policy.update(thetas, [3.0, 1.0, 2.0])
-    # Adam's first step is lr * sign(gradient); the gradient's first entry is positive
-    # (the better draw lies at +1), its second zero (advantage 0 at theta_2 = 1).
-    np.testing.assert_allclose(policy.mean, [0.25, 0.0], atol=1e-6)
-    assert policy.sample(4, np.random.default_rng(0)).shape == (4, 2)
-
-
-@pytest.mark.parametrize("searched", [{"alpha"}, {"corruption"}, {"alpha", "corruption"}])
-def test_parameterization_round_trips_the_initial_setting(searched):
-    alpha = np.array([0.4, 0.3, 0.2, 0.1])
-    corruption = {"a": 0.3, "b": 0.5, "c": 0.05}
-    parameterization = _Parameterization(["a", "b", "c"], alpha, corruption, searched)
-    theta = parameterization.initial_mean()
-    assert len(theta) == 4 * ("alpha" in searched) + 3 * ("corruption" in searched)
-    decoded_alpha, decoded_corruption = parameterization.decode(theta)
-    np.testing.assert_allclose(decoded_alpha, alpha)
-    assert decoded_corruption == pytest.approx(corruption)
-    moved = parameterization.decode(theta + 1.0)
-    assert sum(moved[0]) == pytest.approx(1.0)
-    assert all(0 < rate < BETA_MAX for rate in moved[1].values())
-
-
 def test_search_loop_climbs_a_known_reward(data, modalities, monkeypatch):
     # The round loop with a reward that grows with alpha["weak"] and falls with
     # beta["strong"]: the policy mean must move that way.
     X, _, _ = data
 
-    def scored_by_setting(start, alpha, corruption, *, epochs, **kwargs):
-        reward = alpha[3] - corruption["strong"]
+    def scored_by_setting(start, setting, round_, data):
+        reward = setting.alpha[3] - setting.corruption["strong"]
         return {"estimator": start, "accuracy": np.full(3, 0.5), "log_prob": np.full(3, 0.5),
                 "rankme": reward, "probe": np.nan, "fit_time": 0.0, "score_time": 0.0}
 
-    monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", scored_by_setting)
+    monkeypatch.setattr(sktnce._search, "fit_and_score_candidate", scored_by_setting)
     found = search(modalities, n_candidates=5, n_rounds=8, learning_rate=0.25,
                    search=("alpha", "corruption"), batch_candidates=False).fit(X)
     weak, strong = found.history_["alpha_weak"], found.history_["corruption_strong"]
@@ -129,8 +95,8 @@ def test_search_helps_the_weak_modality_against_whole_tuple_contrast():
     # of its row (the smooth reward) beats whole-tuple contrast's: measured 5 of 5 seeds.
     # Neither the direction of alpha["weak"] (up in 2 of 5 seeds) nor top-1 accuracy
     # (lower in 4 of 5) is reliable at this size, so neither is asserted.
-    _, log_prob_found = found.best_estimator_._discrimination(X_test)
-    _, log_prob_whole = whole_tuple._discrimination(X_test)
+    _, log_prob_found = found.best_estimator_._cross_modal_scores(X_test)
+    _, log_prob_whole = whole_tuple._cross_modal_scores(X_test)
     weak = list(columns).index("weak")
     assert log_prob_found[weak] > log_prob_whole[weak]
     # The weak modality is used: top-1 well above chance, 1 / score_chunk_size.
@@ -283,9 +249,9 @@ def test_bad_parameters_fail_before_training(data, modalities, monkeypatch, para
     def no_work(*args, **kwargs):
         pytest.fail("training or preprocessing started despite a bad parameter")
 
-    monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", no_work)
-    monkeypatch.setattr(sktnce._search, "train_candidate_batch", no_work)
-    monkeypatch.setattr(TupleInfoNCEFusion, "_fit_preprocessing", no_work)
+    monkeypatch.setattr(sktnce._search, "fit_and_score_candidate", no_work)
+    monkeypatch.setattr(sktnce._search, "_evaluate_stacked", no_work)
+    monkeypatch.setattr(sktnce._search, "fit_input", no_work)
     estimator = params.pop("estimator", fusion(modalities))
     with pytest.raises(error, match=message):
         TupleInfoNCESearch(estimator, **{**TINY, **params}).fit(X)
@@ -315,13 +281,13 @@ def test_every_candidate_is_scored_on_the_same_query_augmentation(data, modaliti
     # the estimator's score_corruption, so that all candidates face the same task.
     X, _, _ = data
     seen = []
-    original = sktnce._fusion.cross_modal_discrimination
+    original = sktnce._discrimination.cross_modal_discrimination
 
     def spy(*args, corruption, **kwargs):
         seen.append(list(corruption))
         return original(*args, corruption=corruption, **kwargs)
 
-    monkeypatch.setattr(sktnce._fusion, "cross_modal_discrimination", spy)
+    monkeypatch.setattr(sktnce._discrimination, "cross_modal_discrimination", spy)
     found = search(modalities, search=("corruption",)).fit(X)
     trained_with = {rate for row in found.history_["candidate_corruption"]
                     for c in row for rate in c.values()}
@@ -345,13 +311,13 @@ def test_few_label_reward_scores_a_probe_on_the_labelled_rows(data, modalities, 
     X, y, _ = data
     y_partial = np.where(np.arange(len(y)) % 4 == 0, y, -1)
     seen = []
-    original = sktnce._search.labelled_probe_score
+    original = sktnce._candidates.labelled_probe_score
 
     def spy(embedding, labels, **kwargs):
         seen.append((len(embedding), labels.copy()))
         return original(embedding, labels, **kwargs)
 
-    monkeypatch.setattr(sktnce._search, "labelled_probe_score", spy)
+    monkeypatch.setattr(sktnce._candidates, "labelled_probe_score", spy)
     found = search(modalities, reward="probe").fit(X, y_partial)
     assert len(seen) == 4
     assert all(n == 40 and np.array_equal(labels, y[::4]) for n, labels in seen)
@@ -371,13 +337,13 @@ def test_few_label_reward_in_a_grid_search_sees_only_each_folds_labels(data, mod
     y_partial = np.where(np.arange(len(y)) % 2 == 0, y % 2, -1)
     folds = np.arange(len(y)) % 4 // 2  # rows 0, 1 in fold 0; 2, 3 in fold 1; ...
     seen = []
-    original = sktnce._search.labelled_probe_score
+    original = sktnce._candidates.labelled_probe_score
 
     def spy(embedding, labels, **kwargs):
         seen.append(len(labels))
         return original(embedding, labels, **kwargs)
 
-    monkeypatch.setattr(sktnce._search, "labelled_probe_score", spy)
+    monkeypatch.setattr(sktnce._candidates, "labelled_probe_score", spy)
     pipe = make_pipeline(search(modalities, reward="probe"), LogisticRegression(max_iter=200))
     # The probe behind the search must see the labels too; -1 rows form a class of their
     # own for it, which is fine for this test of what the search reads.
@@ -395,8 +361,8 @@ def test_search_on_validation_rows_fewer_than_a_candidate_set_fails_before_train
     def no_work(*args, **kwargs):
         pytest.fail("training started")
 
-    monkeypatch.setattr(sktnce._search, "_fit_and_score_candidate", no_work)
-    monkeypatch.setattr(sktnce._search, "train_candidate_batch", no_work)
+    monkeypatch.setattr(sktnce._search, "fit_and_score_candidate", no_work)
+    monkeypatch.setattr(sktnce._search, "_evaluate_stacked", no_work)
     for reward in ("log_prob", "accuracy"):
         with pytest.raises(ValueError, match="score_chunk_size=64.*holds out 32"):
             TupleInfoNCESearch(fusion(modalities, score_chunk_size=64), reward=reward,

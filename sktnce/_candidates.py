@@ -1,0 +1,133 @@
+"""One round's candidates of the search: trained from the lineage's state, then scored.
+
+A candidate is a copy of the lineage's current fusion whose parameters are its setting,
+trained ``epochs_per_round`` more epochs on the training rows. Candidates train one by one
+(:func:`fit_and_score_candidate`, a joblib task) or stacked into one model
+(:func:`train_stacked_candidates`); either way a result is a dict with named keys, as
+scikit-learn's ``_fit_and_score`` returns.
+"""
+
+import copy
+import time
+from contextlib import contextmanager
+from typing import NamedTuple, Optional
+
+import numpy as np
+import torch
+
+from ._batched import train_stacked
+from ._discrimination import score_cross_modal
+from ._modalities import EncodedTable
+from ._reward import labelled_probe_score, rankme
+from ._setting import FitSeeds
+from ._training import TrainingConfig, train
+
+__all__ = ["CandidateRound", "ScoringData", "fit_and_score_candidate", "score_candidate",
+           "train_stacked_candidates"]
+
+#: torch threads of every candidate's training, whatever n_jobs is: float results can
+#: depend on the thread count, and the search's result must not depend on n_jobs.
+_CANDIDATE_THREADS = 1
+
+
+@contextmanager
+def candidate_threads():
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(_CANDIDATE_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+class CandidateRound(NamedTuple):
+    """What a round's candidates share: the table, the training rows, the seeds."""
+
+    encoded: EncodedTable
+    train_rows: np.ndarray
+    epochs: int
+    #: The candidates' ``random_state``: the same batches and draws for all of them.
+    random_state: int
+
+
+class ScoringData(NamedTuple):
+    """What a candidate is scored on: the validation rows, raw and encoded, and the
+    labelled rows of the few-label reward."""
+
+    X_validation: object
+    validation: EncodedTable
+    reward_seed: int
+    #: ``(X_labelled, y_labelled)``, or None without the few-label reward.
+    labelled: Optional[tuple] = None
+    scoring: object = None
+
+
+def _warm_copy(start, setting, round_):
+    """A copy of ``start`` (all but its net, which the candidate replaces) whose
+    parameters are the candidate's: its setting, the round's epochs and random_state."""
+    candidate = copy.deepcopy(start, memo={id(start.net_): None})
+    return candidate.set_params(
+        alpha=setting.alpha.tolist(), corruption=dict(setting.corruption),
+        max_epochs=round_.epochs, random_state=round_.random_state, warm_start=True,
+        verbose=0,
+    )
+
+
+def _train_candidate(start, setting, round_):
+    """One candidate trained from ``start``'s weights and Adam state, on one torch thread."""
+    state = start._get_state()
+    candidate = _warm_copy(start, setting, round_)
+    with candidate_threads():
+        training = train(
+            TrainingConfig.from_estimator(candidate), round_.encoded, setting,
+            FitSeeds.draw(round_.random_state), widths=state.preprocessing.widths,
+            start=state.training, rows=round_.train_rows, on_interrupt="raise",
+        )
+    return candidate._set_state(state._replace(setting=setting, training=training))
+
+
+def train_stacked_candidates(start, settings, round_):
+    """Every setting's candidate, trained from ``start`` as one stacked model, on torch's
+    threads in this process; equal to :func:`_train_candidate` up to float rounding."""
+    state = start._get_state()
+    candidates = [_warm_copy(start, setting, round_) for setting in settings]
+    trained = train_stacked(
+        TrainingConfig.from_estimator(candidates[0]), state.training, settings,
+        FitSeeds.draw(round_.random_state), round_.encoded,
+        widths=state.preprocessing.widths, epochs=round_.epochs, rows=round_.train_rows,
+    )
+    return [candidate._set_state(state._replace(setting=setting, training=training))
+            for candidate, setting, training in zip(candidates, settings, trained)]
+
+
+def score_candidate(candidate, data):
+    """Every reward of a trained candidate, as a dict (the candidate as "estimator").
+
+    Runs with one torch thread, in a joblib worker or in the caller's process: its result
+    depends only on its arguments.
+    """
+    started = time.perf_counter()
+    with candidate_threads():
+        scores = score_cross_modal(candidate, data.validation, seed=data.reward_seed)
+        result = {
+            "estimator": candidate,
+            "accuracy": scores.accuracy,
+            "log_prob": scores.log_prob,
+            "rankme": rankme(candidate.transform(data.X_validation)),
+            "probe": np.nan,
+        }
+        if data.labelled is not None:
+            X_labelled, y_labelled = data.labelled
+            result["probe"] = labelled_probe_score(
+                candidate.transform(X_labelled), y_labelled, scoring=data.scoring,
+                random_state=data.reward_seed)
+    result["score_time"] = time.perf_counter() - started
+    return result
+
+
+def fit_and_score_candidate(start, setting, round_, data):
+    """Train one candidate from ``start`` and score it: one joblib task."""
+    started = time.perf_counter()
+    candidate = _train_candidate(start, setting, round_)
+    fit_time = time.perf_counter() - started
+    return {**score_candidate(candidate, data), "fit_time": fit_time}
