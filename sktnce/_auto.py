@@ -58,6 +58,50 @@ def _text_pipeline(values, n_components, random_state):
     )
 
 
+def _check_input(X, max_categories, text_min_words, text_components):
+    """make_modalities' arguments checked, before any column is read."""
+    if not _is_dataframe(X):
+        raise TypeError(
+            "make_modalities needs a pandas DataFrame (it reads the column dtypes); got "
+            f"{type(X).__name__}. For an array, write the modalities list yourself."
+        )
+    for value, name, low in [(max_categories, "max_categories", 1),
+                             (text_components, "text_components", 1)]:
+        if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}; got {value!r}.")
+    if isinstance(text_min_words, bool) or not isinstance(text_min_words, (int, float)) \
+            or not text_min_words > 0:
+        raise ValueError(f"text_min_words must be a number > 0; got {text_min_words!r}.")
+
+    for label in X.columns:
+        if not isinstance(label, str):
+            raise TypeError(
+                f"make_modalities needs string column names; column {label!r} is a "
+                f"{type(label).__name__}. Rename the columns, e.g. df.columns = "
+                "df.columns.astype(str)."
+            )
+
+
+def _group_columns(X, max_categories, text_min_words):
+    """``(groups, skipped)``: the usable columns by kind (numeric, categorical, text), in
+    column order, and the others with the reason they are left out."""
+    kinds = dict.fromkeys(_NUMERIC(X), "numeric")
+    kinds.update(dict.fromkeys(_CATEGORICAL(X), "categorical"))
+    for label in _STRINGS(X):
+        kinds[label] = _string_kind(X[label], max_categories=max_categories,
+                                    text_min_words=text_min_words)
+    groups = {"numeric": [], "categorical": [], "text": []}
+    skipped = {}
+    for label in X.columns:  # in column order within each group
+        if X[label].isna().all():
+            skipped[label] = "no values"
+        elif kinds.get(label) is None:
+            skipped[label] = f"dtype {X[label].dtype}"
+        else:
+            groups[kinds[label]].append(label)
+    return groups, skipped
+
+
 def make_modalities(X, *, max_categories=20, text_min_words=3, text_components=32,
                     random_state=0):
     """Build a ``modalities`` list for :class:`~sktnce.TupleInfoNCEFusion` from a DataFrame.
@@ -143,40 +187,8 @@ def make_modalities(X, *, max_categories=20, text_min_words=3, text_components=3
     >>> fusion.fit_transform(df).shape
     (6, 4)
     """
-    if not _is_dataframe(X):
-        raise TypeError(
-            "make_modalities needs a pandas DataFrame (it reads the column dtypes); got "
-            f"{type(X).__name__}. For an array, write the modalities list yourself."
-        )
-    for value, name, low in [(max_categories, "max_categories", 1),
-                             (text_components, "text_components", 1)]:
-        if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}; got {value!r}.")
-    if isinstance(text_min_words, bool) or not isinstance(text_min_words, (int, float)) \
-            or not text_min_words > 0:
-        raise ValueError(f"text_min_words must be a number > 0; got {text_min_words!r}.")
-
-    for label in X.columns:
-        if not isinstance(label, str):
-            raise TypeError(
-                f"make_modalities needs string column names; column {label!r} is a "
-                f"{type(label).__name__}. Rename the columns, e.g. df.columns = "
-                "df.columns.astype(str)."
-            )
-    kinds = dict.fromkeys(_NUMERIC(X), "numeric")
-    kinds.update(dict.fromkeys(_CATEGORICAL(X), "categorical"))
-    for label in _STRINGS(X):
-        kinds[label] = _string_kind(X[label], max_categories=max_categories,
-                                    text_min_words=text_min_words)
-    groups = {"numeric": [], "categorical": [], "text": []}
-    skipped = {}
-    for label in X.columns:  # in column order within each group
-        if X[label].isna().all():
-            skipped[label] = "no values"
-        elif kinds.get(label) is None:
-            skipped[label] = f"dtype {X[label].dtype}"
-        else:
-            groups[kinds[label]].append(label)
+    _check_input(X, max_categories, text_min_words, text_components)
+    groups, skipped = _group_columns(X, max_categories, text_min_words)
 
     modalities = []
     if groups["numeric"]:

@@ -21,8 +21,14 @@ from ._augment import apply_corruption, draw_corruption
 from ._loss import training_loss
 from ._network import TupleInfoNCEModule
 from ._skorch import TupleInfoNCECriterion
-from ._training import TrainingState, block_scales, build_fusion_net, build_net, fit_net, \
-    load_optimizer_state
+from ._training import (
+    TrainingState,
+    build_fusion_net,
+    build_net,
+    fit_net,
+    load_optimizer_state,
+    reconstruction_units,
+)
 
 __all__ = ["CandidateBatchCriterion", "CandidateBatchModule", "can_batch", "train_stacked"]
 
@@ -147,7 +153,7 @@ class CandidateBatchCriterion(TupleInfoNCECriterion):
         # tuples' masks, the clean blocks and the present mask are shared.
         stacked = {name: getattr(outputs, name) for name in _PER_CANDIDATE
                    if getattr(outputs, name) is not None}
-        term = self._term()
+        term = self.reconstruction_term()
 
         def loss(candidate_outputs, alpha):
             return training_loss(outputs._replace(**candidate_outputs), alpha,
@@ -170,12 +176,13 @@ class RecordCandidateLosses(Callback):
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if training:
+            # Summed on the losses' device: read back once an epoch, not once a batch.
             n_rows = len(batch[0]["x"])
-            self._sum = self._sum + net.criterion_.candidate_losses_.double().cpu() * n_rows
+            self._sum = self._sum + net.criterion_.candidate_losses_.double() * n_rows
             self._rows += n_rows
 
     def on_epoch_end(self, net, **kwargs):
-        self.epoch_losses_.append((self._sum / self._rows).tolist())
+        self.epoch_losses_.append((self._sum / self._rows).cpu().tolist())
 
 
 def _stacked_optimizer_state(state, n_candidates):
@@ -246,11 +253,10 @@ def train_stacked(config, start, settings, seeds, encoded, *, widths, epochs, ro
         **config.module_params,
     )
     recorder = RecordCandidateLosses()
-    scales = block_scales(encoded, widths, rows) if config.reconstructs else None
     net = build_net(
         config, module, np.array([setting.criterion_alpha for setting in settings]),
         widths=widths, shuffle_seed=seeds.shuffle, criterion=CandidateBatchCriterion,
-        max_epochs=epochs, rows=rows, scales=scales,
+        max_epochs=epochs, rows=rows, scales=reconstruction_units(config, encoded, widths, rows),
         callbacks=[("candidate_losses", recorder)],
     )
     load_optimizer_state(

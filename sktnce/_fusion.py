@@ -300,7 +300,6 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
-
     def _get_state(self):
         """Hook: the fitted :class:`FusionState` (its net this estimator's own, not a copy)."""
         check_is_fitted(self)
@@ -309,9 +308,9 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
                            TrainingState(self.net_, tuple(self.loss_curve_), self._eval_seed))
 
     def _set_state(self, state):
-        """Make this estimator the fitted one that ``state`` describes (its net in eval
-        mode): hook for :meth:`fit`, the search's candidates and :func:`sktnce.load`."""
-        preprocessing, setting, training = state
+        """Hook: make this estimator the fitted one that ``state`` describes (its net in
+        eval mode), for :meth:`fit`, the search's candidates and :func:`sktnce.load`."""
+        preprocessing, setting, training = state.preprocessing, state.setting, state.training
         self._preprocessing = preprocessing
         self.modalities_ = [(name, transformer, columns)
                             for name, transformer, columns, _ in preprocessing.plan]

@@ -134,7 +134,8 @@ def _fusion_parts(estimator, prefix):
     import skops.io
 
     description, objects = _describe(estimator)
-    preprocessing, setting, training = estimator._get_state()
+    state = estimator._get_state()
+    preprocessing, setting, training = state.preprocessing, state.setting, state.training
     fitted = {
         "alpha_": setting.alpha_by_name,
         "corruption_": setting.corruption,

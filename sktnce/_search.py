@@ -8,6 +8,7 @@ and the results table in :mod:`sktnce._search_results`.
 import math
 import time
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -61,8 +62,15 @@ def _check_search(search, estimator):
     return set(search)
 
 
+class _Split(NamedTuple):
+    """The search's rows: the encoder trains on ``train``; the reward reads ``validation``."""
+
+    train: np.ndarray
+    validation: np.ndarray
+
+
 def _split(n_samples, validation_fraction, reward, chunk_size, seed):
-    """``(train_rows, validation_rows)``, sorted, each large enough for its use."""
+    """The :class:`_Split` of the rows, each side sorted and large enough for its use."""
     n_validation = math.ceil(validation_fraction * n_samples)
     n_train = n_samples - n_validation
     if n_validation < 2 or n_train < 2:
@@ -79,7 +87,7 @@ def _split(n_samples, validation_fraction, reward, chunk_size, seed):
             "Lower score_chunk_size or raise validation_fraction."
         )
     order = np.random.default_rng(seed).permutation(n_samples)
-    return np.sort(order[n_validation:]), np.sort(order[:n_validation])
+    return _Split(train=np.sort(order[n_validation:]), validation=np.sort(order[:n_validation]))
 
 
 def _initialized(template, X, setting, random_state):
@@ -118,9 +126,8 @@ def _evaluate_stacked(start, settings, round_, data):
 
 def _candidate_evaluator(search, X, y, start, encoded, rows, base):
     """``evaluate(settings, round_index, start) -> list of result dicts``: one round's
-    candidates of ``search`` trained from ``start`` on the training rows, and scored."""
-    train_rows, validation_rows = rows
-    X_validation = _safe_indexing(X, validation_rows)
+    candidates of ``search`` trained from ``start`` on ``rows.train``, and scored."""
+    X_validation = _safe_indexing(X, rows.validation)
     labelled = None
     if REWARDS[search.reward].reads_labels:
         # The encoder never sees labels, so every labelled row can judge it, as the user's
@@ -133,7 +140,7 @@ def _candidate_evaluator(search, X, y, start, encoded, rows, base):
     config = TrainingConfig.from_estimator(start)
 
     def evaluate(settings, round_index, start):
-        round_ = CandidateRound(encoded, train_rows, search.epochs_per_round,
+        round_ = CandidateRound(encoded, rows.train, search.epochs_per_round,
                                 derive_seed(base, _CANDIDATE, round_index))
         data = ScoringData(X_validation, validation, derive_seed(base, _REWARD, round_index),
                            labelled, search.scoring)

@@ -96,14 +96,14 @@ class TupleInfoNCECriterion(torch.nn.Module):
             self.reconstruction = ReconstructionTerm(
                 float(reconstruction.weight), [int(w) for w in reconstruction.block_widths])
 
-    def _term(self):
+    def reconstruction_term(self):
         """The reconstruction term, with its units on the criterion's device."""
         if self.reconstruction is None:
             return None
         return self.reconstruction._replace(block_scales=self.block_scales)
 
     def forward(self, outputs):
-        return training_loss(outputs, self.alpha, self.temperature, self._term())
+        return training_loss(outputs, self.alpha, self.temperature, self.reconstruction_term())
 
 
 class TupleInfoNCENet(NeuralNet):

@@ -27,7 +27,8 @@ from ._skorch import (
 )
 
 __all__ = ["TrainingConfig", "TrainingState", "block_scales", "build_fusion_net",
-           "build_net", "fit_net", "load_optimizer_state", "represent", "resolve_device", "train"]
+           "build_net", "fit_net", "initial_state", "load_optimizer_state", "reconstruction_units",
+           "represent", "resolve_device", "train"]
 
 #: Rows per chunk wherever a whole table passes through the network or a statistic.
 CHUNK_ROWS = 4096
@@ -131,6 +132,12 @@ def block_scales(encoded, widths, rows=None):
         variance = (squares[k] / n - (sums[k] / n) ** 2).clamp(min=0).mean()
         scales.append(max(1.0, float(variance) ** 0.5))
     return scales
+
+
+def reconstruction_units(config, encoded, widths, rows=None):
+    """The reconstruction term's :func:`block_scales` on the training rows; None when the
+    configuration has no reconstruction term."""
+    return block_scales(encoded, widths, rows) if config.reconstructs else None
 
 
 def build_net(config, module, criterion_alpha, *, widths, shuffle_seed, criterion=None,
@@ -254,9 +261,9 @@ def train(config, encoded, setting, seeds, *, widths, start=None, rows=None, max
             # the previous net as it was.
             "optimizer_state": copy.deepcopy(start.net.optimizer_.state_dict()),
         }
-    scales = block_scales(encoded, widths, rows) if config.reconstructs else None
     net = build_fusion_net(config, widths, setting, seeds, max_epochs=max_epochs, rows=rows,
-                           scales=scales, **continued)
+                           scales=reconstruction_units(config, encoded, widths, rows),
+                           **continued)
     losses = fit_net(net, encoded, on_interrupt=on_interrupt)
     earlier = () if start is None else tuple(start.loss_curve)
     return TrainingState(net, earlier + tuple(losses), seeds.evaluation)

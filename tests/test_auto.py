@@ -221,4 +221,5 @@ def test_save_and_load(table, tmp_path):
     save(fusion, tmp_path / "fusion.sktnce")
     # SimpleImputer keeps a numpy.dtype, which skops alone does not trust; load does.
     loaded = load(tmp_path / "fusion.sktnce")
+    # Exact: the loaded weights and transformers are copies; transform is one path.
     np.testing.assert_array_equal(loaded.transform(df), fusion.transform(df))

@@ -59,6 +59,7 @@ def _assert_same_candidate(one_by_one, batched, X):
                                        atol=1e-6, rtol=1e-4, check_device=False)
     np.testing.assert_allclose(batched.loss_curve_, one_by_one.loss_curve_, rtol=1e-5)
     assert batched.n_iter_ == one_by_one.n_iter_
+    # Exact: both candidates hold the same resolved Setting object; nothing recomputes it.
     assert batched.alpha_ == one_by_one.alpha_ and batched.corruption_ == one_by_one.corruption_
     np.testing.assert_allclose(batched.transform(X), one_by_one.transform(X), atol=1e-5)
     # The same evaluation seed: the same candidate sets and query augmentations.

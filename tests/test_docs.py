@@ -71,3 +71,31 @@ def test_readme_keeps_ci_command_and_figure():
     assert "(docs/images/embedding_map.png)" in readme
     image = ROOT / "docs" / "images" / "embedding_map.png"
     assert image.is_file() and image.stat().st_size < 200_000
+
+
+def _package_imports(path):
+    """The sktnce modules that ``path`` imports (relative imports)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_readme_layout_lists_the_modules_in_import_order():
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout"):]
+    order = []
+    for name in re.findall(r"`(\w+)\.py`", layout):
+        if name not in order:
+            order.append(name)
+    modules = {path.stem for path in (ROOT / "sktnce").glob("*.py")} - {"__init__"}
+    assert set(order) == modules
+    # Imports run one way: each module imports only modules listed above it.
+    for position, name in enumerate(order):
+        below = _package_imports(ROOT / "sktnce" / f"{name}.py") - set(order[:position])
+        assert not below, f"{name}.py imports {sorted(below)}, listed below it"

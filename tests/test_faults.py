@@ -33,7 +33,8 @@ def test_interrupted_fit_keeps_the_last_complete_epoch(data, modalities, monkeyp
     with pytest.warns(UserWarning, match="interrupted after 2 of 5 epochs"):
         est.fit(X)
     assert est.n_iter_ == 2 and len(est.loss_curve_) == 2
-    # The same seeds give the same first two epochs: the kept weights are exactly those.
+    # The same seeds give the same first two epochs (a constant lr: max_epochs does not
+    # change them): the kept weights are exactly those.
     assert np.array_equal(est.transform(X), reference.transform(X))
 
 

@@ -51,6 +51,8 @@ def test_save_load_round_trip_is_bit_identical(tmp_path, fitted):
     est, X = fitted
     save(est, tmp_path / "model.sktnce")
     loaded = load(tmp_path / "model.sktnce")
+    # Exact here and below: a loaded model is a copy (safetensors keeps the float32 weights,
+    # json the floats by repr, and resolving a resolved alpha gives it back unchanged).
     assert np.array_equal(loaded.transform(X), est.transform(X))
     assert loaded.cross_modal_accuracy(X) == est.cross_modal_accuracy(X)
     assert loaded.get_params()["temperature"] == est.temperature

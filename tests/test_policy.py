@@ -42,7 +42,7 @@ def test_parameterization_round_trips_the_initial_setting(searched):
     moved = parameterization.decode(theta + 1.0)
     assert sum(moved.alpha) == pytest.approx(1.0)
     assert all(0 < rate < BETA_MAX for rate in moved.corruption.values())
-    # What is not searched stays exactly at its initial value.
+    # What is not searched stays exactly at its initial value (decode passes it through).
     if "alpha" not in searched:
         assert np.array_equal(moved.alpha, initial.alpha)
     if "corruption" not in searched:

@@ -37,5 +37,7 @@ def test_search_through_rays_joblib_backend_matches_the_default_backend():
             ray.shutdown()
     finally:
         torch.set_num_threads(previous)
+    # Exact: the backend changes only where a candidate runs, not its path; each trains and
+    # is scored on one torch thread (_CANDIDATE_THREADS), and the refit runs here.
     assert on_ray.history_ == local.history_
     assert np.array_equal(on_ray.transform(X), local.transform(X))

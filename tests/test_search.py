@@ -66,7 +66,7 @@ def test_search_loop_climbs_a_known_reward(data, modalities, monkeypatch):
     assert weak[0] == pytest.approx(0.25) and strong[0] == pytest.approx(0.3)
     assert found.alpha_["weak"] > weak[len(weak) // 2] > weak[0]
     assert found.corruption_["strong"] < strong[len(strong) // 2] < strong[0]
-    assert found.alpha_["weak"] == max(found.alpha_.values())
+    assert found.alpha_["weak"] == max(found.alpha_.values())  # max returns one of them
 
 
 def test_search_helps_the_weak_modality_against_whole_tuple_contrast():
@@ -110,6 +110,9 @@ def test_same_random_state_same_history_whatever_n_jobs(data, modalities, batch_
     b = search(modalities, n_jobs=1, batch_candidates=batch_candidates).fit(X)
     c = search(modalities, n_jobs=2, batch_candidates=batch_candidates).fit(X)
     d = search(modalities, n_jobs=1, random_state=1, batch_candidates=batch_candidates).fit(X)
+    # Exact: n_jobs changes only the process a candidate runs in, not its path. Every
+    # candidate trains and is scored on one torch thread (_CANDIDATE_THREADS) wherever it
+    # runs, and the refit and transform run here, on this module's one thread.
     assert a.history_ == b.history_ == c.history_
     assert np.array_equal(a.transform(X), b.transform(X))
     assert np.array_equal(a.transform(X), c.transform(X))
@@ -125,6 +128,8 @@ def test_fitted_attributes(fitted):
     assert list(found.alpha_) == ["ordinary", "strong", "medium", "weak"]
     assert all(0 < rate < BETA_MAX for rate in found.corruption_.values())
     # The refit: the estimator's own epochs on all rows, with the learned setting.
+    # Exact: one source, the decoded policy mean; the refit's alpha_ is its alpha_by_name,
+    # and best.alpha a dict copy of it.
     assert best.alpha == best.alpha_ == found.alpha_
     assert best.corruption == best.corruption_ == found.corruption_
     assert best.n_iter_ == found.estimator.max_epochs
@@ -132,6 +137,9 @@ def test_fitted_attributes(fitted):
     # The refit is the estimator's own fit (its random_state too) with the learned setting.
     again = clone(found.estimator).set_params(alpha=found.alpha_,
                                               corruption=found.corruption_).fit(X)
+    # Exact: one path. Both train with _training.train on Preprocessing.fit's tensors of X,
+    # and resolving the learned alpha again gives it back bit for bit (resolve_alpha keeps
+    # weights that already sum to 1).
     assert np.array_equal(found.transform(X), again.transform(X))
     assert found.n_features_in_ == X.shape[1]
     results = pd.DataFrame(found.search_results_)
@@ -142,6 +150,7 @@ def test_fitted_attributes(fitted):
     assert len(table) == 2
     assert {"round", "alpha_weak", "corruption_weak", "reward_best", "reward_mean",
             "candidate_reward", "candidate_alpha", "accuracy_weak"} <= set(table.columns)
+    # Exact: history_ copies its rewards from the same candidate rows as search_results_.
     for row, (_, group) in zip(table.itertuples(), results.groupby("round")):
         assert row.candidate_reward == group["reward"].tolist()
         assert row.best_candidate == int(group["reward"].argmax())
@@ -158,6 +167,7 @@ def test_without_refit_the_best_estimator_is_the_last_best_candidate(data, modal
     best = found.best_estimator_
     # best_estimator_ carries the setting its final weights trained with: the last
     # round's best candidate's; alpha_ and corruption_ are the policy's final mean.
+    # best.alpha == best.alpha_ is exact: alpha is a dict copy of alpha_.
     results = pd.DataFrame(found.search_results_)
     last_best = results[(results["round"] == 1) & (results["rank_in_round"] == 1)].iloc[0]
     assert best.alpha == best.alpha_ == pytest.approx(last_best["param_alpha"])
@@ -198,6 +208,7 @@ def test_pipeline_and_cross_val_score(data, modalities):
 def test_searching_one_parameter_keeps_the_other(data, modalities):
     X, _, _ = data
     only_alpha = search(modalities, search=("alpha",)).fit(X)
+    # Exact: an unsearched rate is the estimator's 0.3 passed through, never computed.
     assert only_alpha.corruption_ == {name: 0.3 for name, *_ in modalities}
     assert all(c == only_alpha.corruption_ for row in only_alpha.history_["candidate_corruption"]
                for c in row)
@@ -321,6 +332,7 @@ def test_few_label_reward_scores_a_probe_on_the_labelled_rows(data, modalities, 
     found = search(modalities, reward="probe").fit(X, y_partial)
     assert len(seen) == 4
     assert all(n == 40 and np.array_equal(labels, y[::4]) for n, labels in seen)
+    # Exact: the reward is the probe score itself, copied into both tables.
     assert found.history_["candidate_reward"][0] == found.search_results_["probe"][:2]
     assert all(0 <= p <= 1 for p in found.search_results_["probe"])
     with pytest.raises(ValueError, match="at least 2 rows"):
@@ -371,6 +383,7 @@ def test_search_on_validation_rows_fewer_than_a_candidate_set_fails_before_train
     monkeypatch.undo()
     found = TupleInfoNCESearch(fusion(modalities, score_chunk_size=64), reward="rankme",
                                **TINY).fit(X)
+    # Exact: the reward is the rankme value itself, copied into both tables.
     assert found.history_["candidate_reward"][0] == found.search_results_["rankme"][:2]
 
 
@@ -398,6 +411,7 @@ def test_the_refit_is_a_fresh_fit_of_the_learned_setting(data, modalities):
     found = search(modalities, batch_candidates=True).fit(X)
     fresh = fusion(modalities).set_params(alpha=found.alpha_,
                                           corruption=found.corruption_).fit(X)
+    # Exact: one path (see test_fitted_attributes), whatever trained the candidates.
     assert found.best_estimator_.loss_curve_ == fresh.loss_curve_
     assert np.array_equal(found.transform(X), fresh.transform(X))
     assert found.best_estimator_.get_params()["max_epochs"] == fresh.max_epochs

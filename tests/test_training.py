@@ -60,14 +60,17 @@ def test_an_interrupted_fit_rolls_back_to_its_last_complete_epoch(data, modaliti
     one_epoch = train(config, encoded, setting, seeds, widths=preprocessing.widths,
                       max_epochs=1)
     monkeypatch.setattr(StopOnNonFiniteLoss, "on_batch_end", _interrupt_in_second_epoch)
-    net = build_fusion_net(config, preprocessing.widths, setting, seeds)
+    # The reconstruction units train() gives its net too, so that both nets take one path.
+    net = build_fusion_net(config, preprocessing.widths, setting, seeds,
+                           scales=block_scales(encoded, preprocessing.widths))
     if on_interrupt == "raise":
         with pytest.raises(KeyboardInterrupt, match="after 1 of 3 epochs"):
             fit_net(net, encoded, on_interrupt="raise")
     else:
         with pytest.warns(UserWarning, match="after 1 of 3 epochs"):
             assert len(fit_net(net, encoded, on_interrupt="warn")) == 1
-    # Either way the weights are those of the first epoch, exactly (same seeds, same path).
+    # Either way the weights are those of the first epoch, exactly (same seeds, same path,
+    # and a constant lr, so that max_epochs does not change the first epoch).
     expected = one_epoch.net.module_.encoder.state_dict()
     for name, value in net.module_.encoder.state_dict().items():
         assert torch.equal(value, expected[name]), name
