@@ -7,14 +7,20 @@ scored on the test rows. Seeds are paired: every method sees the same split, lab
 and ``random_state``.
 
 - ``uniform``: TupleInfoNCEFusion with its defaults and ``n_rounds * epochs_per_round``
-  epochs, the same as the search's lineage and its refit, which also has uniform's
-  ``random_state``: the refit and uniform differ only by the learned alpha;
-- ``search (<reward>)``: TupleInfoNCESearch with its defaults and that reward;
+  epochs, the epochs of the search's lineage (and of its refit, which also has uniform's
+  ``random_state``);
+- ``search (<reward>)``: TupleInfoNCESearch with its defaults and that reward: the lineage,
+  with candidates branching off it for a quarter of the training rows each round;
+- ``search (<reward>, rounds + refit)`` (``--designs rounds``): the search as it was before
+  the lineage, ``branch_fraction=None, refit=True``: every candidate trains
+  ``epochs_per_round`` epochs, the best carries on, and the learned alpha is refitted, so
+  that it and uniform differ only by alpha;
 - ``search (probe, 10% labels)``: ``reward="probe"``, fitted with ``y`` holding the labelled
   rows' labels and -1 elsewhere.
 
     python benchmarks/bench_search_quality.py
     python benchmarks/bench_search_quality.py --datasets multiple_features --seeds 5
+    python benchmarks/bench_search_quality.py --rewards rankme --designs lineage rounds
     python benchmarks/bench_search_quality.py --quick
 """
 
@@ -46,7 +52,11 @@ def _probe(Z, y, labelled, test):
     return probe.fit(Z[labelled], y[labelled]).score(Z[test], y[test])
 
 
-def run(dataset, n_samples, *, seeds, rewards, search_params, fusion_params):
+DESIGNS = {"lineage": {}, "rounds": {"branch_fraction": None, "refit": True}}
+
+
+def run(dataset, n_samples, *, seeds, rewards, search_params, fusion_params,
+        designs=("lineage",)):
     X, y, modalities = data.LOADERS[dataset](n_samples=n_samples)
     epochs = search_params["n_rounds"] * search_params["epochs_per_round"]
     scores = {}
@@ -59,13 +69,16 @@ def run(dataset, n_samples, *, seeds, rewards, search_params, fusion_params):
         models = {"uniform": (methods.tuple_infonce(
             modalities, max_epochs=epochs, random_state=seed, **fusion_params), None)}
         for reward in rewards:
-            # The refit has uniform's epochs and random_state: the pair differs by alpha.
-            search = TupleInfoNCESearch(
-                methods.tuple_infonce(modalities, max_epochs=epochs, random_state=seed,
-                                      **fusion_params),
-                reward=reward, random_state=seed, **search_params)
-            label = f"search ({reward}, 10% labels)" if reward == "probe" else f"search ({reward})"
-            models[label] = (search, y_partial if reward == "probe" else None)
+            for design in designs:
+                # A refit has uniform's epochs and random_state: the pair differs by alpha.
+                search = TupleInfoNCESearch(
+                    methods.tuple_infonce(modalities, max_epochs=epochs, random_state=seed,
+                                          **fusion_params),
+                    reward=reward, random_state=seed, **search_params, **DESIGNS[design])
+                label = f"search ({reward}, 10% labels" if reward == "probe" else (
+                    f"search ({reward}")
+                label += "" if design == "lineage" else ", rounds + refit"
+                models[label + ")"] = (search, y_partial if reward == "probe" else None)
         for label, (model, target) in models.items():
             started = time.perf_counter()
             with warnings.catch_warnings():
@@ -76,7 +89,7 @@ def run(dataset, n_samples, *, seeds, rewards, search_params, fusion_params):
             extra = ""
             if hasattr(model, "alpha_") and isinstance(model, TupleInfoNCESearch):
                 extra = " alpha " + ", ".join(f"{k}={v:.2f}" for k, v in model.alpha_.items())
-            print(f"  {dataset} seed {seed} {label:28s} probe {score:.3f} "
+            print(f"  {dataset} seed {seed} {label:40s} probe {score:.3f} "
                   f"({time.perf_counter() - started:.0f} s){extra}", flush=True)
     return scores
 
@@ -86,6 +99,7 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--rewards", nargs="+", default=["log_prob", "rankme", "probe"])
+    parser.add_argument("--designs", nargs="+", default=["lineage"], choices=list(DESIGNS))
     parser.add_argument("--quick", action="store_true", help="small data, few epochs")
     args = parser.parse_args(argv)
     search_params = {"n_candidates": 5, "n_rounds": 10, "epochs_per_round": 5}
@@ -98,7 +112,7 @@ def main(argv=None):
         n_samples = 300 if args.quick else DATASETS.get(dataset)
         report[dataset] = run(dataset, n_samples, seeds=1 if args.quick else args.seeds,
                               rewards=args.rewards, search_params=search_params,
-                              fusion_params=fusion_params)
+                              fusion_params=fusion_params, designs=args.designs)
     print("\n| data set | method | probe, 10% labels (mean ± sd) | paired gain over uniform |")
     print("|---|---|---|---|")
     for dataset, scores in report.items():

@@ -7,13 +7,13 @@ trained ``epochs_per_round`` more epochs on the training rows. Candidates train 
 scikit-learn's ``_fit_and_score`` returns.
 """
 
-import copy
 import time
 from contextlib import contextmanager
 from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
+from sklearn.base import clone
 
 from ._batched import train_stacked
 from ._discrimination import score_cross_modal
@@ -22,8 +22,8 @@ from ._reward import labelled_probe_score, rankme
 from ._setting import FitSeeds
 from ._training import TrainingConfig, train
 
-__all__ = ["CandidateRound", "ScoringData", "fit_and_score_candidate", "score_candidate",
-           "train_stacked_candidates"]
+__all__ = ["CandidateRound", "ScoringData", "continue_training", "fit_and_score_candidate",
+           "score_candidate", "train_stacked_candidates"]
 
 #: torch threads of every candidate's training, whatever n_jobs is: float results can
 #: depend on the thread count, and the search's result must not depend on n_jobs.
@@ -63,9 +63,16 @@ class ScoringData(NamedTuple):
 
 
 def _warm_copy(start, setting, round_):
-    """A copy of ``start`` (all but its net, which the candidate replaces) whose
-    parameters are the candidate's: its setting, the round's epochs and random_state."""
-    candidate = copy.deepcopy(start, memo={id(start.net_): None})
+    """An unfitted copy of ``start`` whose parameters are the candidate's (its setting, the
+    round's epochs and random_state), with the columns ``start`` was fitted on.
+
+    Its fitted state comes from :meth:`~sktnce.TupleInfoNCEFusion._set_state`: the fitted
+    preprocessing is shared with ``start`` (no fit changes it again), the net is new.
+    """
+    candidate = clone(start)
+    for name in ("n_features_in_", "feature_names_in_"):
+        if hasattr(start, name):
+            setattr(candidate, name, getattr(start, name))
     return candidate.set_params(
         alpha=setting.alpha.tolist(), corruption=dict(setting.corruption),
         max_epochs=round_.epochs, random_state=round_.random_state, warm_start=True,
@@ -75,14 +82,21 @@ def _warm_copy(start, setting, round_):
 
 def _train_candidate(start, setting, round_):
     """One candidate trained from ``start``'s weights and Adam state, on one torch thread."""
+    with candidate_threads():
+        return continue_training(start, setting, round_)
+
+
+def continue_training(start, setting, round_):
+    """A copy of ``start`` trained ``round_.epochs`` more epochs on ``round_.train_rows``
+    with ``setting``, from its weights and Adam state, on this process's torch threads (as
+    a fit): a search's lineage, or one candidate."""
     state = start._get_state()
     candidate = _warm_copy(start, setting, round_)
-    with candidate_threads():
-        training = train(
-            TrainingConfig.from_estimator(candidate), round_.encoded, setting,
-            FitSeeds.draw(round_.random_state), widths=state.preprocessing.widths,
-            start=state.training, rows=round_.train_rows, on_interrupt="raise",
-        )
+    training = train(
+        TrainingConfig.from_estimator(candidate), round_.encoded, setting,
+        FitSeeds.draw(round_.random_state), widths=state.preprocessing.widths,
+        start=state.training, rows=round_.train_rows, on_interrupt="raise",
+    )
     return candidate._set_state(state._replace(setting=setting, training=training))
 
 
@@ -108,12 +122,17 @@ def score_candidate(candidate, data):
     """
     started = time.perf_counter()
     with candidate_threads():
+        embedding = candidate.transform(data.X_validation)
+        if not np.isfinite(embedding).all():
+            raise FloatingPointError(
+                "A candidate's representation of the validation rows is not finite: its "
+                "training diverged. Try a lower lr or a higher temperature.")
         scores = score_cross_modal(candidate, data.validation, seed=data.reward_seed)
         result = {
             "estimator": candidate,
             "accuracy": scores.accuracy,
             "log_prob": scores.log_prob,
-            "rankme": rankme(candidate.transform(data.X_validation)),
+            "rankme": rankme(embedding),
             "probe": np.nan,
         }
         if data.labelled is not None:

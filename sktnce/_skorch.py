@@ -187,13 +187,22 @@ def _copy_state(module):
 
 
 class StopOnNonFiniteLoss(Callback):
-    """Stop with an explanation as soon as a batch's loss is NaN or infinite."""
+    """Stop with an explanation as soon as a batch's loss is NaN or infinite, or, at the
+    end of an epoch, a weight is (a step can blow the weights up without the loss of that
+    batch showing it)."""
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         value = float(loss.item())
         if not math.isfinite(value):
-            epoch = len(net.history)
-            raise FloatingPointError(
-                f"The TupleInfoNCE loss became {value} in epoch {epoch}; training stopped. "
-                "Try a lower lr, a higher temperature, or check the inputs for extreme values."
-            )
+            raise FloatingPointError(_diverged(f"loss became {value}", len(net.history)))
+
+    def on_epoch_end(self, net, **kwargs):
+        finite = torch.stack([torch.isfinite(p).all() for p in net.module_.parameters()])
+        if not bool(finite.all()):
+            raise FloatingPointError(_diverged("weights became non-finite",
+                                               len(net.history)))
+
+
+def _diverged(what, epoch):
+    return (f"The TupleInfoNCE {what} in epoch {epoch}; training stopped. Try a lower lr, "
+            "a higher temperature, or check the inputs for extreme values.")

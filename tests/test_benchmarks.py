@@ -28,7 +28,8 @@ def test_bench_search_quick(capsys):
     # The script runs and reports the times it measured; the times themselves are not
     # checked (they depend on the machine and its load).
     seconds = results["seconds"]
-    assert set(seconds) == {"single fit", "search, batched", "search, one by one"}
+    assert set(seconds) == {"single fit", "search, batched", "search, one by one",
+                            "search, before"}
     assert all(0 < t < np.inf for t in seconds.values())
     out = capsys.readouterr().out
     for name, t in seconds.items():

@@ -46,7 +46,7 @@ def one_torch_thread():
 def fitted():
     X, _, columns = make_multimodal_classification(n_samples=160, random_state=0)
     modalities = [(name, StandardScaler(), cols) for name, cols in columns.items()]
-    return X, search(modalities).fit(X)
+    return X, search(modalities, refit=True).fit(X)
 
 
 def test_search_loop_climbs_a_known_reward(data, modalities, monkeypatch):
@@ -160,10 +160,25 @@ def test_fitted_attributes(fitted):
     assert table["corruption_weak"][0] == pytest.approx(0.3)
 
 
-def test_without_refit_the_best_estimator_is_the_last_best_candidate(data, modalities):
+def test_by_default_the_best_estimator_is_the_lineage(data, modalities):
+    X, _, _ = data
+    found = search(modalities).fit(X)
+    best = found.best_estimator_
+    # The lineage's last epochs trained with the policy's final mean: exactly alpha_.
+    assert best.alpha == best.alpha_ == found.alpha_
+    assert best.corruption == best.corruption_ == found.corruption_
+    assert best.n_iter_ == len(best.loss_curve_) == 2  # n_rounds * epochs_per_round
+    assert best.modalities_[0][1].n_samples_seen_ == 160  # fitted once, on all rows
+    assert not best.warm_start and best.max_epochs == found.estimator.max_epochs
+    # The candidates branched off it: n_candidates per round, each scored.
+    assert len(found.search_results_["reward"]) == 4
+
+
+def test_without_branches_or_refit_the_best_estimator_is_the_last_best_candidate(
+        data, modalities):
     pd = pytest.importorskip("pandas")
     X, _, _ = data
-    found = search(modalities, refit=False).fit(X)
+    found = search(modalities, branch_fraction=None, refit=False).fit(X)
     best = found.best_estimator_
     # best_estimator_ carries the setting its final weights trained with: the last
     # round's best candidate's; alpha_ and corruption_ are the policy's final mean.
@@ -408,10 +423,44 @@ def test_a_failed_search_does_not_look_fitted(data, modalities):
 
 def test_the_refit_is_a_fresh_fit_of_the_learned_setting(data, modalities):
     X, _, _ = data
-    found = search(modalities, batch_candidates=True).fit(X)
+    found = search(modalities, batch_candidates=True, refit=True).fit(X)
     fresh = fusion(modalities).set_params(alpha=found.alpha_,
                                           corruption=found.corruption_).fit(X)
     # Exact: one path (see test_fitted_attributes), whatever trained the candidates.
     assert found.best_estimator_.loss_curve_ == fresh.loss_curve_
     assert np.array_equal(found.transform(X), fresh.transform(X))
     assert found.best_estimator_.get_params()["max_epochs"] == fresh.max_epochs
+
+
+def test_by_default_the_search_trains_on_about_as_many_rows_as_one_fit(data, modalities,
+                                                                        monkeypatch):
+    # The arithmetic of the design, counted (never timed): the lineage trains the
+    # estimator's epochs on every row, and every round each candidate branches off it for
+    # one pass over a quarter of the training rows.
+    from sktnce._network import TupleInfoNCEModule
+
+    X, _, _ = data
+    trained = []
+    original = TupleInfoNCEModule.forward
+
+    def counting(self, x, missing):
+        trained.append(len(x) * getattr(self, "n_candidates", 1))
+        return original(self, x, missing)
+
+    monkeypatch.setattr(TupleInfoNCEModule, "forward", counting)
+    rounds = {"n_candidates": 5, "n_rounds": 2, "epochs_per_round": 5}
+    estimator = fusion(modalities, max_epochs=10)
+
+    def rows_trained(model):
+        trained.clear()
+        model.fit(X)
+        return sum(trained)
+
+    one_fit = rows_trained(estimator)
+    assert one_fit == 10 * 160
+    lineage = rows_trained(TupleInfoNCESearch(estimator, **{**TINY, **rounds}))
+    # 10 epochs of the 160 rows, and 2 rounds of 5 branches of 32 of the 128 training rows.
+    assert lineage == 10 * 160 + 2 * 5 * 32 == 1.2 * one_fit
+    rounds_and_refit = rows_trained(TupleInfoNCESearch(
+        estimator, **{**TINY, **rounds, "branch_fraction": None, "refit": True}))
+    assert rounds_and_refit == 2 * 5 * 5 * 128 + one_fit  # 5 times one fit
