@@ -44,7 +44,8 @@ class CandidateRound(NamedTuple):
     """What a round's candidates share: the table, the training rows, the seeds."""
 
     encoded: EncodedTable
-    train_rows: np.ndarray
+    #: Rows of ``encoded`` to train on; None: all of them.
+    train_rows: Optional[np.ndarray]
     epochs: int
     #: The candidates' ``random_state``: the same batches and draws for all of them.
     random_state: int
