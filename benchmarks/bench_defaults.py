@@ -4,10 +4,13 @@ Each setting is a dict of TupleInfoNCEFusion parameters over the library's defau
 setting is fitted ``--fit-seeds`` times per data set (``random_state`` 0, 1, ...) and probed as
 in ``bench_label_efficiency.py`` (the same paired splits, ``--seeds`` of them) at 1%, 5% and
 10% of the labels; a cell is the mean over fits and splits. Prints one row per setting: the
-probe per data set, its mean change against the first setting (the baseline, ``{}`` by
-default) and how many data sets it improves. Choose a default by this table, across the data
-sets, never by one of them. One fit per setting is not enough to choose: two fits of one
-setting can differ by more than two settings do (``RESULTS.md``).
+probe per data set, its mean and worst change against the first setting (the baseline, ``{}``
+by default; a data set's change is its mean over the label shares) and how many data sets it
+improves. Then the leave-one-set-out choice: for each data set, the setting with the best mean
+change over the *other* sets, what it scored on the held-out set, and the regret against the
+best setting there. Choose a default by the held-out figures, never by one data set. One fit
+per setting is not enough to choose: two fits of one setting can differ by more than two
+settings do (``RESULTS.md``).
 
     python benchmarks/bench_defaults.py "[{}, {'temperature': 0.2}, {'batch_size': 512}]"
     python benchmarks/bench_defaults.py "[{}, {'corruption': 0.1}]" --datasets adult movielens
@@ -51,19 +54,61 @@ def study(settings, datasets, *, seeds=5, n_samples=None, fit_seeds=1):
     return results
 
 
+def changes(results, datasets):
+    """{setting index: {dataset: change against setting 0, averaged over the label shares}}."""
+    base = results[0]
+    return {i: {name: float(np.mean([by_set[name][f] - base[name][f] for f in FRACTIONS]))
+                for name in datasets}
+            for i, by_set in results.items()}
+
+
+def leave_one_set_out(results, datasets):
+    """For each held-out data set: the setting chosen by its mean change over the others,
+    its change on the held-out set, the best change there, and the regret (best - chosen)."""
+    if len(datasets) < 2:
+        return []
+    change = changes(results, datasets)
+    rows = []
+    for held_out in datasets:
+        others = [name for name in datasets if name != held_out]
+        chosen = max(change, key=lambda i: (np.mean([change[i][n] for n in others]), -i))
+        best = max(change, key=lambda i: (change[i][held_out], -i))
+        rows.append({"held_out": held_out, "chosen": chosen,
+                     "chosen_change": change[chosen][held_out], "best": best,
+                     "best_change": change[best][held_out],
+                     "regret": change[best][held_out] - change[chosen][held_out]})
+    return rows
+
+
+def _label(params):
+    return "defaults" if not params else ", ".join(f"{k}={v}" for k, v in params.items())
+
+
 def markdown(settings, results, datasets):
     header = " | ".join(f"{name} {f:.0%}" for name in datasets for f in FRACTIONS)
-    lines = [f"| setting | {header} | mean change | data sets improved (10%) |",
-             "|---" * (len(datasets) * len(FRACTIONS) + 3) + "|"]
+    lines = [f"| setting | {header} | mean change | worst change | data sets improved (10%) |",
+             "|---" * (len(datasets) * len(FRACTIONS) + 4) + "|"]
     base = results[0]
+    change = changes(results, datasets)
     for i, params in enumerate(settings):
         cells = [f"{results[i][name][f]:.3f}" for name in datasets for f in FRACTIONS]
-        change = np.mean([results[i][name][f] - base[name][f]
-                          for name in datasets for f in FRACTIONS])
+        per_set = list(change[i].values())
         improved = sum(results[i][name][0.1] > base[name][0.1] for name in datasets)
-        label = "defaults" if not params else ", ".join(f"{k}={v}" for k, v in params.items())
-        lines.append(f"| {label} | " + " | ".join(cells)
-                     + f" | {change:+.3f} | {improved}/{len(datasets)} |")
+        lines.append(f"| {_label(params)} | " + " | ".join(cells)
+                     + f" | {np.mean(per_set):+.3f} | {min(per_set):+.3f}"
+                     + f" | {improved}/{len(datasets)} |")
+    rows = leave_one_set_out(results, datasets)
+    if not rows:
+        return "\n".join(lines + ["", "(the leave-one-set-out choice needs two data sets)"])
+    lines += ["", "| held-out data set | chosen on the others | its change there | best there "
+              "| best change | regret |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['held_out']} | {_label(settings[row['chosen']])} "
+                     f"| {row['chosen_change']:+.3f} | {_label(settings[row['best']])} "
+                     f"| {row['best_change']:+.3f} | {row['regret']:.3f} |")
+    held_out = np.mean([row["chosen_change"] for row in rows])
+    regret = np.mean([row["regret"] for row in rows])
+    lines.append(f"| mean | | {held_out:+.3f} | | | {regret:.3f} |")
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -115,9 +116,33 @@ def test_bench_defaults_runs(monkeypatch, capsys):
     assert set(results) == {0, 1}
     assert all(0 <= a <= 1 for r in results.values() for a in r["generated"].values())
     lines = report.splitlines()
-    assert lines[2].startswith("| max_epochs=1 |") and "+0.000 | 0/1 |" in lines[2]
+    assert lines[2].startswith("| max_epochs=1 |") and "+0.000 | +0.000 | 0/1 |" in lines[2]
     assert lines[3].startswith("| max_epochs=1, modality_dropout=0.3 |")
+    assert "leave-one-set-out choice needs two data sets" in report
     assert "generated 10%" in capsys.readouterr().out
+
+
+def test_bench_defaults_leave_one_set_out_choice(monkeypatch):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_defaults")
+    # Probe per setting and data set (the same at every share of labels): setting 1 helps
+    # a, b and c by 0.02 and hurts d by 0.05; setting 2 helps d by 0.01 only.
+    table = {0: [0.5, 0.5, 0.5, 0.5], 1: [0.52, 0.52, 0.52, 0.45], 2: [0.5, 0.5, 0.5, 0.51]}
+    sets = ["a", "b", "c", "d"]
+    results = {i: {name: dict.fromkeys(bench.FRACTIONS, value)
+                   for name, value in zip(sets, row)} for i, row in table.items()}
+    rows = {row["held_out"]: row for row in bench.leave_one_set_out(results, sets)}
+    # Held out, d is judged by a, b and c, where setting 1 wins: chosen, and it costs 0.06
+    # against setting 2, the best on d.
+    assert rows["d"]["chosen"] == 1 and rows["d"]["best"] == 2
+    assert rows["d"]["regret"] == pytest.approx(0.06)
+    # Held out, a is judged by b, c and d, where setting 1's mean change is (0.02 + 0.02 -
+    # 0.05) / 3 < 0 and setting 2's is 0.01 / 3: setting 2 is chosen, with regret 0.02.
+    assert rows["a"]["chosen"] == 2 and rows["a"]["regret"] == pytest.approx(0.02)
+    assert bench.changes(results, sets)[1]["d"] == pytest.approx(-0.05)
+    report = bench.markdown([{}, {"lr": 0.01}, {"lr": 0.1}], results, sets)
+    assert "| d | lr=0.01 | -0.050 | lr=0.1 | +0.010 | 0.060 |" in report
+    assert "| setting |" in report and "| mean | |" in report
 
 
 def test_bench_alignment_quick(monkeypatch, capsys):
