@@ -262,7 +262,7 @@ def train_stacked(config, start, settings, seeds, encoded, *, widths, epochs, ro
     load_optimizer_state(
         net, _stacked_optimizer_state(start.net.optimizer_.state_dict(), len(settings)),
         config.lr)
-    fit_net(net, encoded, on_interrupt="raise", owner="TupleInfoNCESearch")
+    fit_net(net, encoded, on_interrupt="raise")
 
     optimizer_state = net.optimizer_.state_dict()
     states = []

@@ -5,17 +5,13 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted
 
 from ._augment import corrupt, partial_views
 from ._modalities import encode_input
+from ._training import CHUNK_ROWS
 
 __all__ = ["CrossModalScoringMixin", "CrossModalScores", "cross_modal_discrimination",
            "score_cross_modal"]
-
-
-#: Rows of candidate sets that go through the encoder together.
-_GROUP_ROWS = 4096
 
 
 def _candidate_sets(order, chunk_size, generator):
@@ -88,7 +84,7 @@ def cross_modal_discrimination(encoder, x, missing, *, corruption, chunk_size, t
     counted = np.zeros(n_modalities)
     # Candidate sets in groups, each group's rows through the encoder at once: a few large
     # passes instead of two small ones per set and modality.
-    per_group = max(1, _GROUP_ROWS // size)
+    per_group = max(1, CHUNK_ROWS // size)
     for first in range(0, len(sets), per_group):
         group = sets[first:first + per_group]
         index = torch.as_tensor(np.concatenate([rows for rows, _ in group]), device=device)
@@ -152,8 +148,7 @@ class CrossModalScoringMixin:
     hook ``_get_state`` (:class:`~sktnce._fusion.FusionState`)."""
 
     def _cross_modal_scores(self, X):
-        check_is_fitted(self)
-        state = self._get_state()
+        state = self._get_state()  # checks that the estimator is fitted
         encoded = encode_input(self, state.preprocessing, X,
                                state.training.net.module_.encoder.absent.device)
         n_rows = len(encoded.features)

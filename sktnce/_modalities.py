@@ -75,8 +75,10 @@ class EncodedTable(NamedTuple):
     #: (n, K) bool.
     missing: torch.Tensor
 
-    def to(self, device):
-        return EncodedTable(self.features.to(device), self.missing.to(device))
+    @classmethod
+    def from_arrays(cls, features, missing, device):
+        """The table of NumPy ``features`` and ``missing`` (shared, not copied) on ``device``."""
+        return cls(torch.from_numpy(features).to(device), torch.from_numpy(missing).to(device))
 
 
 class Preprocessing(NamedTuple):
@@ -97,8 +99,7 @@ class Preprocessing(NamedTuple):
             name: slice(int(start), int(stop))
             for (name, *_), start, stop in zip(plan, offsets[:-1], offsets[1:])
         }
-        encoded = EncodedTable(torch.from_numpy(features), torch.from_numpy(missing))
-        return cls(plan, output_indices), encoded.to(device)
+        return cls(plan, output_indices), EncodedTable.from_arrays(features, missing, device)
 
     @property
     def names(self):
@@ -111,7 +112,7 @@ class Preprocessing(NamedTuple):
     def transform(self, X, device):
         """``X`` (checked, with the columns seen in fit) encoded on ``device``."""
         features, missing = transform_modalities(self.plan, X, self.widths)
-        return EncodedTable(torch.from_numpy(features), torch.from_numpy(missing)).to(device)
+        return EncodedTable.from_arrays(features, missing, device)
 
 
 def check_modalities(modalities):

@@ -91,13 +91,12 @@ def _split(n_samples, validation_fraction, reward, chunk_size, seed):
     return _Split(train=np.sort(order[n_validation:]), validation=np.sort(order[:n_validation]))
 
 
-def _initialized(template, X, setting, random_state):
-    """``template`` with its preprocessing fitted on all rows of ``X`` and seeded, untrained
-    weights (where the first round's candidates start), and ``X`` encoded."""
+def _initialized(template, specs, X, setting, random_state):
+    """``template`` with its modalities ``specs`` fitted on all rows of ``X`` and seeded,
+    untrained weights (where the first round's candidates start), and ``X`` encoded."""
     start = template.set_params(verbose=0, random_state=random_state)
     config = TrainingConfig.from_estimator(start)
-    preprocessing, encoded = fit_input(start, check_modalities(start.modalities), X,
-                                       config.device)
+    preprocessing, encoded = fit_input(start, specs, X, config.device)
     training = initial_state(config, preprocessing.widths, setting,
                              FitSeeds.draw(random_state))
     return start._set_state(FusionState(preprocessing, setting, training)), encoded
@@ -186,8 +185,11 @@ def _candidate_evaluator(search, X, y, start, encoded, rows, base):
     return evaluate
 
 
-def _listed(pairs):
-    return ", ".join(f"{key}={value:.3f}" for key, value in pairs)
+def _report_round(round_index, n_rounds, best_reward, mean):
+    """The verbose line of a round: its best reward, and the policy's new mean alpha."""
+    alpha = ", ".join(f"{key}={value:.3f}" for key, value in mean.alpha_by_name.items())
+    print(f"[TupleInfoNCESearch] round {round_index + 1}/{n_rounds}: best reward "
+          f"{best_reward:.4f}; alpha {alpha}", flush=True)
 
 
 _PARAMETER_CONSTRAINTS = {
@@ -382,15 +384,16 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         searched = _check_search(self.search, self.estimator)
         template = clone(self.estimator)
         template._validate_params()
-        setting = resolve_setting(template.alpha, template.corruption,
-                                  [spec[0] for spec in check_modalities(template.modalities)])
+        specs = check_modalities(template.modalities)
+        setting = resolve_setting(template.alpha, template.corruption, [s[0] for s in specs])
         base = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         rows = _split(_num_samples(X), self.validation_fraction, reward,
                       template.score_chunk_size, derive_seed(base, _SPLIT))
         if reward.reads_labels:
             y = check_partial_labels(y, _num_samples(X))
+        weight_seed = derive_seed(base, _WEIGHTS)
         with restore_on_failure(self):
-            start, encoded = _initialized(template, X, setting, derive_seed(base, _WEIGHTS))
+            start, encoded = _initialized(template, specs, X, setting, weight_seed)
             parameterization = Parameterization(setting, searched)
             policy = GaussianPolicy(parameterization.initial_mean(), sigma=self.sigma,
                                     learning_rate=self.learning_rate)
@@ -414,8 +417,8 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     def _run_search(self, evaluate, advance, policy, parameterization, start, rng):
         """The round loop: draw, evaluate, move the policy, advance. Returns the lineage."""
         record = SearchResults(parameterization.names)
+        mean = parameterization.decode(policy.mean)
         for round_index in range(self.n_rounds):
-            mean = parameterization.decode(policy.mean)
             thetas = policy.sample(self.n_candidates, rng)
             settings = [parameterization.decode(theta) for theta in thetas]
             results = evaluate(settings, round_index, start)
@@ -423,12 +426,10 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             best = int(np.argmax(rewards))
             record.add_round(round_index, mean, settings, results, rewards, best)
             policy.update(thetas, rewards)
-            start = advance(start, parameterization.decode(policy.mean), results, best,
-                            round_index)
+            mean = parameterization.decode(policy.mean)
+            start = advance(start, mean, results, best, round_index)
             if self.verbose > 0:
-                alpha = parameterization.decode(policy.mean).alpha_by_name.items()
-                print(f"[TupleInfoNCESearch] round {round_index + 1}/{self.n_rounds}: best "
-                      f"reward {rewards[best]:.4f}; alpha {_listed(alpha)}", flush=True)
+                _report_round(round_index, self.n_rounds, rewards[best], mean)
         self.search_results_, self.history_ = record.candidates, record.history
         return start
 

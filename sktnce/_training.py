@@ -227,7 +227,7 @@ def build_fusion_net(config, widths, setting, seeds, *, max_epochs=None, rows=No
     return net
 
 
-def fit_net(net, encoded, *, on_interrupt, owner="TupleInfoNCEFusion"):
+def fit_net(net, encoded, *, on_interrupt):
     """Train ``net`` on ``encoded`` for its ``max_epochs``; return the epochs' mean losses.
 
     skorch ends a fit quietly on KeyboardInterrupt, and the net's
@@ -239,11 +239,11 @@ def fit_net(net, encoded, *, on_interrupt, owner="TupleInfoNCEFusion"):
     net.partial_fit({"x": encoded.features, "missing": encoded.missing}, None)
     completed = dict(net.callbacks_)["last_complete_epoch"].completed_epochs_
     if completed < net.max_epochs:
-        message = (f"Training was interrupted after {completed} of {net.max_epochs} epochs; "
-                   f"{owner} keeps the weights of the last complete epoch.")
+        message = f"Training was interrupted after {completed} of {net.max_epochs} epochs"
         if on_interrupt == "raise":
-            raise KeyboardInterrupt(message)
-        warnings.warn(message, UserWarning, stacklevel=4)
+            raise KeyboardInterrupt(message + ".")
+        warnings.warn(message + "; TupleInfoNCEFusion keeps the weights of the last complete "
+                      "epoch.", UserWarning, stacklevel=4)
     net.module_.eval()
     return [float(row["train_loss"]) for row in net.history if "train_loss" in row]
 

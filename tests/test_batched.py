@@ -32,7 +32,7 @@ def _warm_start(X, modalities, names, **params):
     and the table encoded."""
     template = TupleInfoNCEFusion(**{**FAST, "modalities": modalities, **params})
     setting = resolve_setting("uniform", 0.3, names)
-    start, encoded = _initialized(template, X, setting, random_state=0)
+    start, encoded = _initialized(template, modalities, X, setting, random_state=0)
     return _train_candidate(start, setting, CandidateRound(encoded, None, 1, 5)), encoded
 
 
