@@ -107,9 +107,10 @@ class CrossModalModule(TupleInfoNCEModule):
 class CrossModalCriterion(torch.nn.Module):
     """InfoNCE between every ordered pair of modalities' embeddings of the same rows."""
 
-    def __init__(self, alpha, temperature, reconstruction=None):
-        # The reconstruction term is TupleInfoNCE's: CMC is trained on its own loss.
-        del reconstruction
+    def __init__(self, alpha, temperature, reconstruction=None, supervision=None):
+        # The reconstruction and supervised terms are TupleInfoNCE's: CMC is trained on its
+        # own loss.
+        del reconstruction, supervision
         super().__init__()
         self.temperature = float(temperature)
 

@@ -2,7 +2,12 @@
 
 from ._auto import make_modalities
 from ._fusion import TupleInfoNCEFusion
-from ._loss import reconstruction_loss, tuple_infonce_loss
+from ._loss import (
+    labelled_cross_entropy,
+    reconstruction_loss,
+    supervised_contrastive_loss,
+    tuple_infonce_loss,
+)
 from ._persistence import load, save
 from ._search import TupleInfoNCESearch
 from ._version import __version__
@@ -10,10 +15,12 @@ from ._version import __version__
 __all__ = [
     "TupleInfoNCEFusion",
     "TupleInfoNCESearch",
+    "labelled_cross_entropy",
     "load",
     "make_modalities",
     "reconstruction_loss",
     "save",
+    "supervised_contrastive_loss",
     "tuple_infonce_loss",
     "__version__",
 ]

@@ -214,6 +214,8 @@ def can_batch(config, settings=()):
     if (config.training_module is not TupleInfoNCEModule
             or config.criterion is not TupleInfoNCECriterion):
         return False  # a subclass's own training module (as benchmarks build baselines)
+    if config.supervision is not None:
+        return False  # the stacked module has no labels or classifier heads
     disturbed = {tuple(setting.disturbed_modalities) for setting in settings}
     corrupted = {tuple(rate > 0 for rate in setting.rates) for setting in settings}
     return len(disturbed) <= 1 and len(corrupted) <= 1

@@ -49,6 +49,8 @@ class CandidateRound(NamedTuple):
     epochs: int
     #: The candidates' ``random_state``: the same batches and draws for all of them.
     random_state: int
+    #: A target-aware estimator's labels (:class:`~sktnce._labels.Labels`), or None.
+    labels: Optional[object] = None
 
 
 class ScoringData(NamedTuple):
@@ -97,6 +99,7 @@ def continue_training(start, setting, round_):
         TrainingConfig.from_estimator(candidate), round_.encoded, setting,
         FitSeeds.draw(round_.random_state), widths=state.preprocessing.widths,
         start=state.training, rows=round_.train_rows, on_interrupt="raise",
+        labels=round_.labels,
     )
     return candidate._set_state(state._replace(setting=setting, training=training))
 

@@ -9,15 +9,16 @@ and through nothing else that is private.
 
 from contextlib import contextmanager
 from numbers import Integral, Real
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, _num_samples, check_is_fitted
 
 from ._discrimination import CrossModalScoringMixin
+from ._labels import encode_labels
 from ._modalities import Preprocessing, check_modalities, encode_input, fit_input
 from ._network import TupleInfoNCEModule
 from ._setting import FitSeeds, Setting, resolve_setting
@@ -49,6 +50,47 @@ class FusionState(NamedTuple):
     preprocessing: Preprocessing
     setting: Setting
     training: TrainingState
+    #: The classes of a target-aware fit's labels; None for a fit without labels.
+    classes: Optional[np.ndarray] = None
+
+
+def _training_labels(fusion, config, X, y, previous):
+    """The :class:`~sktnce._labels.Labels` that ``fusion.fit(X, y)`` trains on (None
+    without ``label_weight``: y is ignored), checked before any work."""
+    if config.supervision is None:
+        return None
+    if previous is not None and (
+            previous.classes is None
+            or config.classifies != (previous.training.net.module_.encoder.classifier
+                                     is not None)):
+        raise ValueError(
+            "warm_start continues a fit with the same supervised term: this one was fitted "
+            "with another label_weight or label_loss. Set warm_start=False to fit anew.")
+    return encode_labels(y, _num_samples(X), owner=type(fusion).__name__,
+                         device=config.device,
+                         classes=None if previous is None else previous.classes)
+
+
+def _fitted_state(fusion, X, y):
+    """The :class:`FusionState` that ``fusion.fit(X, y)`` leaves. The setting, the device
+    and the labels are checked before any preprocessing or training."""
+    previous = fusion._get_state() if fusion.warm_start and fusion.__sklearn_is_fitted__() \
+        else None
+    specs = None if previous else check_modalities(fusion.modalities)
+    names = previous.preprocessing.names if previous else [spec[0] for spec in specs]
+    setting = resolve_setting(fusion.alpha, fusion.corruption, names)
+    config = TrainingConfig.from_estimator(fusion)
+    labels = _training_labels(fusion, config, X, y, previous)
+    if previous:
+        preprocessing = previous.preprocessing
+        encoded = encode_input(fusion, preprocessing, X, config.device)
+    else:
+        preprocessing, encoded = fit_input(fusion, specs, X, config.device)
+    training = train(config, encoded, setting, FitSeeds.draw(fusion.random_state),
+                     widths=preprocessing.widths, labels=labels,
+                     start=previous.training if previous else None)
+    classes = labels.classes if labels is not None else getattr(previous, "classes", None)
+    return FusionState(preprocessing, setting, training, classes)
 
 
 _PARAMETER_CONSTRAINTS = {
@@ -57,6 +99,8 @@ _PARAMETER_CONSTRAINTS = {
     "corruption": [Interval(Real, 0, 1, closed="left"), dict],
     "temperature": [Interval(Real, 0, None, closed="neither")],
     "reconstruction": [Interval(Real, 0, None, closed="left")],
+    "label_weight": [Interval(Real, 0, None, closed="left")],
+    "label_loss": [StrOptions({"cross_entropy", "supcon"})],
     "n_components": [Interval(Integral, 1, None, closed="left")],
     "output": [StrOptions({"fused", "fused_and_modalities"})],
     "projection_dim": [Interval(Integral, 1, None, closed="left")],
@@ -87,7 +131,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
     head turns the modality embeddings into the representation r. Training contrasts two
     augmented views of each row against other rows and against *disturbed* rows, whose
     one modality comes from another row, so that no modality can be ignored (Liu et al.,
-    ICCV 2021). It needs no labels.
+    ICCV 2021). It needs no labels, and can use a few (``label_weight``).
 
     Parameters
     ----------
@@ -110,6 +154,13 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         block from r of each view (:func:`~sktnce.reconstruction_loss`, each modality
         weighing the same), which keeps in r what the contrast alone leaves out. 0 is the
         paper's loss. The user guide gives its measured effect and cost.
+    label_weight : float, default=0.0
+        Target-aware training: weight of a supervised term on the rows that ``fit(X, y)``
+        labels (-1: unlabelled; every row keeps the other terms); 0 ignores y. Classes
+        only. The user guide says when it pays, and how it behaves in a Pipeline.
+    label_loss : {"cross_entropy", "supcon"}, default="cross_entropy"
+        The supervised term: the cross-entropy of a linear head on r, or the supervised
+        contrastive loss (Khosla et al., 2020) on the projections of both views.
     n_components : int, default=32
         Width of the fused representation r.
     output : {"fused", "fused_and_modalities"}, default="fused"
@@ -143,7 +194,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         Adam learning rate (with ``lr_schedule="one_cycle"``, the peak rate).
     lr_schedule : {"constant", "one_cycle"}, default="constant"
         ``"one_cycle"``: torch's ``OneCycleLR`` over each fit's batches, as in the authors'
-        code (``lr / 25`` up to ``lr`` in 30% of the steps, then down to ``lr / 1e4``).
+        code (from ``lr / 25`` up to ``lr`` in 30% of the steps, then down).
     score_chunk_size : int, default=32
         Candidate-set size M of the retrieval behind :meth:`score`: every row is ranked
         among exactly M candidates (chance ``1 / M``), whatever the number of rows.
@@ -180,6 +231,8 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         Number of columns seen in fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in fit, when X had string column names.
+    classes_ : ndarray of shape (n_classes,)
+        The classes of y, with ``label_weight > 0`` only.
 
     See Also
     --------
@@ -214,6 +267,8 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         corruption=0.3,
         temperature=0.1,
         reconstruction=3.0,
+        label_weight=0.0,
+        label_loss="cross_entropy",
         n_components=32,
         output="fused",
         projection_dim=32,
@@ -240,6 +295,8 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         self.corruption = corruption
         self.temperature = temperature
         self.reconstruction = reconstruction
+        self.label_weight = label_weight
+        self.label_loss = label_loss
         self.n_components = n_components
         self.output = output
         self.projection_dim = projection_dim
@@ -263,7 +320,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
-        """Fit every modality's preprocessing, then train the encoder without labels.
+        """Fit every modality's preprocessing, then train the encoder.
 
         A fit that fails leaves the estimator as it was before the call.
 
@@ -271,30 +328,16 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             The table; at least 2 rows.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Ignored unless ``label_weight > 0``: then a class per row, -1 for rows without
+            one (as for :class:`~sklearn.semi_supervised.SelfTrainingClassifier`).
 
         Returns
         -------
         self : TupleInfoNCEFusion
         """
         with restore_on_failure(self):
-            previous = self._get_state() if self.warm_start and self.__sklearn_is_fitted__() \
-                else None
-            # The setting and the device are checked before any preprocessing or training.
-            specs = None if previous else check_modalities(self.modalities)
-            names = previous.preprocessing.names if previous else [spec[0] for spec in specs]
-            setting = resolve_setting(self.alpha, self.corruption, names)
-            config = TrainingConfig.from_estimator(self)
-            if previous:
-                preprocessing = previous.preprocessing
-                encoded = encode_input(self, preprocessing, X, config.device)
-            else:
-                preprocessing, encoded = fit_input(self, specs, X, config.device)
-            training = train(config, encoded, setting, FitSeeds.draw(self.random_state),
-                             widths=preprocessing.widths,
-                             start=previous.training if previous else None)
-            self._set_state(FusionState(preprocessing, setting, training))
+            self._set_state(_fitted_state(self, X, y))
         return self
 
     def __sklearn_is_fitted__(self):
@@ -305,7 +348,8 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         check_is_fitted(self)
         setting = resolve_setting(self.alpha_, self.corruption_, self._preprocessing.names)
         return FusionState(self._preprocessing, setting,
-                           TrainingState(self.net_, tuple(self.loss_curve_), self._eval_seed))
+                           TrainingState(self.net_, tuple(self.loss_curve_), self._eval_seed),
+                           getattr(self, "classes_", None))
 
     def _set_state(self, state):
         """Hook: make this estimator the fitted one that ``state`` describes (its net in
@@ -322,6 +366,9 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         self.loss_curve_ = list(training.loss_curve)
         self.n_iter_ = len(self.loss_curve_)
         self._eval_seed = training.eval_seed
+        vars(self).pop("classes_", None)
+        if state.classes is not None:
+            self.classes_ = state.classes
         return self
 
     @property

@@ -3,8 +3,14 @@
 from typing import NamedTuple, Optional
 
 import torch
+from torch.nn import functional as F
 
-__all__ = ["ReconstructionTerm", "reconstruction_loss", "training_loss", "tuple_infonce_loss"]
+__all__ = ["ReconstructionTerm", "SupervisionTerm", "labelled_cross_entropy",
+           "reconstruction_loss", "supervised_contrastive_loss", "training_loss",
+           "tuple_infonce_loss"]
+
+#: The label of a row that has none (scikit-learn's semi-supervised convention).
+UNLABELLED = -1
 
 
 def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, disturbed_mask=None,
@@ -218,6 +224,110 @@ def _unchecked_reconstruction_loss(reconstructed, target, block_widths, present,
     return (per_modality * held).sum() / held.sum().clamp(min=1)
 
 
+def supervised_contrastive_loss(features, labels, temperature, *, reduction="mean"):
+    r"""Supervised contrastive loss (Khosla et al., 2020, :math:`L^{sup}_{out}`) over
+    the rows that have a label.
+
+    For an anchor :math:`i` with a label and the set :math:`P(i)` of the other rows with
+    its label, with logits :math:`s_{ij} = f_i \cdot f_j / \tau`::
+
+        loss_i = -mean_{p in P(i)} (s_ip - logsumexp_{j != i} s_ij)
+
+    Every other row, labelled or not, is in the denominator. Anchors without a label or
+    without a positive contribute nothing; the mean is over those that do (0 if none).
+    Stack two views of a batch, labels repeated, to make each row's other view a positive.
+
+    Parameters
+    ----------
+    features : Tensor of shape (N, D)
+        L2-normalised by the caller when cosine similarity is wanted.
+    labels : int Tensor of shape (N,)
+        Class codes ``0 .. C-1``; -1 marks a row without a label.
+    temperature : float
+        Softmax temperature :math:`\tau > 0`.
+    reduction : {"mean", "none"}, default="mean"
+        ``"none"`` returns each anchor's loss (0 for an anchor without a positive).
+
+    Returns
+    -------
+    loss : Tensor
+        A scalar, or shape ``(N,)`` with ``reduction="none"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktnce import supervised_contrastive_loss
+    >>> f = torch.nn.functional.normalize(torch.tensor([[1.0, 0.1], [1.0, -0.1], [-1.0, 0.0]]))
+    >>> loss = supervised_contrastive_loss(f, torch.tensor([0, 0, -1]), temperature=0.5)
+    >>> round(float(loss), 4)
+    0.0191
+    """
+    if features.ndim != 2 or labels.shape != features.shape[:1]:
+        raise ValueError(
+            f"features must have shape (N, D) and labels shape (N,); got "
+            f"{tuple(features.shape)} and {tuple(labels.shape)}."
+        )
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0; got {temperature}.")
+    if reduction not in ("mean", "none"):
+        raise ValueError(f"reduction must be 'mean' or 'none'; got {reduction!r}.")
+    per_anchor, has_positive = _unchecked_supervised_contrastive(features, labels, temperature)
+    if reduction == "none":
+        return per_anchor
+    return per_anchor.sum() / has_positive.sum().clamp(min=1)
+
+
+def _unchecked_supervised_contrastive(features, labels, temperature):
+    """Each anchor's supervised contrastive loss (0 without a positive), and which anchors
+    have one; no data-dependent control flow (:func:`torch.func.vmap`)."""
+    n_rows = features.shape[0]
+    logits = features @ features.T / temperature
+    itself = torch.eye(n_rows, dtype=torch.bool, device=features.device)
+    log_prob = logits - torch.logsumexp(logits.masked_fill(itself, float("-inf")), dim=1,
+                                        keepdim=True)
+    labelled = labels != UNLABELLED
+    positive = (labels.unsqueeze(0) == labels.unsqueeze(1)) & labelled.unsqueeze(1) & ~itself
+    n_positive = positive.sum(dim=1)
+    # masked_fill, not a product: the diagonal's log_prob is finite, the zero weight exact.
+    summed = log_prob.masked_fill(~positive, 0.0).sum(dim=1)
+    per_anchor = -summed / n_positive.clamp(min=1)
+    return per_anchor, n_positive > 0
+
+
+def labelled_cross_entropy(logits, labels):
+    """Mean cross-entropy of ``logits`` (N, C) over the rows whose label (N,) is not -1;
+    0 when no row has one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktnce import labelled_cross_entropy
+    >>> logits = torch.tensor([[0.0, 0.0], [5.0, -5.0]])
+    >>> round(float(labelled_cross_entropy(logits, torch.tensor([1, -1]))), 4)
+    0.6931
+    """
+    if logits.ndim != 2 or labels.shape != logits.shape[:1]:
+        raise ValueError(
+            f"logits must have shape (N, C) and labels shape (N,); got "
+            f"{tuple(logits.shape)} and {tuple(labels.shape)}."
+        )
+    return _unchecked_cross_entropy(logits, labels)
+
+
+def _unchecked_cross_entropy(logits, labels):
+    labelled = labels != UNLABELLED
+    losses = F.cross_entropy(logits, labels.clamp(min=0), reduction="none")
+    return losses.masked_fill(~labelled, 0.0).sum() / labelled.sum().clamp(min=1)
+
+
+class SupervisionTerm(NamedTuple):
+    """The supervised term of a target-aware fit: which loss, and its weight."""
+
+    #: ``"cross_entropy"`` (a linear head on r) or ``"supcon"`` (on the projections z).
+    kind: str
+    weight: float
+
+
 class ReconstructionTerm(NamedTuple):
     """The reconstruction term of a fit: its weight and the units of its modalities."""
 
@@ -227,12 +337,15 @@ class ReconstructionTerm(NamedTuple):
     block_scales: Optional[torch.Tensor] = None
 
 
-def training_loss(outputs, alpha, temperature, reconstruction=None):
+def training_loss(outputs, alpha, temperature, reconstruction=None, supervision=None):
     """The training objective of one batch, from the training module's outputs.
 
     The symmetric TupleInfoNCE loss (each view the anchor of the other, averaged), plus
     ``reconstruction.weight`` times the views' mean :func:`reconstruction_loss` when a
-    :class:`ReconstructionTerm` is given. Inputs are the module's own, so nothing is
+    :class:`ReconstructionTerm` is given, plus ``supervision.weight`` times the supervised
+    term on the batch's labelled rows when a :class:`SupervisionTerm` is given (the views'
+    mean :func:`labelled_cross_entropy`, or :func:`supervised_contrastive_loss` over both
+    views' z stacked). Inputs are the module's own, so nothing is
     checked (no device sync per batch), and there is no data-dependent control flow:
     :func:`torch.func.vmap` maps it over a leading dimension of candidate models.
 
@@ -245,6 +358,8 @@ def training_loss(outputs, alpha, temperature, reconstruction=None):
         Mixture weights, ordinary first; normalised here.
     temperature : float
     reconstruction : ReconstructionTerm, default=None
+    supervision : SupervisionTerm, default=None
+        Needs ``outputs.labels`` (and ``logits1``, ``logits2`` for cross-entropy).
 
     Returns
     -------
@@ -258,12 +373,25 @@ def training_loss(outputs, alpha, temperature, reconstruction=None):
         + _unchecked_loss(outputs.z2, outputs.z1, outputs.disturbed1, alpha, temperature,
                           outputs.mask1).mean()
     )
-    if reconstruction is None:
-        return loss
-    widths, scales = reconstruction.block_widths, reconstruction.block_scales
-    return loss + reconstruction.weight * 0.5 * (
-        _unchecked_reconstruction_loss(outputs.reconstructed1, outputs.target, widths,
-                                       outputs.present, scales)
-        + _unchecked_reconstruction_loss(outputs.reconstructed2, outputs.target, widths,
-                                         outputs.present, scales)
-    )
+    if reconstruction is not None:
+        widths, scales = reconstruction.block_widths, reconstruction.block_scales
+        loss = loss + reconstruction.weight * 0.5 * (
+            _unchecked_reconstruction_loss(outputs.reconstructed1, outputs.target, widths,
+                                           outputs.present, scales)
+            + _unchecked_reconstruction_loss(outputs.reconstructed2, outputs.target, widths,
+                                             outputs.present, scales)
+        )
+    if supervision is not None:
+        loss = loss + supervision.weight * _supervised_term(outputs, supervision.kind,
+                                                            temperature)
+    return loss
+
+
+def _supervised_term(outputs, kind, temperature):
+    labels = outputs.labels
+    if kind == "cross_entropy":
+        return 0.5 * (_unchecked_cross_entropy(outputs.logits1, labels)
+                      + _unchecked_cross_entropy(outputs.logits2, labels))
+    per_anchor, has_positive = _unchecked_supervised_contrastive(
+        torch.cat([outputs.z1, outputs.z2]), torch.cat([labels, labels]), temperature)
+    return per_anchor.sum() / has_positive.sum().clamp(min=1)

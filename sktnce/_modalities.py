@@ -382,7 +382,7 @@ def _run(fitted, X, widths=None):
                         "neural encoders learn poorly from unscaled inputs. Give the modality "
                         "a scaler (StandardScaler) instead of 'passthrough'.",
                         UserWarning,
-                        stacklevel=5,  # the estimator's fit
+                        stacklevel=6,  # the estimator's fit
                     )
             elif encoded.shape[1] != width:
                 raise ValueError(

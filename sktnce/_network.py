@@ -16,9 +16,11 @@ class TrainingOutputs(NamedTuple):
     """What the training module gives the loss for one batch.
 
     The first six are the inputs of :func:`sktnce.tuple_infonce_loss` in both directions
-    (``mask`` is its ``disturbed_mask``); the last four, None when the encoder has no
+    (``mask`` is its ``disturbed_mask``); the next four, None when the encoder has no
     decoder, those of :func:`sktnce.reconstruction_loss`: each view's reconstruction of
-    the clean blocks, the clean blocks, and which rows hold each modality.
+    the clean blocks, the clean blocks, and which rows hold each modality. The last three
+    are a target-aware fit's: the rows' labels (-1: none), and each view's class logits
+    where the encoder has a classifier head.
     """
 
     z1: torch.Tensor
@@ -31,6 +33,9 @@ class TrainingOutputs(NamedTuple):
     reconstructed2: Optional[torch.Tensor] = None
     target: Optional[torch.Tensor] = None
     present: Optional[torch.Tensor] = None
+    labels: Optional[torch.Tensor] = None
+    logits1: Optional[torch.Tensor] = None
+    logits2: Optional[torch.Tensor] = None
 
 
 def _mlp(in_features, hidden_dim, out_features, n_layers):
@@ -68,10 +73,13 @@ class TupleEncoder(nn.Module):
     reconstruct : bool, default=False
         Whether to add a linear decoder from r back to the modality blocks, for the
         reconstruction term of the loss.
+    n_classes : int, default=0
+        Above 0, a linear classifier head from r to the class logits, for a target-aware
+        fit's cross-entropy term.
     """
 
     def __init__(self, input_dims, *, embedding_dim, hidden_dim, n_layers, n_components,
-                 projection_dim, reconstruct=False):
+                 projection_dim, reconstruct=False, n_classes=0):
         super().__init__()
         self.input_dims = tuple(int(d) for d in input_dims)
         self.modality_encoders = nn.ModuleList(
@@ -85,6 +93,7 @@ class TupleEncoder(nn.Module):
         )
         # Created last, so that the other modules draw the same initial weights either way.
         self.decoder = nn.Linear(n_components, sum(self.input_dims)) if reconstruct else None
+        self.classifier = nn.Linear(n_components, n_classes) if n_classes else None
         offsets = [0]
         for d in self.input_dims:
             offsets.append(offsets[-1] + d)
@@ -140,6 +149,10 @@ class TupleEncoder(nn.Module):
     def reconstruct(self, embeddings):
         """The decoder's reconstruction of the modality blocks from r, (B, sum(input_dims))."""
         return self.decoder(self.fuse(embeddings))
+
+    def classify(self, embeddings):
+        """The classifier head's class logits from r, (B, n_classes)."""
+        return self.classifier(self.fuse(embeddings))
 
     def forward(self, x, absent):
         """The representation r of clean rows: what ``transform`` returns."""
@@ -235,6 +248,10 @@ class TupleInfoNCEModule(nn.Module):
         """The decoder's reconstruction from a view's embeddings, (B, sum(input_dims))."""
         return self.encoder.reconstruct(embeddings)
 
+    def _classify(self, embeddings):
+        """The classifier head's logits from a view's embeddings, (B, n_classes)."""
+        return self.encoder.classify(embeddings)
+
     def _view(self, blocks, absent, *, dropout):
         """Embeddings (B, K, m) of an augmented view, and the view's absent mask (B, K)."""
         gen = self.generator
@@ -287,7 +304,7 @@ class TupleInfoNCEModule(nn.Module):
             return only_k, without_k, keep, False
         return only_k, only_k, ~missing[:, k], False  # k alone against itself
 
-    def forward(self, x, missing):
+    def forward(self, x, missing, labels=None):
         absent1, absent2, keep, dropout = self._batch_plan(missing)
         if keep is not None:
             rows = keep.nonzero().squeeze(1)
@@ -297,15 +314,19 @@ class TupleInfoNCEModule(nn.Module):
             else:
                 x, missing = x[rows], missing[rows]
                 absent1, absent2 = absent1[rows], absent2[rows]
+                labels = None if labels is None else labels[rows]
         blocks = self.encoder.blocks(x)
         embeddings1, view_absent1 = self._view(blocks, absent1, dropout=dropout)
         z1, disturbed1, mask1 = self._project_with_disturbed(embeddings1, view_absent1)
         embeddings2, view_absent2 = self._view(blocks, absent2, dropout=dropout)
         z2, disturbed2, mask2 = self._project_with_disturbed(embeddings2, view_absent2)
-        contrast = TrainingOutputs(z1, z2, disturbed1, disturbed2, mask1, mask2)
-        if self.encoder.decoder is None:
-            return contrast
-        # Each view rebuilds every modality its row holds, the ones it lacks included.
-        return contrast._replace(reconstructed1=self._reconstruct(embeddings1),
-                                 reconstructed2=self._reconstruct(embeddings2),
-                                 target=x, present=~missing)
+        outputs = TrainingOutputs(z1, z2, disturbed1, disturbed2, mask1, mask2, labels=labels)
+        if self.encoder.decoder is not None:
+            # Each view rebuilds every modality its row holds, the ones it lacks included.
+            outputs = outputs._replace(reconstructed1=self._reconstruct(embeddings1),
+                                       reconstructed2=self._reconstruct(embeddings2),
+                                       target=x, present=~missing)
+        if self.encoder.classifier is not None:
+            outputs = outputs._replace(logits1=self._classify(embeddings1),
+                                       logits2=self._classify(embeddings2))
+        return outputs

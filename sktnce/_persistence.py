@@ -147,6 +147,7 @@ def _fusion_parts(estimator, prefix):
         "n_iter_": len(training.loss_curve),
         "selects_1d": [scalar for *_, scalar in preprocessing.plan],
         "eval_seed": training.eval_seed,
+        "classes_": None if state.classes is None else state.classes.tolist(),
     }
     objects["fitted"] = {"modalities_": [spec[:3] for spec in preprocessing.plan]}
     encoder = training.net.module_.encoder
@@ -382,12 +383,16 @@ def _load_fusion(archive, prefix, trusted, place):
     )
     setting = resolve_setting(fitted["alpha_"], fitted["corruption_"], preprocessing.names)
     seeds = FitSeeds(weights=0, augment=0, shuffle=0, evaluation=fitted["eval_seed"])
+    classes = fitted.get("classes_")
+    classes = None if classes is None else np.asarray(classes)
+    # The head's width is the weights' own: a fit's label_loss may differ from its params'.
+    n_classes = len(weights["classifier.bias"]) if "classifier.bias" in weights else 0
     net = build_fusion_net(TrainingConfig.from_estimator(estimator), preprocessing.widths,
-                           setting, seeds, initial_state=weights)
+                           setting, seeds, initial_state=weights, n_classes=n_classes)
     net.initialize()
     estimator._set_state(FusionState(preprocessing, setting,
                                      TrainingState(net, tuple(fitted["loss_curve_"]),
-                                                   seeds.evaluation)))
+                                                   seeds.evaluation), classes))
     estimator.n_features_in_ = fitted["n_features_in_"]
     if fitted["feature_names_in_"] is not None:
         estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)

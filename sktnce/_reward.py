@@ -9,6 +9,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ._labels import unlabelled_mask
+
 __all__ = ["REWARDS", "Reward", "check_partial_labels", "labelled_probe_score", "rankme"]
 
 
@@ -47,7 +49,6 @@ REWARDS = {
 }
 #: Folds of the few-label reward's cross-validation (fewer when a class has fewer rows).
 PROBE_FOLDS = 3
-UNLABELLED = -1
 
 
 def rankme(embedding, eps=1e-7):
@@ -61,11 +62,12 @@ def rankme(embedding, eps=1e-7):
     return float(np.exp(-(share * np.log(share)).sum()))
 
 
-def check_partial_labels(y, n_samples):
+def check_partial_labels(y, n_samples, where=""):
     """Validate ``y`` of the few-label reward: labels, with -1 for unlabelled rows.
 
     Returns ``y`` as an array. Raises ValueError when too few rows are labelled for a
-    stratified cross-validation: 2 classes, and 2 rows of each.
+    stratified cross-validation: 2 classes, and 2 rows of each (``where``, if it says
+    which rows the reward reads, is said in the message).
     """
     if y is None:
         raise ValueError(
@@ -75,12 +77,12 @@ def check_partial_labels(y, n_samples):
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != n_samples:
         raise ValueError(f"y must have shape ({n_samples},); got {y.shape}.")
-    labelled = y[y != UNLABELLED]
+    labelled = y[~unlabelled_mask(y)]
     classes, counts = np.unique(labelled, return_counts=True)
     if len(classes) < 2 or counts.min() < 2:
         raise ValueError(
-            "reward='probe' needs labelled rows of at least 2 classes, each with at least "
-            "2 rows, for its stratified cross-validation; y labels "
+            f"reward='probe' needs labelled rows{where} of at least 2 classes, each with at "
+            "least 2 rows, for its stratified cross-validation; y labels "
             f"{dict(zip(classes.tolist(), counts.tolist()))} (and -1 marks the others)."
         )
     return y
@@ -93,7 +95,7 @@ def labelled_probe_score(embedding, y, *, scoring, random_state):
     as a user's pipeline would put behind the fusion; ``scoring`` is as in
     :class:`~sklearn.model_selection.GridSearchCV` (None: accuracy).
     """
-    labelled = y != UNLABELLED
+    labelled = ~unlabelled_mask(y)
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     _, counts = np.unique(y[labelled], return_counts=True)
     folds = StratifiedKFold(min(PROBE_FOLDS, counts.min()), shuffle=True,

@@ -33,9 +33,10 @@ from ._candidates import (
     train_stacked_candidates,
 )
 from ._fusion import FusionState, TupleInfoNCEFusion, restore_on_failure
+from ._labels import encode_labels, unlabelled_mask
 from ._modalities import check_modalities, check_table, encode_input, fit_input
 from ._policy import SEARCHABLE, GaussianPolicy, Parameterization
-from ._reward import REWARDS, UNLABELLED, check_partial_labels
+from ._reward import REWARDS, check_partial_labels
 from ._search_results import SearchResults
 from ._setting import FitSeeds, derive_seed, resolve_setting
 from ._training import TrainingConfig, initial_state, train
@@ -91,18 +92,32 @@ def _split(n_samples, validation_fraction, reward, chunk_size, seed):
     return _Split(train=np.sort(order[n_validation:]), validation=np.sort(order[:n_validation]))
 
 
-def _initialized(template, specs, X, setting, random_state):
+def _search_labels(template, X, y, rows):
+    """``(labels, hidden)``: a target-aware ``template``'s labels of every row (a refit's),
+    and the same with the validation rows unlabelled (the lineage's and the candidates'),
+    so that no label the reward may read ever trains the encoder; None without
+    ``label_weight``."""
+    config = TrainingConfig.from_estimator(template)
+    if config.supervision is None:
+        return None, None
+    labels = encode_labels(y, _num_samples(X), owner=type(template).__name__,
+                           device=config.device)
+    return labels, labels.hide(rows.validation)
+
+
+def _initialized(template, specs, X, setting, random_state, labels=None):
     """``template`` with its modalities ``specs`` fitted on all rows of ``X`` and seeded,
     untrained weights (where the first round's candidates start), and ``X`` encoded."""
     start = template.set_params(verbose=0, random_state=random_state)
     config = TrainingConfig.from_estimator(start)
     preprocessing, encoded = fit_input(start, specs, X, config.device)
+    n_classes, classes = (0, None) if labels is None else (labels.n_classes, labels.classes)
     training = initial_state(config, preprocessing.widths, setting,
-                             FitSeeds.draw(random_state))
-    return start._set_state(FusionState(preprocessing, setting, training)), encoded
+                             FitSeeds.draw(random_state), n_classes)
+    return start._set_state(FusionState(preprocessing, setting, training, classes)), encoded
 
 
-def _refitted(start, setting, encoded, params):
+def _refitted(start, setting, encoded, params, labels):
     """``start`` with ``params`` (its refit's epochs and random_state) fitted anew on all
     rows of ``encoded`` with ``setting``: ``clone(estimator).set_params(...).fit(X)``, on
     the tensors already at hand."""
@@ -110,7 +125,8 @@ def _refitted(start, setting, encoded, params):
                             **params)
     state = best._get_state()
     training = train(TrainingConfig.from_estimator(best), encoded, setting,
-                     FitSeeds.draw(best.random_state), widths=state.preprocessing.widths)
+                     FitSeeds.draw(best.random_state), widths=state.preprocessing.widths,
+                     labels=labels)
     return best._set_state(state._replace(setting=setting, training=training))
 
 
@@ -135,7 +151,7 @@ def _candidate_rows(search, rows, round_index, base):
     return np.sort(rng.choice(rows.train, size=size, replace=False)), 1
 
 
-def _lineage_step(search, encoded, rows, base):
+def _lineage_step(search, encoded, rows, base, labels):
     """``advance(start, mean, results, best, round_index) -> start``: where the next round
     starts. With ``branch_fraction``, the lineage trains the round's ``epochs_per_round``
     epochs on every row, as a fit does, with the policy's new ``mean``; otherwise the
@@ -148,22 +164,28 @@ def _lineage_step(search, encoded, rows, base):
         # fit is (trained on the 80% alone, it lost 2.4 points of probe on generated data).
         # A round's candidates still differ only by what they train on the other rows.
         round_ = CandidateRound(encoded, None, search.epochs_per_round,
-                                derive_seed(base, _LINEAGE, round_index))
+                                derive_seed(base, _LINEAGE, round_index), labels)
         return continue_training(start, mean, round_)
 
     return advance
 
 
-def _candidate_evaluator(search, X, y, start, encoded, rows, base):
+def _candidate_evaluator(search, X, y, start, encoded, rows, base, labels):
     """``evaluate(settings, round_index, start) -> list of result dicts``: one round's
-    candidates of ``search`` trained from ``start`` (see :func:`_candidate_rows`), and
-    scored on ``rows.validation``."""
+    candidates of ``search`` trained from ``start`` (see :func:`_candidate_rows`), with
+    ``labels`` where the estimator is target-aware, and scored on ``rows.validation``."""
     X_validation = _safe_indexing(X, rows.validation)
     labelled = None
     if REWARDS[search.reward].reads_labels:
-        # The encoder never sees labels, so every labelled row can judge it, as the user's
-        # probe will, trained on rows the encoder trained on.
-        labelled_rows = np.flatnonzero(y != UNLABELLED)
+        # An encoder that never sees labels can be judged by every labelled row, as the
+        # user's probe will, trained on rows the encoder trained on; a target-aware one by
+        # the validation rows' labels alone, which it never trains on.
+        labelled_rows = np.flatnonzero(~unlabelled_mask(y))
+        if labels is not None:
+            labelled_rows = np.intersect1d(labelled_rows, rows.validation)
+            check_partial_labels(y[labelled_rows], len(labelled_rows), where=(
+                " among the validation rows (with label_weight > 0, the only labels the "
+                "encoder never trains on)"))
         labelled = (_safe_indexing(X, labelled_rows), y[labelled_rows])
     state = start._get_state()
     validation = encode_input(start, state.preprocessing, X_validation,
@@ -173,7 +195,7 @@ def _candidate_evaluator(search, X, y, start, encoded, rows, base):
     def evaluate(settings, round_index, start):
         train_rows, epochs = _candidate_rows(search, rows, round_index, base)
         round_ = CandidateRound(encoded, train_rows, epochs,
-                                derive_seed(base, _CANDIDATE, round_index))
+                                derive_seed(base, _CANDIDATE, round_index), labels)
         data = ScoringData(X_validation, validation, derive_seed(base, _REWARD, round_index),
                            labelled, search.scoring)
         if search.batch_candidates and can_batch(config, settings):
@@ -259,15 +281,13 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         A candidate's score on the validation rows: the embedding's effective rank
         (Garrido et al., 2023); the mean log-probability or top-1 accuracy (the paper's) of
         retrieving the rest of a row from one modality among ``score_chunk_size``; a
-        linear probe's 3-fold ``scoring`` on the rows ``fit(X, y)`` labels (-1: unlabelled;
-        only ``"probe"`` reads ``y``).
+        linear probe's 3-fold ``scoring`` on the rows ``fit(X, y)`` labels.
     branch_fraction : float in (0, 1] or None, default=0.25
         Share of the training rows (drawn anew each round) a candidate trains one pass on.
     refit : bool, default=False
         Fit a fresh copy of ``estimator`` on all rows with ``alpha_`` and ``corruption_``
-        (one more fit of its ``max_epochs``) and make it ``best_estimator_``, as
-        :class:`~sklearn.model_selection.GridSearchCV` does. False keeps the lineage (or,
-        with ``branch_fraction=None``, the last round's best candidate).
+        (one more fit) as ``best_estimator_``, as GridSearchCV does. False keeps the
+        lineage (or, with ``branch_fraction=None``, the last round's best candidate).
     batch_candidates : bool, default=True
         Train a round's candidates as one stacked model (:mod:`torch.func`) here, or else
         one by one with joblib, on one torch thread each (equal up to float rounding).
@@ -373,7 +393,9 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), default=None
-            Used only with ``reward="probe"``: labels, with -1 for unlabelled rows.
+            Labels, -1 for unlabelled rows: read by ``reward="probe"`` and by a target-aware
+            estimator, which trains on the training rows' labels only (the refit on all);
+            then ``"probe"`` scores on the validation rows'.
 
         Returns
         -------
@@ -391,14 +413,15 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
                       template.score_chunk_size, derive_seed(base, _SPLIT))
         if reward.reads_labels:
             y = check_partial_labels(y, _num_samples(X))
-        weight_seed = derive_seed(base, _WEIGHTS)
+        labels, hidden = _search_labels(template, X, y, rows)
         with restore_on_failure(self):
-            start, encoded = _initialized(template, specs, X, setting, weight_seed)
+            start, encoded = _initialized(template, specs, X, setting,
+                                          derive_seed(base, _WEIGHTS), hidden)
             parameterization = Parameterization(setting, searched)
             policy = GaussianPolicy(parameterization.initial_mean(), sigma=self.sigma,
                                     learning_rate=self.learning_rate)
-            evaluate = _candidate_evaluator(self, X, y, start, encoded, rows, base)
-            advance = _lineage_step(self, encoded, rows, base)
+            evaluate = _candidate_evaluator(self, X, y, start, encoded, rows, base, hidden)
+            advance = _lineage_step(self, encoded, rows, base, hidden)
             best = self._run_search(evaluate, advance, policy, parameterization, start,
                                     np.random.default_rng(derive_seed(base, _POLICY)))
             learned = parameterization.decode(policy.mean)
@@ -408,7 +431,7 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             if self.refit:
                 best = _refitted(start, learned, encoded, {
                     **final, "random_state": derive_seed(base, _REFIT)
-                    if final["random_state"] is None else final["random_state"]})
+                    if final["random_state"] is None else final["random_state"]}, labels)
             self.best_estimator_ = best.set_params(
                 alpha=dict(best.alpha_), corruption=dict(best.corruption_),
                 warm_start=self.estimator.warm_start, **final)

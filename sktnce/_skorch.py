@@ -7,7 +7,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
-from ._loss import ReconstructionTerm, training_loss
+from ._loss import ReconstructionTerm, SupervisionTerm, training_loss
 
 __all__ = [
     "EpochProgressBar",
@@ -82,9 +82,11 @@ class TupleInfoNCECriterion(torch.nn.Module):
     temperature : float
     reconstruction : ReconstructionTerm, default=None
         The reconstruction term; None trains on the contrast alone.
+    supervision : SupervisionTerm, default=None
+        The supervised term of a target-aware fit; None trains without labels.
     """
 
-    def __init__(self, alpha, temperature, reconstruction=None):
+    def __init__(self, alpha, temperature, reconstruction=None, supervision=None):
         super().__init__()
         self.register_buffer("alpha", torch.as_tensor(alpha, dtype=torch.float32))
         self.temperature = float(temperature)
@@ -95,6 +97,8 @@ class TupleInfoNCECriterion(torch.nn.Module):
                                                       dtype=torch.float32))
             self.reconstruction = ReconstructionTerm(
                 float(reconstruction.weight), [int(w) for w in reconstruction.block_widths])
+        self.supervision = None if supervision is None else SupervisionTerm(
+            str(supervision.kind), float(supervision.weight))
 
     def reconstruction_term(self):
         """The reconstruction term, with its units on the criterion's device."""
@@ -103,11 +107,13 @@ class TupleInfoNCECriterion(torch.nn.Module):
         return self.reconstruction._replace(block_scales=self.block_scales)
 
     def forward(self, outputs):
-        return training_loss(outputs, self.alpha, self.temperature, self.reconstruction_term())
+        return training_loss(outputs, self.alpha, self.temperature, self.reconstruction_term(),
+                             self.supervision)
 
 
 class TupleInfoNCENet(NeuralNet):
-    """A NeuralNet for unsupervised training: the loss needs no target."""
+    """A NeuralNet whose loss needs no target: labels, where a fit has them, travel with
+    the inputs (the batch's ``labels``) and reach the criterion in the module's outputs."""
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ._loss import ReconstructionTerm
+from ._loss import ReconstructionTerm, SupervisionTerm
 from ._network import TupleEncoder
 from ._skorch import (
     EpochProgressBar,
@@ -53,6 +53,8 @@ class TrainingConfig:
     projection_dim: int
     temperature: float
     reconstruction: float
+    label_weight: float
+    label_loss: str
     n_derangements: int
     modality_dropout: float
     noise: float
@@ -80,6 +82,18 @@ class TrainingConfig:
     def reconstructs(self):
         """Whether the loss has the reconstruction term (and the encoder its decoder)."""
         return self.reconstruction > 0
+
+    @property
+    def supervision(self):
+        """The supervised term of a target-aware fit, or None (labels are ignored)."""
+        if not self.label_weight > 0:
+            return None
+        return SupervisionTerm(self.label_loss, self.label_weight)
+
+    @property
+    def classifies(self):
+        """Whether the encoder has a classifier head (the cross-entropy term)."""
+        return self.supervision is not None and self.label_loss == "cross_entropy"
 
     @property
     def module_params(self):
@@ -164,6 +178,7 @@ def build_net(config, module, criterion_alpha, *, widths, shuffle_seed, criterio
         criterion__alpha=criterion_alpha,
         criterion__temperature=config.temperature,
         criterion__reconstruction=reconstruction,
+        criterion__supervision=config.supervision,
         optimizer=torch.optim.Adam,
         lr=config.lr,
         max_epochs=config.max_epochs if max_epochs is None else max_epochs,
@@ -179,9 +194,10 @@ def build_net(config, module, criterion_alpha, *, widths, shuffle_seed, criterio
     )
 
 
-def build_encoder(config, widths, weight_seed):
-    """A :class:`TupleEncoder` of the configuration, its initial weights drawn from
-    ``weight_seed`` without touching the caller's global torch RNG."""
+def build_encoder(config, widths, weight_seed, n_classes=0):
+    """A :class:`TupleEncoder` of the configuration (with a classifier head of
+    ``n_classes`` where it :attr:`~TrainingConfig.classifies`), its initial weights drawn
+    from ``weight_seed`` without touching the caller's global torch RNG."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(weight_seed)
         return TupleEncoder(
@@ -192,6 +208,7 @@ def build_encoder(config, widths, weight_seed):
             n_components=config.n_components,
             projection_dim=config.projection_dim,
             reconstruct=config.reconstructs,
+            n_classes=n_classes if config.classifies else 0,
         )
 
 
@@ -206,13 +223,13 @@ def load_optimizer_state(net, optimizer_state, lr):
 
 
 def build_fusion_net(config, widths, setting, seeds, *, max_epochs=None, rows=None,
-                     initial_state=None, optimizer_state=None, scales=None):
+                     initial_state=None, optimizer_state=None, scales=None, n_classes=0):
     """The net of one fusion: its encoder (seeded, or ``initial_state``), its training
     module with ``setting``, its criterion.
 
     ``optimizer_state`` (an Adam state dict) returns the net initialised, with it loaded.
     """
-    encoder = build_encoder(config, widths, seeds.weights)
+    encoder = build_encoder(config, widths, seeds.weights, n_classes)
     if initial_state is not None:
         encoder.load_state_dict(initial_state)
     module = config.training_module(
@@ -227,32 +244,41 @@ def build_fusion_net(config, widths, setting, seeds, *, max_epochs=None, rows=No
     return net
 
 
-def fit_net(net, encoded, *, on_interrupt):
+def fit_net(net, encoded, *, on_interrupt, labels=None):
     """Train ``net`` on ``encoded`` for its ``max_epochs``; return the epochs' mean losses.
 
     skorch ends a fit quietly on KeyboardInterrupt, and the net's
     :class:`~sktnce._skorch.KeepLastCompleteEpoch` rolls it back to its last complete
     epoch. ``on_interrupt="warn"`` keeps those weights with a warning (a user's fit);
     ``"raise"`` raises KeyboardInterrupt (a search's candidate, whose interruption must stop
-    the search).
+    the search). ``labels`` (class codes, -1 for none) travel with the rows.
     """
-    net.partial_fit({"x": encoded.features, "missing": encoded.missing}, None)
+    inputs = {"x": encoded.features, "missing": encoded.missing}
+    if labels is not None:
+        inputs["labels"] = labels
+    net.partial_fit(inputs, None)
     completed = dict(net.callbacks_)["last_complete_epoch"].completed_epochs_
     if completed < net.max_epochs:
         message = f"Training was interrupted after {completed} of {net.max_epochs} epochs"
         if on_interrupt == "raise":
             raise KeyboardInterrupt(message + ".")
         warnings.warn(message + "; TupleInfoNCEFusion keeps the weights of the last complete "
-                      "epoch.", UserWarning, stacklevel=4)
+                      "epoch.", UserWarning, stacklevel=5)
     net.module_.eval()
     return [float(row["train_loss"]) for row in net.history if "train_loss" in row]
 
 
 def train(config, encoded, setting, seeds, *, widths, start=None, rows=None, max_epochs=None,
-          on_interrupt="warn"):
+          on_interrupt="warn", labels=None):
     """One fit: a net seeded by ``seeds`` (or continuing from ``start``, a
     :class:`TrainingState`, with its weights and optimizer state), trained with ``setting``
-    on ``rows`` of ``encoded`` (default: all); returns its :class:`TrainingState`."""
+    on ``rows`` of ``encoded`` (default: all); returns its :class:`TrainingState`.
+
+    ``labels`` (:class:`~sktnce._labels.Labels`) are those of a target-aware
+    configuration, which needs them; any other ignores them."""
+    supervised = config.supervision is not None
+    if supervised and labels is None:
+        raise ValueError("A target-aware configuration (label_weight > 0) trains on labels.")
     continued = {}
     if start is not None:
         continued = {
@@ -263,16 +289,17 @@ def train(config, encoded, setting, seeds, *, widths, start=None, rows=None, max
         }
     net = build_fusion_net(config, widths, setting, seeds, max_epochs=max_epochs, rows=rows,
                            scales=reconstruction_units(config, encoded, widths, rows),
-                           **continued)
-    losses = fit_net(net, encoded, on_interrupt=on_interrupt)
+                           n_classes=labels.n_classes if supervised else 0, **continued)
+    losses = fit_net(net, encoded, on_interrupt=on_interrupt,
+                     labels=labels.codes if supervised else None)
     earlier = () if start is None else tuple(start.loss_curve)
     return TrainingState(net, earlier + tuple(losses), seeds.evaluation)
 
 
-def initial_state(config, widths, setting, seeds):
+def initial_state(config, widths, setting, seeds, n_classes=0):
     """The :class:`TrainingState` of an untrained, seeded net: where a search's first
     round of candidates starts."""
-    net = build_fusion_net(config, widths, setting, seeds)
+    net = build_fusion_net(config, widths, setting, seeds, n_classes=n_classes)
     net.initialize()
     net.module_.eval()
     return TrainingState(net, (), seeds.evaluation)

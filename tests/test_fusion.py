@@ -510,3 +510,116 @@ def test_reconstruction_keeps_the_inputs_linearly_readable_from_r():
         explained[weight] = LinearRegression().fit(Z, features).score(Z, features)
     # The share of the preprocessed columns' variance a linear map of r explains.
     assert explained[3.0] > explained[0.0] + 0.01
+
+
+# --------------------------------------------------------------------------- target-aware
+def _partial(y, share, seed=0):
+    """``y`` with all but ``share`` of the rows unlabelled (-1)."""
+    partial = y.copy()
+    partial[np.random.default_rng(seed).random(len(y)) >= share] = -1
+    return partial
+
+
+def test_y_is_ignored_bit_for_bit_without_label_weight(data, modalities):
+    X, y, _ = data
+    without = fusion(modalities=modalities).fit(X).transform(X)
+    with_y = fusion(modalities=modalities).fit(X, y).transform(X)
+    np.testing.assert_array_equal(without, with_y)  # one code path: y never reaches it
+    assert not hasattr(fusion(modalities=modalities).fit(X, y), "classes_")
+
+
+@pytest.mark.parametrize("label_loss", ["cross_entropy", "supcon"])
+def test_target_aware_fit_is_deterministic_and_uses_the_labels(data, modalities, label_loss):
+    X, y, _ = data
+    params = {"modalities": modalities, "label_weight": 1.0, "label_loss": label_loss}
+    y_partial = _partial(y, 0.3)
+    first = fusion(**params).fit(X, y_partial)
+    np.testing.assert_array_equal(first.classes_, np.unique(y))
+    np.testing.assert_array_equal(first.transform(X),
+                                  fusion(**params).fit(X, y_partial).transform(X))
+    # other labels on the same rows (not a renaming of the classes, which SupCon ignores)
+    other_labels = y_partial.copy()
+    labelled = y_partial != -1
+    other_labels[labelled] = np.random.default_rng(1).permutation(y_partial[labelled])
+    assert not np.array_equal(first.transform(X),
+                              fusion(**params).fit(X, other_labels).transform(X))
+
+
+def test_target_aware_representation_separates_the_labelled_classes(data, modalities):
+    X, y, _ = data
+    probe = LogisticRegression(max_iter=2000)
+    params = {**FAST, "modalities": modalities, "max_epochs": 30, "lr": 1e-2}
+    plain = TupleInfoNCEFusion(**params).fit_transform(X)
+    aware = TupleInfoNCEFusion(**params, label_weight=3.0).fit_transform(X, y)
+    # trained on these labels, the classes must be easier to read off the training rows
+    assert probe.fit(aware, y).score(aware, y) > probe.fit(plain, y).score(plain, y) + 0.1
+
+
+def test_string_classes_and_the_callers_y_untouched(data, modalities):
+    X, y, _ = data
+    y_text = np.array([f"class {v}" for v in y], dtype=object)
+    y_text[_partial(y, 0.5) == -1] = -1
+    before = y_text.copy()
+    est = fusion(modalities=modalities, label_weight=1.0).fit(X, y_text)
+    assert est.classes_.tolist() == sorted(f"class {v}" for v in np.unique(y))
+    np.testing.assert_array_equal(y_text, before)
+
+
+@pytest.mark.parametrize("y_kind, message", [
+    ("none", "fit needs y"), ("all unlabelled", "no labelled row"), ("short", "shape")])
+def test_target_aware_fit_refuses_unusable_labels_before_training(data, modalities, y_kind,
+                                                                  message, monkeypatch):
+    X, y, _ = data
+    y = {"none": None, "all unlabelled": np.full(len(y), -1), "short": y[:-1]}[y_kind]
+    import sktnce._fusion
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(sktnce._fusion, "train", no_training)
+    monkeypatch.setattr(sktnce._fusion, "fit_input", no_training)
+    est = fusion(modalities=modalities, label_weight=1.0)
+    with pytest.raises(ValueError, match=message):
+        est.fit(X, y)
+    assert not hasattr(est, "net_")
+
+
+def test_warm_start_keeps_to_the_supervised_term_of_the_first_fit(data, modalities):
+    X, y, _ = data
+    est = fusion(modalities=modalities).fit(X)
+    est.set_params(warm_start=True, label_weight=1.0)
+    with pytest.raises(ValueError, match="warm_start"):
+        est.fit(X, y)
+    aware = fusion(modalities=modalities, label_weight=1.0).fit(X, y)
+    aware.set_params(warm_start=True).fit(X, _partial(y, 0.5))
+    assert aware.n_iter_ == 4 and len(aware.classes_) == len(np.unique(y))
+
+
+def test_grid_search_gives_each_fold_only_its_own_labels(data, modalities):
+    """Each fit of a cross-validated Pipeline sees its training fold's rows and labels,
+    and the held-out fold's representation does not depend on the held-out labels."""
+    X, y, _ = data
+    seen = []
+
+    class Recording(TupleInfoNCEFusion):
+        def fit(self, X, y=None):
+            seen.append((np.asarray(X).copy(), np.asarray(y).copy()))
+            return super().fit(X, y)
+
+    pipe = Pipeline([("fuse", Recording(**FAST, modalities=modalities, label_weight=1.0)),
+                     ("probe", LogisticRegression(max_iter=500))])
+    from sklearn.model_selection import KFold
+
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    GridSearchCV(pipe, {"fuse__temperature": [0.1]}, cv=folds, refit=False).fit(X, y)
+    assert len(seen) == len(folds)
+    for (train, test), (X_seen, y_seen) in zip(folds, seen):
+        np.testing.assert_array_equal(X_seen, X[train])
+        np.testing.assert_array_equal(y_seen, y[train])
+    train, test = folds[0]
+    y_changed = y.copy()
+    y_changed[test] = (y[test] + 1) % 8
+    fitted = clone(pipe["fuse"]).fit(X[train], y_changed[train])
+    np.testing.assert_array_equal(
+        fitted.transform(X[test]),
+        clone(pipe["fuse"]).fit(X[train], y[train]).transform(X[test]))

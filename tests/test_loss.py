@@ -223,3 +223,108 @@ def test_reconstruction_loss_measures_each_modality_in_its_unit():
         reconstruction_loss(scaled_reconstruction, scaled, [2, 3], scale=[1.0, 1e30]), loss)
     with pytest.raises(ValueError, match="scale must hold 2 positive"):
         reconstruction_loss(reconstructed, target, [2, 3], scale=[1.0, 0.0])
+
+
+# --------------------------------------------------------------------------- supervised terms
+def _brute_force_supcon(features, labels, temperature):
+    """Khosla et al.'s L_out, one anchor at a time, in float64 (Python sums)."""
+    f = features.double()
+    losses = []
+    for i in range(len(f)):
+        others = [j for j in range(len(f)) if j != i]
+        positives = [j for j in others if labels[j] == labels[i] and labels[i] != -1]
+        if not positives:
+            continue
+        denominator = math.log(sum(math.exp(float(f[i] @ f[j]) / temperature) for j in others))
+        losses.append(-sum(float(f[i] @ f[p]) / temperature - denominator
+                           for p in positives) / len(positives))
+    return sum(losses) / len(losses) if losses else 0.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_supervised_contrastive_loss_matches_brute_force(seed):
+    from sktnce import supervised_contrastive_loss
+
+    gen = torch.Generator().manual_seed(seed)
+    features = F.normalize(torch.randn(12, 5, generator=gen), dim=1)
+    labels = torch.randint(-1, 3, (12,), generator=gen)
+    labels[0] = labels[1] = 2  # at least one anchor with a positive
+    loss = supervised_contrastive_loss(features, labels, temperature=0.3)
+    assert float(loss) == pytest.approx(_brute_force_supcon(features, labels, 0.3), rel=1e-5)
+
+
+def test_supervised_contrastive_loss_without_positives_is_zero_and_has_no_nan():
+    from sktnce import supervised_contrastive_loss
+
+    features = F.normalize(torch.randn(5, 3, generator=torch.Generator().manual_seed(0)),
+                           dim=1).requires_grad_()
+    labels = torch.tensor([-1, 0, 1, 2, -1])  # no two rows share a label
+    loss = supervised_contrastive_loss(features, labels, temperature=0.1)
+    loss.backward()
+    assert loss.item() == 0.0 and torch.isfinite(features.grad).all()
+    per_anchor = supervised_contrastive_loss(features, labels, 0.1, reduction="none")
+    assert per_anchor.shape == (5,)
+
+
+def test_supervised_contrastive_loss_falls_as_classes_separate():
+    from sktnce import supervised_contrastive_loss
+
+    labels = torch.tensor([0, 0, 1, 1])
+    mixed = F.normalize(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1], [0.1, 1.0]]), dim=1)
+    separated = F.normalize(torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]]),
+                            dim=1)
+    assert supervised_contrastive_loss(separated, labels, 0.2) < \
+        supervised_contrastive_loss(mixed, labels, 0.2)
+
+
+def test_labelled_cross_entropy_matches_brute_force_and_skips_unlabelled_rows():
+    from sktnce import labelled_cross_entropy
+
+    gen = torch.Generator().manual_seed(1)
+    logits = torch.randn(10, 4, generator=gen)
+    labels = torch.tensor([0, -1, 3, 2, -1, 1, 1, -1, 0, 2])
+    expected = []
+    for row, label in zip(logits.double(), labels.tolist()):
+        if label != -1:
+            expected.append(-(row[label] - torch.logsumexp(row, 0)).item())
+    assert float(labelled_cross_entropy(logits, labels)) == pytest.approx(
+        sum(expected) / len(expected), rel=1e-6)
+    assert float(labelled_cross_entropy(logits, torch.full((10,), -1))) == 0.0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: __import__("sktnce").supervised_contrastive_loss(
+        torch.zeros(3, 2), torch.zeros(4, dtype=torch.long), 0.1), "labels shape"),
+    (lambda: __import__("sktnce").supervised_contrastive_loss(
+        torch.zeros(3, 2), torch.zeros(3, dtype=torch.long), 0.0), "temperature"),
+    (lambda: __import__("sktnce").labelled_cross_entropy(
+        torch.zeros(3), torch.zeros(3, dtype=torch.long)), "logits must have shape"),
+])
+def test_supervised_terms_refuse_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_training_loss_adds_the_supervised_term_by_its_weight():
+    from sktnce._loss import SupervisionTerm, training_loss
+    from sktnce._network import TrainingOutputs
+
+    gen = torch.Generator().manual_seed(0)
+    z1, z2 = (F.normalize(torch.randn(6, 4, generator=gen), dim=1) for _ in range(2))
+    empty = torch.empty(0, 1, 6, 4)
+    mask = torch.empty(0, 1, 6, dtype=torch.bool)
+    labels = torch.tensor([0, 1, -1, 0, 1, -1])
+    logits = torch.randn(6, 2, generator=gen)
+    outputs = TrainingOutputs(z1, z2, empty, empty, mask, mask, labels=labels,
+                              logits1=logits, logits2=2 * logits)
+    alpha = torch.tensor([1.0])
+    plain = training_loss(outputs, alpha, 0.2)
+    from sktnce import labelled_cross_entropy, supervised_contrastive_loss
+    ce = 0.5 * (labelled_cross_entropy(logits, labels) + labelled_cross_entropy(2 * logits,
+                                                                                labels))
+    with_ce = training_loss(outputs, alpha, 0.2,
+                            supervision=SupervisionTerm("cross_entropy", 0.7))
+    assert float(with_ce) == pytest.approx(float(plain + 0.7 * ce), rel=1e-6)
+    supcon = supervised_contrastive_loss(torch.cat([z1, z2]), torch.cat([labels, labels]), 0.2)
+    with_supcon = training_loss(outputs, alpha, 0.2, supervision=SupervisionTerm("supcon", 2.0))
+    assert float(with_supcon) == pytest.approx(float(plain + 2.0 * supcon), rel=1e-6)

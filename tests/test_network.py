@@ -42,12 +42,13 @@ def test_encoders_run_once_per_view_whatever_the_negatives():
         module.register_forward_hook(lambda *_, k=k: calls.__setitem__(k, calls[k] + 1))
     module = TupleInfoNCEModule(encoder, corruption=[0.2] * 3, disturbed_modalities=[0, 1, 2],
                                 n_derangements=4, modality_dropout=0.1, noise=0.0, seed=0)
-    z1, z2, d1, d2, mask1, mask2, *reconstruction = module(*_batch())
-    assert reconstruction == [None] * 4  # no decoder, no reconstruction
+    outputs = module(*_batch())
+    d1, d2 = outputs.disturbed1, outputs.disturbed2
+    assert outputs.reconstructed1 is None and outputs.target is None  # no decoder
     assert calls == [2, 2, 2]
     assert d1.shape == d2.shape == (3, 4, 12, 5)
-    assert mask1.shape == mask2.shape == (3, 4, 12)
-    torch.testing.assert_close(z1.norm(dim=1), torch.ones(12))
+    assert outputs.mask1.shape == outputs.mask2.shape == (3, 4, 12)
+    torch.testing.assert_close(outputs.z1.norm(dim=1), torch.ones(12))
 
 
 def test_absent_embedding_replaces_a_missing_modality():
@@ -197,8 +198,9 @@ def test_with_a_decoder_the_module_returns_each_views_reconstruction(partial_sha
     missing[:10, 1:] = True  # rows 0-9 hold modality 0 only
     for _ in range(5):
         outputs = module(x, missing)
-        assert len(outputs) == 10
-        z1, _, _, _, _, _, reconstructed1, reconstructed2, target, present = outputs
+        assert outputs.labels is None and outputs.logits1 is None  # no labels, no head
+        z1, target, present = outputs.z1, outputs.target, outputs.present
+        reconstructed1, reconstructed2 = outputs.reconstructed1, outputs.reconstructed2
         n_rows = len(z1)
         assert reconstructed1.shape == reconstructed2.shape == (n_rows, sum(DIMS))
         assert not torch.equal(reconstructed1, reconstructed2)  # two different views
@@ -214,3 +216,35 @@ def test_with_a_decoder_the_module_returns_each_views_reconstruction(partial_sha
     assert criterion(outputs) > contrast_only(outputs)
     criterion(outputs).backward()
     assert encoder.decoder.weight.grad.abs().sum() > 0
+
+
+def test_the_classifier_head_leaves_every_other_initial_weight_as_it_was():
+    torch.manual_seed(3)
+    plain = TupleEncoder(DIMS, embedding_dim=4, hidden_dim=8, n_layers=1, n_components=6,
+                         projection_dim=5, reconstruct=True)
+    torch.manual_seed(3)
+    classifying = TupleEncoder(DIMS, embedding_dim=4, hidden_dim=8, n_layers=1,
+                               n_components=6, projection_dim=5, reconstruct=True, n_classes=3)
+    assert set(classifying.state_dict()) - set(plain.state_dict()) == {"classifier.weight",
+                                                                     "classifier.bias"}
+    for name, value in plain.state_dict().items():  # exact: the same seed, the same draws
+        assert torch.equal(classifying.state_dict()[name], value)
+
+
+@pytest.mark.parametrize("partial_share", [0.0, 1.0])
+def test_with_labels_the_module_returns_each_views_logits_and_the_kept_rows_labels(
+        partial_share):
+    torch.manual_seed(0)
+    encoder = TupleEncoder(DIMS, embedding_dim=4, hidden_dim=8, n_layers=1, n_components=6,
+                           projection_dim=5, reconstruct=True, n_classes=3)
+    module = TupleInfoNCEModule(encoder, corruption=[0.2] * 3, disturbed_modalities=[0, 1, 2],
+                                n_derangements=1, modality_dropout=0.3, noise=0.0, seed=0,
+                                partial_share=partial_share)
+    x, missing = _batch(n=40)
+    missing[:10, 1:] = True
+    # each row's label is its own index, so the kept rows can be read off the labels
+    labels = torch.arange(40)
+    for _ in range(5):
+        outputs = module(x, missing, labels=labels)
+        assert outputs.logits1.shape == outputs.logits2.shape == (len(outputs.z1), 3)
+        assert torch.equal(outputs.target, x[outputs.labels])  # the labels of the kept rows

@@ -9,6 +9,7 @@ import zipfile
 import joblib
 import numpy as np
 import pytest
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
@@ -57,6 +58,27 @@ def test_save_load_round_trip_is_bit_identical(tmp_path, fitted):
     assert loaded.cross_modal_accuracy(X) == est.cross_modal_accuracy(X)
     assert loaded.get_params()["temperature"] == est.temperature
     assert loaded.alpha_ == est.alpha_ and loaded.loss_curve_ == est.loss_curve_
+
+
+@pytest.mark.parametrize("label_loss", ["cross_entropy", "supcon"])
+def test_round_trip_of_a_target_aware_model(tmp_path, data, modalities, label_loss):
+    X, y, _ = data
+    y_text = np.array([f"c{v}" for v in y], dtype=object)
+    y_text[::3] = -1
+    est = TupleInfoNCEFusion(modalities=modalities, label_weight=1.0, label_loss=label_loss,
+                             **FAST).fit(X, y_text)
+    save(est, tmp_path / "model.sktnce")
+    loaded = load(tmp_path / "model.sktnce")
+    assert np.array_equal(loaded.transform(X), est.transform(X))  # a copy, as above
+    assert loaded.classes_.tolist() == est.classes_.tolist()
+    classifier = est.net_.module_.encoder.classifier
+    if classifier is None:
+        assert loaded.net_.module_.encoder.classifier is None
+    else:
+        assert torch.equal(loaded.net_.module_.encoder.classifier.weight, classifier.weight)
+    # it continues training as the fit it was
+    loaded.set_params(warm_start=True).fit(X, y_text)
+    assert loaded.n_iter_ == 2 * est.n_iter_
 
 
 def test_round_trip_with_dataframe_and_text(tmp_path, frame):

@@ -464,3 +464,51 @@ def test_by_default_the_search_trains_on_about_as_many_rows_as_one_fit(data, mod
     rounds_and_refit = rows_trained(TupleInfoNCESearch(
         estimator, **{**TINY, **rounds, "branch_fraction": None, "refit": True}))
     assert rounds_and_refit == 2 * 5 * 5 * 128 + one_fit  # 5 times one fit
+
+
+# --------------------------------------------------------------------------- target-aware
+def _validation_rows(searched, n_samples):
+    """The rows a fitted search held out for its reward (its own split, re-derived)."""
+    from sklearn.utils import check_random_state
+
+    base = int(check_random_state(searched.random_state).randint(np.iinfo(np.int32).max))
+    return sktnce._search._split(
+        n_samples, searched.validation_fraction, sktnce._search.REWARDS[searched.reward],
+        searched.estimator.score_chunk_size,
+        sktnce._search.derive_seed(base, sktnce._search._SPLIT)).validation
+
+
+def test_target_aware_search_trains_on_the_training_rows_labels_only(data, modalities):
+    X, y, _ = data
+    aware = TupleInfoNCESearch(fusion(modalities, label_weight=1.0), **TINY)
+    found = clone(aware).fit(X, y)
+    np.testing.assert_array_equal(found.best_estimator_.classes_, np.unique(y))
+    validation = _validation_rows(found, len(X))
+    relabelled = y.copy()
+    relabelled[validation] = np.random.default_rng(0).permutation(y[validation])
+    # the held-out rows' labels never train the lineage: the same result, bit for bit
+    np.testing.assert_array_equal(found.transform(X), clone(aware).fit(X, relabelled).transform(X))
+    relabelled = y.copy()
+    train = np.setdiff1d(np.arange(len(X)), validation)
+    relabelled[train] = np.random.default_rng(0).permutation(y[train])
+    assert not np.array_equal(found.transform(X), clone(aware).fit(X, relabelled).transform(X))
+
+
+def test_target_aware_refit_trains_on_every_label_and_the_probe_reads_held_out_ones(
+        data, modalities, monkeypatch):
+    X, y, _ = data
+    read = []
+    original = sktnce._candidates.labelled_probe_score
+
+    def spy(embedding, y_labelled, **kwargs):
+        read.append(len(y_labelled))
+        return original(embedding, y_labelled, **kwargs)
+
+    monkeypatch.setattr(sktnce._candidates, "labelled_probe_score", spy)
+    aware = TupleInfoNCESearch(fusion(modalities, label_weight=1.0), **TINY, reward="probe",
+                               validation_fraction=0.5, refit=True)
+    found = aware.fit(X, y)
+    assert set(read) == {len(_validation_rows(found, len(X)))}
+    assert found.best_estimator_.n_iter_ == FAST["max_epochs"]
+    with pytest.raises(ValueError, match="among the validation rows"):
+        clone(aware).set_params(validation_fraction=0.05).fit(X, y)

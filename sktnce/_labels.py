@@ -1,0 +1,93 @@
+"""The labels of a target-aware fit: checked, and coded as class indices."""
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from sklearn.utils.multiclass import type_of_target
+
+from ._loss import UNLABELLED
+
+__all__ = ["Labels", "UNLABELLED", "encode_labels", "unlabelled_mask"]
+
+
+class Labels(NamedTuple):
+    """What a target-aware fit trains on."""
+
+    #: (n,) int64 class codes, ``UNLABELLED`` (-1) for a row without a label.
+    codes: torch.Tensor
+    #: The class of each code, as in ``y``.
+    classes: np.ndarray
+
+    @property
+    def n_classes(self):
+        return len(self.classes)
+
+    def hide(self, rows):
+        """These labels with ``rows`` unlabelled (a copy)."""
+        codes = self.codes.clone()
+        codes[torch.as_tensor(rows, dtype=torch.long, device=codes.device)] = UNLABELLED
+        return self._replace(codes=codes)
+
+
+def unlabelled_mask(y):
+    """Which entries of the 1-d array ``y`` are the unlabelled marker -1 (an int, not the
+    string ``"-1"``, so that string classes work as in SelfTrainingClassifier)."""
+    if y.dtype.kind in "iuf":
+        return y == UNLABELLED
+    return np.array([not isinstance(value, str) and value == UNLABELLED for value in y],
+                    dtype=bool)
+
+
+def encode_labels(y, n_samples, *, owner, device, classes=None):
+    """``y`` of a target-aware fit as :class:`Labels` on ``device``.
+
+    ``y`` holds a class per row, -1 for rows without one (scikit-learn's semi-supervised
+    convention); integer, string (as an object array when -1 marks some rows) or other
+    sortable classes. ``classes``: the classes of an earlier fit, which ``y`` must keep to.
+    Raises ValueError before any training: no y, a wrong shape, no labelled row, a
+    continuous target.
+    """
+    if y is None:
+        raise ValueError(
+            f"{owner} has label_weight > 0, so fit needs y: a class per row, -1 for "
+            "unlabelled rows (scikit-learn's semi-supervised convention). Set "
+            "label_weight=0 to train without labels."
+        )
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1 or len(y) != n_samples:
+        raise ValueError(f"y must have shape ({n_samples},) to match X; got {y.shape}.")
+    labelled = ~unlabelled_mask(y)
+    if not labelled.any():
+        raise ValueError(
+            "y has no labelled row (every entry is -1), but label_weight > 0 trains a "
+            "supervised term on the labelled rows. Label some rows, or set label_weight=0."
+        )
+    values = y[labelled]
+    kind = type_of_target(values, input_name="y")
+    if kind == "continuous":
+        raise ValueError(
+            "label_weight > 0 needs class labels; y is continuous. Regression would need a "
+            "regression head (a squared error on r), which sktnce does not have yet."
+        )
+    try:
+        found, codes = np.unique(values, return_inverse=True)
+    except TypeError:
+        kind = "unknown"
+    if kind not in ("binary", "multiclass"):
+        raise TypeError(f"y must hold one class per row, all str or all numbers (besides "
+                        f"-1); type_of_target finds {kind!r}.")
+    if classes is not None:
+        unknown = np.setdiff1d(found, classes)
+        if len(unknown):
+            raise ValueError(
+                f"y has classes {unknown.tolist()} that the fit being continued "
+                f"(warm_start) did not have: {np.asarray(classes).tolist()}."
+            )
+        codes = np.searchsorted(classes, found)[codes]
+        found = np.asarray(classes)
+    all_codes = np.full(n_samples, UNLABELLED, dtype=np.int64)
+    all_codes[labelled] = codes
+    return Labels(torch.as_tensor(all_codes, device=device), found)
