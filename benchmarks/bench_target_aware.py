@@ -73,9 +73,15 @@ def _embed(modalities, params, seed, X_fit, y_fit, X_out=None):
         return Z, None if X_out is None else methods.as_array(fusion.transform(X_out))
 
 
-def choose(name, settings, fractions, splits):
+def _load(name, n_samples):
+    """A study set, at ``n_samples`` rows (None: the study's size; 0: all)."""
+    n_samples = data.STUDY_SIZES[name] if n_samples is None else (n_samples or None)
+    return data.LOADERS[name](n_samples=n_samples)
+
+
+def choose(name, settings, fractions, splits, n_samples=None):
     """[{dataset, setting, fraction, split, accuracy}] of the transductive protocol."""
-    X, y, modalities = data.LOADERS[name](n_samples=data.STUDY_SIZES[name])
+    X, y, modalities = _load(name, n_samples)
     rows = []
     unsupervised = {}
     for index, (fraction, labelled, test) in enumerate(paired_splits(y, splits, fractions)):
@@ -113,9 +119,9 @@ def _cross_fitted(modalities, params, seed, X_train, y_train, X_test, folds=3):
     return Z_train, Z_test
 
 
-def leakage(name, setting, fractions, splits, cross_fit):
+def leakage(name, setting, fractions, splits, cross_fit, n_samples=None):
     """[{dataset, protocol, fraction, split, accuracy, train_accuracy}]."""
-    X, y, modalities = data.LOADERS[name](n_samples=data.STUDY_SIZES[name])
+    X, y, modalities = _load(name, n_samples)
     params = parse_setting(setting)
     rows = []
     for index, (fraction, labelled, test) in enumerate(paired_splits(y, splits, fractions)):
@@ -216,6 +222,8 @@ def main(argv=None):
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.1])
     parser.add_argument("--splits", type=int, default=2)
     parser.add_argument("--no-cross-fit", action="store_true")
+    parser.add_argument("--n-samples", type=int, default=None,
+                        help="rows of every data set (default: data.STUDY_SIZES; 0: all)")
     parser.add_argument("--json", help="write (choose, leakage) or read (report) the rows")
     args = parser.parse_args(argv)
     if args.study == "report":
@@ -228,10 +236,10 @@ def main(argv=None):
     rows = []
     for name in args.datasets:
         if args.study == "choose":
-            rows += choose(name, args.settings, args.fractions, args.splits)
+            rows += choose(name, args.settings, args.fractions, args.splits, args.n_samples)
         else:
             rows += leakage(name, args.setting, args.fractions, args.splits,
-                            cross_fit=not args.no_cross_fit)
+                            cross_fit=not args.no_cross_fit, n_samples=args.n_samples)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)

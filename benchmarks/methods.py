@@ -163,11 +163,21 @@ def cross_modal_contrast(modalities, **params):
 
 
 # --------------------------------------------------------------------------- supervised
-def supervised_mlp(modalities, random_state=0):
+def supervised_mlp(modalities, random_state=0, hidden=(128,), **_):
     """The labelled reference: an MLP on the standardised raw features."""
     return make_pipeline(_columns(modalities), StandardScaler(),
-                         MLPClassifier((128,), alpha=1e-3, max_iter=300, early_stopping=False,
+                         MLPClassifier(hidden, alpha=1e-3, max_iter=300, early_stopping=False,
                                        random_state=random_state))
+
+
+#: The target-aware setting of the label-efficiency study (bench_target_aware.py chose it).
+TARGET_AWARE = {"label_weight": 3.0, "label_loss": "cross_entropy"}
+
+
+def tuple_infonce_target_aware(modalities, **params):
+    """TupleInfoNCE with the supervised term on the labelled rows (``fit(X, y)``, -1 for
+    unlabelled rows)."""
+    return tuple_infonce(modalities, **{**TARGET_AWARE, **params})
 
 
 UNSUPERVISED = {

@@ -155,9 +155,9 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         weighing the same), which keeps in r what the contrast alone leaves out. 0 is the
         paper's loss. The user guide gives its measured effect and cost.
     label_weight : float, default=0.0
-        Target-aware training: weight of a supervised term on the rows that ``fit(X, y)``
-        labels (-1: unlabelled; every row keeps the other terms); 0 ignores y. Classes
-        only. The user guide says when it pays, and how it behaves in a Pipeline.
+        Target-aware training: the weight of each row's supervised term, on the rows that
+        ``fit(X, y)`` labels (-1: none), against every row's other terms, so the term grows
+        with the share of labels; 0 ignores y. Classes only (the user guide: when it pays).
     label_loss : {"cross_entropy", "supcon"}, default="cross_entropy"
         The supervised term: the cross-entropy of a linear head on r, or the supervised
         contrastive loss (Khosla et al., 2020) on the projections of both views.
@@ -199,12 +199,12 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         Candidate-set size M of the retrieval behind :meth:`score`: every row is ranked
         among exactly M candidates (chance ``1 / M``), whatever the number of rows.
     score_corruption : float, default=0.3
-        Corruption rate of the queries in :meth:`score`, independent of ``corruption``, so
-        that models trained with different rates are scored on the same task.
+        Corruption rate of the queries in :meth:`score`: models trained with different
+        ``corruption`` are scored on one task.
     warm_start : bool, default=False
         On a fitted estimator, :meth:`fit` keeps the preprocessing and trains
         ``max_epochs`` more epochs from the current weights and Adam state, with the
-        current ``alpha`` and ``corruption``; ``loss_curve_`` grows.
+        current parameters; ``loss_curve_`` grows.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, batches and augmentations. An int gives bit-identical results
         on one CPU for a given ``torch.get_num_threads()``.

@@ -311,13 +311,15 @@ def labelled_cross_entropy(logits, labels):
             f"logits must have shape (N, C) and labels shape (N,); got "
             f"{tuple(logits.shape)} and {tuple(labels.shape)}."
         )
-    return _unchecked_cross_entropy(logits, labels)
+    losses, labelled = _unchecked_cross_entropy(logits, labels)
+    return losses.sum() / labelled.sum().clamp(min=1)
 
 
 def _unchecked_cross_entropy(logits, labels):
+    """Each row's cross-entropy, 0 for a row without a label; and which rows have one."""
     labelled = labels != UNLABELLED
     losses = F.cross_entropy(logits, labels.clamp(min=0), reduction="none")
-    return losses.masked_fill(~labelled, 0.0).sum() / labelled.sum().clamp(min=1)
+    return losses.masked_fill(~labelled, 0.0), labelled
 
 
 class SupervisionTerm(NamedTuple):
@@ -343,9 +345,13 @@ def training_loss(outputs, alpha, temperature, reconstruction=None, supervision=
     The symmetric TupleInfoNCE loss (each view the anchor of the other, averaged), plus
     ``reconstruction.weight`` times the views' mean :func:`reconstruction_loss` when a
     :class:`ReconstructionTerm` is given, plus ``supervision.weight`` times the supervised
-    term on the batch's labelled rows when a :class:`SupervisionTerm` is given (the views'
-    mean :func:`labelled_cross_entropy`, or :func:`supervised_contrastive_loss` over both
-    views' z stacked). Inputs are the module's own, so nothing is
+    term when a :class:`SupervisionTerm` is given: each labelled row's
+    :func:`labelled_cross_entropy` (each view's, averaged), or its
+    :func:`supervised_contrastive_loss` over both views' z stacked, summed and divided by
+    the number of rows in the batch, labelled or not. So a labelled row's term weighs
+    against its own contrastive loss, and the term grows with the share of labelled rows:
+    with 1% of them it barely moves the encoder (which could only memorise them), with
+    all of them it is the cross-entropy itself. Inputs are the module's own, so nothing is
     checked (no device sync per batch), and there is no data-dependent control flow:
     :func:`torch.func.vmap` maps it over a leading dimension of candidate models.
 
@@ -390,8 +396,9 @@ def training_loss(outputs, alpha, temperature, reconstruction=None, supervision=
 def _supervised_term(outputs, kind, temperature):
     labels = outputs.labels
     if kind == "cross_entropy":
-        return 0.5 * (_unchecked_cross_entropy(outputs.logits1, labels)
-                      + _unchecked_cross_entropy(outputs.logits2, labels))
-    per_anchor, has_positive = _unchecked_supervised_contrastive(
+        losses1, _ = _unchecked_cross_entropy(outputs.logits1, labels)
+        losses2, _ = _unchecked_cross_entropy(outputs.logits2, labels)
+        return 0.5 * (losses1 + losses2).sum() / labels.numel()
+    per_anchor, _ = _unchecked_supervised_contrastive(
         torch.cat([outputs.z1, outputs.z2]), torch.cat([labels, labels]), temperature)
-    return per_anchor.sum() / has_positive.sum().clamp(min=1)
+    return per_anchor.sum() / per_anchor.numel()

@@ -187,6 +187,41 @@ def test_bench_label_efficiency_quick(monkeypatch, capsys, tmp_path):
     assert image.stat().st_size > 0
 
 
+def test_bench_label_efficiency_fits_the_label_aware_rows_once_per_split_and_share(
+        monkeypatch):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_label_efficiency")
+    fitted = []
+    original = bench.methods.tuple_infonce_target_aware
+
+    class Recording:
+        def __init__(self, modalities, **params):
+            self.fusion = original(modalities, **params)
+            fitted.append(params["random_state"])
+
+        def fit_transform(self, X, y):
+            self.labelled = int((y != -1).sum())
+            fitted[-1] = (fitted[-1], self.labelled)
+            return self.fusion.fit_transform(X, y)
+
+        transform = property(lambda self: self.fusion.transform)
+
+    monkeypatch.setitem(bench.METHODS, "TupleInfoNCE, target-aware", Recording)
+    results, reports = bench.main(["--quick", "--datasets", "generated", "--methods",
+                                   "raw features", "TupleInfoNCE, target-aware",
+                                   "supervised MLP (reference)"])
+    # 2 splits x 5 shares, each fit on exactly the probe's labelled rows
+    assert [seed for seed, _ in fitted] == [0] * 5 + [1] * 5
+    n_train = round(0.7 * 300)
+    assert [n for _, n in fitted][:5] == [max(int(f * n_train), 8) if f < 1 else n_train
+                                          for f in bench.FRACTIONS]
+    rows = results["generated"]
+    assert all(len(v) == 2 for v in rows["supervised MLP (reference)"]["scores"].values())
+    # the best mark goes to the best row that learns without labels
+    raw = rows["raw features"]["scores"]
+    assert f"**{np.mean(raw[0.01]):.3f} ± {np.std(raw[0.01]):.3f}**" in reports[0]
+
+
 def test_labelled_rows_keep_a_row_of_every_class(monkeypatch):
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_label_efficiency")
@@ -194,3 +229,35 @@ def test_labelled_rows_keep_a_row_of_every_class(monkeypatch):
     rows = bench.labelled_rows(np.arange(200), y, 0.01, seed=0)
     assert len(rows) == 10 and set(y[rows]) == set(range(10))
     assert len(bench.labelled_rows(np.arange(200), y, 0.25, seed=0)) == 50
+
+
+def test_bench_target_aware_studies_run_and_report(monkeypatch, tmp_path):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_target_aware")
+    monkeypatch.setitem(bench.data.STUDY_SIZES, "generated", 200)
+    fast = bench.methods.tuple_infonce
+    monkeypatch.setattr(bench.methods, "tuple_infonce", lambda modalities, **params: fast(
+        modalities, **{**params, "max_epochs": 1, "n_components": 4}))
+    rows = bench.main(["choose", "--datasets", "generated", "--settings", "none",
+                       "cross_entropy:1", "--fractions", "0.1", "--splits", "2"])
+    assert [(r["setting"], r["split"]) for r in rows] == [
+        ("none", 0), ("cross_entropy:1", 0), ("none", 1), ("cross_entropy:1", 1)]
+    report = bench.choose_report(rows)
+    assert "| none |" in report and "regret" in report
+    path = tmp_path / "leakage.json"
+    rows = bench.main(["leakage", "--datasets", "generated", "--fractions", "0.1",
+                       "--splits", "1", "--json", str(path)])
+    assert {r["protocol"] for r in rows} == {
+        "inductive, unsupervised", "inductive, target-aware", "transductive, target-aware",
+        "inductive, cross-fitted"}
+    assert all(0 <= r["accuracy"] <= 1 for r in rows)
+    assert bench.main(["report", "--json", str(path)]) == rows
+
+
+def test_partial_labels_keep_exactly_the_labelled_rows(monkeypatch):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_target_aware")
+    y = np.array([3, 1, 2, 0])
+    assert bench.partial_labels(y, [1, 3]).tolist() == [-1, 1, -1, 0]
+    assert bench.parse_setting("supcon:0.5") == {"label_loss": "supcon", "label_weight": 0.5}
+    assert bench.parse_setting("none") == {}

@@ -320,11 +320,14 @@ def test_training_loss_adds_the_supervised_term_by_its_weight():
     alpha = torch.tensor([1.0])
     plain = training_loss(outputs, alpha, 0.2)
     from sktnce import labelled_cross_entropy, supervised_contrastive_loss
+    # each labelled row's term, summed over the batch's 6 rows and divided by 6: 4 of them
+    # have a label, so the term is 4 / 6 of the labelled rows' mean
     ce = 0.5 * (labelled_cross_entropy(logits, labels) + labelled_cross_entropy(2 * logits,
                                                                                 labels))
     with_ce = training_loss(outputs, alpha, 0.2,
                             supervision=SupervisionTerm("cross_entropy", 0.7))
-    assert float(with_ce) == pytest.approx(float(plain + 0.7 * ce), rel=1e-6)
+    assert float(with_ce) == pytest.approx(float(plain + 0.7 * 4 / 6 * ce), rel=1e-6)
+    # SupCon over the 12 stacked views: the 8 labelled anchors all have a positive
     supcon = supervised_contrastive_loss(torch.cat([z1, z2]), torch.cat([labels, labels]), 0.2)
     with_supcon = training_loss(outputs, alpha, 0.2, supervision=SupervisionTerm("supcon", 2.0))
-    assert float(with_supcon) == pytest.approx(float(plain + 2.0 * supcon), rel=1e-6)
+    assert float(with_supcon) == pytest.approx(float(plain + 2.0 * 8 / 12 * supcon), rel=1e-6)

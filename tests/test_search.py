@@ -333,9 +333,8 @@ def test_labels_are_ignored_unless_the_reward_names_them(data, modalities):
     assert np.isnan(with_labels.search_results_["probe"]).all()
 
 
-def test_few_label_reward_scores_a_probe_on_the_labelled_rows(data, modalities, monkeypatch):
-    X, y, _ = data
-    y_partial = np.where(np.arange(len(y)) % 4 == 0, y, -1)
+def _spy_on_probe_rewards(monkeypatch):
+    """A list that gets ``(embedding rows, labels)`` of every probe reward computed."""
     seen = []
     original = sktnce._candidates.labelled_probe_score
 
@@ -344,6 +343,13 @@ def test_few_label_reward_scores_a_probe_on_the_labelled_rows(data, modalities, 
         return original(embedding, labels, **kwargs)
 
     monkeypatch.setattr(sktnce._candidates, "labelled_probe_score", spy)
+    return seen
+
+
+def test_few_label_reward_scores_a_probe_on_the_labelled_rows(data, modalities, monkeypatch):
+    X, y, _ = data
+    y_partial = np.where(np.arange(len(y)) % 4 == 0, y, -1)
+    seen = _spy_on_probe_rewards(monkeypatch)
     found = search(modalities, reward="probe").fit(X, y_partial)
     assert len(seen) == 4
     assert all(n == 40 and np.array_equal(labels, y[::4]) for n, labels in seen)
@@ -363,14 +369,7 @@ def test_few_label_reward_in_a_grid_search_sees_only_each_folds_labels(data, mod
     X, y, _ = data
     y_partial = np.where(np.arange(len(y)) % 2 == 0, y % 2, -1)
     folds = np.arange(len(y)) % 4 // 2  # rows 0, 1 in fold 0; 2, 3 in fold 1; ...
-    seen = []
-    original = sktnce._candidates.labelled_probe_score
-
-    def spy(embedding, labels, **kwargs):
-        seen.append(len(labels))
-        return original(embedding, labels, **kwargs)
-
-    monkeypatch.setattr(sktnce._candidates, "labelled_probe_score", spy)
+    seen = _spy_on_probe_rewards(monkeypatch)
     pipe = make_pipeline(search(modalities, reward="probe"), LogisticRegression(max_iter=200))
     # The probe behind the search must see the labels too; -1 rows form a class of their
     # own for it, which is fine for this test of what the search reads.
@@ -378,7 +377,7 @@ def test_few_label_reward_in_a_grid_search_sees_only_each_folds_labels(data, mod
                         refit=False)
     grid.fit(X, y_partial)
     # Each fold trains on 80 rows, 40 of them labelled; never the other fold's labels.
-    assert seen == [40] * 8
+    assert [len(labels) for _, labels in seen] == [40] * 8
 
 
 def test_search_on_validation_rows_fewer_than_a_candidate_set_fails_before_training(
@@ -497,18 +496,11 @@ def test_target_aware_search_trains_on_the_training_rows_labels_only(data, modal
 def test_target_aware_refit_trains_on_every_label_and_the_probe_reads_held_out_ones(
         data, modalities, monkeypatch):
     X, y, _ = data
-    read = []
-    original = sktnce._candidates.labelled_probe_score
-
-    def spy(embedding, y_labelled, **kwargs):
-        read.append(len(y_labelled))
-        return original(embedding, y_labelled, **kwargs)
-
-    monkeypatch.setattr(sktnce._candidates, "labelled_probe_score", spy)
+    seen = _spy_on_probe_rewards(monkeypatch)
     aware = TupleInfoNCESearch(fusion(modalities, label_weight=1.0), **TINY, reward="probe",
                                validation_fraction=0.5, refit=True)
     found = aware.fit(X, y)
-    assert set(read) == {len(_validation_rows(found, len(X)))}
+    assert {len(labels) for _, labels in seen} == {len(_validation_rows(found, len(X)))}
     assert found.best_estimator_.n_iter_ == FAST["max_epochs"]
     with pytest.raises(ValueError, match="among the validation rows"):
         clone(aware).set_params(validation_fraction=0.05).fit(X, y)
