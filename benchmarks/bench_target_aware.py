@@ -156,7 +156,12 @@ def leakage(name, setting, fractions, splits, cross_fit, n_samples=None):
 
 def _mean(rows, **where):
     values = [r["accuracy"] for r in rows if all(r[k] == v for k, v in where.items())]
-    return float(np.mean(values)), float(np.std(values))
+    return float(np.mean(values)), float(np.std(values)), len(values)
+
+
+def _cell(mean, std, n):
+    """``mean ± std``, or the mean alone where one value has no spread to show."""
+    return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
 
 
 def choose_report(rows):
@@ -173,8 +178,8 @@ def choose_report(rows):
         for name in datasets:
             deltas[name] = []
             for f in fractions:
-                mean, std = _mean(rows, dataset=name, setting=setting, fraction=f)
-                cells.append(f"{mean:.3f} ± {std:.3f}")
+                mean, std, n = _mean(rows, dataset=name, setting=setting, fraction=f)
+                cells.append(_cell(mean, std, n))
                 if UNSUPERVISED in settings:
                     deltas[name].append(mean - _mean(rows, dataset=name, setting=UNSUPERVISED,
                                                      fraction=f)[0])
@@ -205,10 +210,10 @@ def leakage_report(rows):
             for protocol in protocols:
                 picked = [r for r in rows if r["dataset"] == name and r["protocol"] == protocol
                           and r["fraction"] == f]
-                accuracy = np.mean([r["accuracy"] for r in picked])
+                accuracies = [r["accuracy"] for r in picked]
                 gap = np.mean([r["train_accuracy"] - r["accuracy"] for r in picked])
-                cells.append(f"{accuracy:.3f} ± {np.std([r['accuracy'] for r in picked]):.3f}"
-                             f" (train - test {gap:+.3f})")
+                cells.append(_cell(np.mean(accuracies), np.std(accuracies), len(picked))
+                             + f" (train - test {gap:+.3f})")
             lines.append(f"| {name} | {f:.0%} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
