@@ -15,10 +15,13 @@ settings do (``RESULTS.md``).
     python benchmarks/bench_defaults.py "[{}, {'temperature': 0.2}, {'batch_size': 512}]"
     python benchmarks/bench_defaults.py "[{}, {'corruption': 0.1}]" --datasets adult movielens
     python benchmarks/bench_defaults.py "[{}, {'reconstruction': 0.0}]" --fit-seeds 3
+    python benchmarks/bench_defaults.py "[{}, {'n_components': 64}]" --datasets adult --json a.json
+    python benchmarks/bench_defaults.py "[{}, {'n_components': 64}]" --from-json a.json b.json
 """
 
 import argparse
 import ast
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -80,6 +83,17 @@ def leave_one_set_out(results, datasets):
     return rows
 
 
+def read_json(paths, n_settings):
+    """``(results, datasets)`` merged from ``--json`` files of the same settings."""
+    results = {i: {} for i in range(n_settings)}
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for i, by_set in json.load(f).items():
+                for name, cells in by_set.items():
+                    results[int(i)][name] = {float(k): v for k, v in cells.items()}
+    return results, list(results[0])
+
+
 def _label(params):
     return "defaults" if not params else ", ".join(f"{k}={v}" for k, v in params.items())
 
@@ -121,11 +135,24 @@ def main(argv=None):
                         help="fits of every setting (random_state 0, 1, ...)")
     parser.add_argument("--n-samples", type=int, default=None,
                         help="rows of every data set (default: data.STUDY_SIZES)")
+    parser.add_argument("--json", help="write the cells to this file")
+    parser.add_argument("--from-json", nargs="+", metavar="FILE",
+                        help="report the cells of earlier runs of the same settings (on "
+                             "other data sets, say) instead of running")
     args = parser.parse_args(argv)
     settings = ast.literal_eval(args.settings)
-    results = study(settings, args.datasets, seeds=args.seeds, n_samples=args.n_samples,
-                    fit_seeds=args.fit_seeds)
-    report = markdown(settings, results, args.datasets)
+    if args.from_json:
+        results, datasets = read_json(args.from_json, len(settings))
+    else:
+        datasets = args.datasets
+        results = study(settings, datasets, seeds=args.seeds, n_samples=args.n_samples,
+                        fit_seeds=args.fit_seeds)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({str(i): {name: {str(k): v for k, v in cells.items()}
+                                for name, cells in by_set.items()}
+                       for i, by_set in results.items()}, f, indent=1)
+    report = markdown(settings, results, datasets)
     print(report)
     return results, report
 

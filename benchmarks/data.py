@@ -402,7 +402,10 @@ def _subsample(X, y, n_samples, random_state):
 #: The shared data sets of the search studies (alignment, ablation, search quality) and the
 #: rows each is subsampled to (None: all), sized so that a study runs in minutes on 2 cores.
 STUDY_SIZES = {"generated": 2000, "multiple_features": None, "clothing_tfidf": 3000,
-               "movielens": 5000, "adult": 5000}
+               "movielens": 5000, "adult": 5000, "trump_tweets": None,
+               "election_tweets": 5000, "lending_club": 5000, "telco_churn": 5000}
+#: The study sets that are real tables (the defaults are chosen on these).
+REAL = [name for name in STUDY_SIZES if name != "generated"]
 
 LOADERS = {
     "generated": generated,

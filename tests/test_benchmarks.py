@@ -157,6 +157,24 @@ def test_bench_defaults_runs(monkeypatch, capsys):
     assert "generated 10%" in capsys.readouterr().out
 
 
+def test_bench_defaults_reports_runs_merged_from_json(monkeypatch, tmp_path):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_defaults")
+    settings = "[{'max_epochs': 1}, {'max_epochs': 1, 'reconstruction': 0.0}]"
+    paths = []
+    for seed in (0, 1):  # two "data sets": generated tables of different seeds
+        monkeypatch.setitem(bench.data.LOADERS, f"generated{seed}",
+                            lambda n_samples=None, seed=seed: bench.data.generated(
+                                n_samples, random_state=seed))
+        monkeypatch.setitem(bench.data.STUDY_SIZES, f"generated{seed}", 150)
+        paths.append(str(tmp_path / f"run{seed}.json"))
+        bench.main([settings, "--datasets", f"generated{seed}", "--seeds", "2",
+                    "--json", paths[-1]])
+    merged, report = bench.main([settings, "--from-json", *paths])
+    assert set(merged[1]) == {"generated0", "generated1"}
+    assert "| generated0 |" in report and "| generated1 |" in report  # left out in turn
+
+
 def test_bench_defaults_leave_one_set_out_choice(monkeypatch):
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_defaults")
