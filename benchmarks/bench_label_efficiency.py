@@ -91,12 +91,24 @@ def paired_splits(y, seeds, fractions):
             yield fraction, labelled_rows(train, y[train], fraction, seed), test
 
 
+def linear_probe():
+    """The study's probe: StandardScaler, then LogisticRegression."""
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+
+
+def partial_labels(y, labelled):
+    """``y`` with every row outside ``labelled`` set to -1 (unlabelled)."""
+    partial = np.full(len(y), -1, dtype=np.int64)
+    partial[labelled] = y[labelled]
+    return partial
+
+
 def probe_curve(Z, y, seeds, fractions=FRACTIONS):
     """{fraction: [test accuracy per seed]} of a linear probe on the representation Z."""
     scores = {f: [] for f in fractions}
     for fraction, rows, test in paired_splits(y, seeds, fractions):
-        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
-        scores[fraction].append(float(probe.fit(Z[rows], y[rows]).score(Z[test], y[test])))
+        probe = linear_probe().fit(Z[rows], y[rows])
+        scores[fraction].append(float(probe.score(Z[test], y[test])))
     return scores
 
 
@@ -110,11 +122,8 @@ def labelled_curve(factory, X, y, modalities, seeds, params, fractions=FRACTIONS
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the MLP's convergence, the fusion's scale
             if hasattr(model, "transform"):
-                partial = np.full(len(y), -1, dtype=np.int64)
-                partial[rows] = y[rows]
-                Z = methods.as_array(model.fit_transform(X, partial))
-                probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
-                score = probe.fit(Z[rows], y[rows]).score(Z[test], y[test])
+                Z = methods.as_array(model.fit_transform(X, partial_labels(y, rows)))
+                score = linear_probe().fit(Z[rows], y[rows]).score(Z[test], y[test])
             else:
                 # The preprocessing learns without labels, on all rows as the raw features'
                 # does (fitted on 1% of the rows, a title's TF-IDF can have 4 words); the
@@ -243,8 +252,7 @@ def main(argv=None):
         return results, []
     results, reports = {}, []
     for name in args.datasets:
-        n_samples = SIZES.get(name) if args.n_samples is None else (args.n_samples or None)
-        settings = {"n_samples": n_samples, "seeds": args.seeds,
+        settings = {"n_samples": data.study_rows(name, args.n_samples), "seeds": args.seeds,
                     "params": ast.literal_eval(args.params), "fit_seeds": args.fit_seeds}
         if args.quick:
             settings.update(QUICK)

@@ -30,16 +30,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
 import methods  # noqa: E402
-from bench_label_efficiency import paired_splits  # noqa: E402
+from bench_label_efficiency import linear_probe, paired_splits, partial_labels  # noqa: E402
 
 UNSUPERVISED = "none"
 
@@ -52,17 +49,6 @@ def parse_setting(text):
     return {"label_loss": loss, "label_weight": float(weight)}
 
 
-def partial_labels(y, labelled):
-    """``y`` with every row outside ``labelled`` set to -1."""
-    partial = np.full(len(y), -1, dtype=np.int64)
-    partial[labelled] = y[labelled]
-    return partial
-
-
-def _probe():
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
-
-
 def _embed(modalities, params, seed, X_fit, y_fit, X_out=None):
     """Fit a fusion on ``X_fit`` (with ``y_fit`` when target-aware); embed ``X_fit`` and,
     if given, ``X_out``."""
@@ -73,15 +59,9 @@ def _embed(modalities, params, seed, X_fit, y_fit, X_out=None):
         return Z, None if X_out is None else methods.as_array(fusion.transform(X_out))
 
 
-def _load(name, n_samples):
-    """A study set, at ``n_samples`` rows (None: the study's size; 0: all)."""
-    n_samples = data.STUDY_SIZES[name] if n_samples is None else (n_samples or None)
-    return data.LOADERS[name](n_samples=n_samples)
-
-
 def choose(name, settings, fractions, splits, n_samples=None):
     """[{dataset, setting, fraction, split, accuracy}] of the transductive protocol."""
-    X, y, modalities = _load(name, n_samples)
+    X, y, modalities = data.LOADERS[name](n_samples=data.study_rows(name, n_samples))
     rows = []
     unsupervised = {}
     for index, (fraction, labelled, test) in enumerate(paired_splits(y, splits, fractions)):
@@ -94,7 +74,7 @@ def choose(name, settings, fractions, splits, n_samples=None):
                 Z, _ = _embed(modalities, params, split, X, partial_labels(y, labelled))
                 if not params:
                     unsupervised[split] = Z
-            score = float(_probe().fit(Z[labelled], y[labelled]).score(Z[test], y[test]))
+            score = float(linear_probe().fit(Z[labelled], y[labelled]).score(Z[test], y[test]))
             rows.append({"dataset": name, "setting": setting, "fraction": fraction,
                          "split": split, "accuracy": score})
             print(f"  {name} {setting} {fraction:.0%} split {split}: {score:.3f}", flush=True)
@@ -121,7 +101,7 @@ def _cross_fitted(modalities, params, seed, X_train, y_train, X_test, folds=3):
 
 def leakage(name, setting, fractions, splits, cross_fit, n_samples=None):
     """[{dataset, protocol, fraction, split, accuracy, train_accuracy}]."""
-    X, y, modalities = _load(name, n_samples)
+    X, y, modalities = data.LOADERS[name](n_samples=data.study_rows(name, n_samples))
     params = parse_setting(setting)
     rows = []
     for index, (fraction, labelled, test) in enumerate(paired_splits(y, splits, fractions)):
@@ -142,7 +122,7 @@ def leakage(name, setting, fractions, splits, cross_fit, n_samples=None):
             embeddings["inductive, cross-fitted"] = _cross_fitted(
                 modalities, params, split, X_train, y_train, X_test)
         for protocol, (Z_train, Z_test) in embeddings.items():
-            probe = _probe().fit(Z_train[position], y[labelled])
+            probe = linear_probe().fit(Z_train[position], y[labelled])
             rows.append({"dataset": name, "protocol": protocol, "fraction": fraction,
                          "split": split,
                          "accuracy": float(probe.score(Z_test, y[test])),

@@ -227,6 +227,12 @@ def _clock(stamps):
                          "weekday": stamps.dt.day_name()}, index=stamps.index)
 
 
+def _engagement(retweets, favorites):
+    """A tweet's retweet and favourite counts, on a log scale (their tails are long)."""
+    return pd.DataFrame({"retweets": np.log1p(retweets.astype(float)),
+                         "favorites": np.log1p(favorites.astype(float))})
+
+
 def trump_tweets(n_samples=None, random_state=0):
     """Trump's campaign tweets: text, time and engagement; label sent from the iPhone."""
     df = _rdataset("dslabs/trump_tweets")
@@ -240,8 +246,7 @@ def trump_tweets(n_samples=None, random_state=0):
     X = pd.concat([
         pd.DataFrame({"text": df["text"].astype(str)}),
         _clock(created),
-        pd.DataFrame({"retweets": np.log1p(df["retweet_count"].astype(float)),
-                      "favorites": np.log1p(df["favorite_count"].astype(float))}),
+        _engagement(df["retweet_count"], df["favorite_count"]),
     ], axis=1)
     y = (df["source"] == "Twitter for iPhone").to_numpy().astype(int)
     X, y = _subsample(X, y, n_samples, random_state)
@@ -267,8 +272,7 @@ def election_tweets(n_samples=None, random_state=0):
                       "is_retweet": df["Is retweet"].astype(float),
                       "language": df["Language"].fillna("und").astype(str)}),
         _clock(pd.to_datetime(df["Time"])),
-        pd.DataFrame({"retweets": np.log1p(df["Retweet count"].astype(float)),
-                      "favorites": np.log1p(df["Favorite count"].astype(float))}),
+        _engagement(df["Retweet count"], df["Favorite count"]),
     ], axis=1)
     y = (df["Author"] == "realDonaldTrump").to_numpy().astype(int)
     X, y = _subsample(X, y, n_samples, random_state)
@@ -404,6 +408,12 @@ def _subsample(X, y, n_samples, random_state):
 STUDY_SIZES = {"generated": 2000, "multiple_features": None, "clothing_tfidf": 3000,
                "movielens": 5000, "adult": 5000, "trump_tweets": None,
                "election_tweets": 5000, "lending_club": 5000, "telco_churn": 5000}
+def study_rows(name, n_samples=None):
+    """The rows of data set ``name`` a study loads: ``STUDY_SIZES``' cap for None, every
+    row for 0, else ``n_samples``."""
+    return STUDY_SIZES.get(name) if n_samples is None else (n_samples or None)
+
+
 #: The study sets that are real tables (the defaults are chosen on these).
 REAL = [name for name in STUDY_SIZES if name != "generated"]
 
