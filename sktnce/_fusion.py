@@ -177,7 +177,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         Hidden layers in each modality encoder and in the fusion head.
     n_derangements : int, default=1
         Disturbed negatives per anchor and modality (R).
-    modality_dropout : float, default=0.1
+    modality_dropout : float, default=0.2
         Probability that a modality of a training view is replaced by its absent
         embedding, so that the encoder also works from partial rows.
     partial_share : float, default=0.0
@@ -276,7 +276,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         hidden_dim=64,
         n_layers=1,
         n_derangements=1,
-        modality_dropout=0.1,
+        modality_dropout=0.2,
         partial_share=0.0,
         noise=0.0,
         batch_size=256,
