@@ -45,7 +45,7 @@ def study(settings, datasets, *, seeds=5, n_samples=None, fit_seeds=1):
         for i, params in enumerate(settings):
             scores = {f: [] for f in FRACTIONS}
             for fit_seed in range(fit_seeds):
-                fusion = methods.tuple_infonce(modalities, **{"random_state": fit_seed, **params})
+                fusion = methods.variant(modalities, **{"random_state": fit_seed, **params})
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", category=UserWarning)
                     Z = methods.as_array(fusion.fit_transform(X))

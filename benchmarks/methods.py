@@ -162,6 +162,101 @@ def cross_modal_contrast(modalities, **params):
     return CrossModalFusion(modalities=modalities, n_components=N_COMPONENTS, **params)
 
 
+# --------------------------------------------------------------------------- levers
+# Issue 19's levers from the literature, tried as benchmark variants before any of them
+# becomes a parameter: each swaps one piece of the library's training module.
+class PeriodicEmbedding(torch.nn.Module):
+    """Periodic numeric embeddings, the "PLR (lite)" of Gorishniy et al. (2022): every
+    column ``x_j`` becomes ``ReLU(W [cos(2 pi c_j x_j), sin(2 pi c_j x_j)])``, with
+    trainable frequencies ``c_j`` drawn from N(0, sigma^2) and ``W`` shared by the columns."""
+
+    def __init__(self, n_features, *, n_frequencies=16, sigma=0.1, width=8):
+        super().__init__()
+        self.frequencies = torch.nn.Parameter(sigma * torch.randn(n_features, n_frequencies))
+        self.linear = torch.nn.Linear(2 * n_frequencies, width)
+
+    def forward(self, x):
+        angles = 2 * np.pi * self.frequencies * x.unsqueeze(-1)
+        features = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
+        return torch.relu(self.linear(features)).flatten(-2)
+
+
+class PeriodicModule(TupleInfoNCEModule):
+    """The training module with a periodic embedding before every modality encoder."""
+
+    sigma = 0.1
+    width = 8
+
+    def __init__(self, encoder, **params):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(params["seed"])
+            for k, d in enumerate(encoder.input_dims):
+                mlp = encoder.modality_encoders[k]
+                first = mlp[0]
+                mlp[0] = torch.nn.Linear(d * self.width, first.out_features)
+                encoder.modality_encoders[k] = torch.nn.Sequential(
+                    PeriodicEmbedding(d, sigma=self.sigma, width=self.width), mlp)
+        super().__init__(encoder, **params)
+
+
+class PeriodicFusion(TupleInfoNCEFusion):
+    _training_module = PeriodicModule
+
+
+def nearby_corrupt(x, rate, *, window, generator=None):
+    """Corruption from nearby values: feature ``j`` of row ``i`` is replaced, with
+    probability ``rate``, by feature ``j`` of the row up to ``window`` ranks away from
+    row ``i`` in column ``j`` (the FeSTa study's neighbourhood corruption), not by a draw
+    from the whole column."""
+    n_rows = x.shape[0]
+    if rate <= 0 or n_rows < 2:
+        return x
+    window = max(1, min(window, n_rows - 1))
+    order = torch.sort(x, dim=0, stable=True).indices
+    rank = torch.empty_like(order)
+    rank.scatter_(0, order, torch.arange(n_rows, device=x.device).unsqueeze(1).expand_as(x))
+    step = torch.randint(1, window + 1, x.shape, generator=generator, device=x.device)
+    sign = torch.randint(0, 2, x.shape, generator=generator, device=x.device) * 2 - 1
+    target = rank + sign * step
+    target = torch.where((target < 0) | (target >= n_rows), rank - sign * step, target)
+    donor = torch.gather(x, 0, torch.gather(order, 0, target.clamp(0, n_rows - 1)))
+    uniform = torch.rand(x.shape, generator=generator, device=x.device)
+    return torch.where(uniform < rate, donor, x)
+
+
+class NearbyModule(TupleInfoNCEModule):
+    """The training module with corruption from nearby values (a window of 5% of a batch)."""
+
+    share = 0.05
+
+    def _corrupt(self, block, k):
+        window = int(round(self.share * block.shape[0]))
+        out = nearby_corrupt(block, self.corruption[k], window=window, generator=self.generator)
+        if self.noise > 0:
+            out = out + self.noise * torch.randn(out.shape, generator=self.generator,
+                                                 device=out.device, dtype=out.dtype)
+        return out
+
+
+class NearbyFusion(TupleInfoNCEFusion):
+    _training_module = NearbyModule
+
+
+def _variant(cls):
+    def factory(modalities, **params):
+        return cls(**{"modalities": modalities, "n_components": N_COMPONENTS, **params})
+    return factory
+
+
+#: The bench_defaults study's variants, named by a setting's ``"variant"`` key.
+VARIANTS = {"periodic": _variant(PeriodicFusion), "nearby": _variant(NearbyFusion)}
+
+
+def variant(modalities, variant=None, **params):
+    """TupleInfoNCE, or the lever ``VARIANTS[variant]`` of it."""
+    return (VARIANTS[variant] if variant else tuple_infonce)(modalities, **params)
+
+
 # --------------------------------------------------------------------------- supervised
 def supervised_mlp(modalities, random_state=0, hidden=(128,), **_):
     """The labelled reference: an MLP on the standardised raw features."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -155,6 +156,41 @@ def test_bench_defaults_runs(monkeypatch, capsys):
     assert lines[3].startswith("| max_epochs=1, modality_dropout=0.3 |")
     assert "leave-one-set-out choice needs two data sets" in report
     assert "generated 10%" in capsys.readouterr().out
+
+
+def test_bench_defaults_variants_change_the_model(monkeypatch):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_defaults")
+    X, y, modalities = bench.data.generated(120, random_state=0)
+    plain = bench.methods.variant(modalities, max_epochs=1, random_state=0).fit(X)
+    for name in bench.methods.VARIANTS:
+        fitted = bench.methods.variant(modalities, variant=name, max_epochs=1,
+                                       random_state=0).fit(X)
+        Z = fitted.transform(X)
+        assert Z.shape == (120, bench.methods.N_COMPONENTS) and np.isfinite(Z).all()
+        again = bench.methods.variant(modalities, variant=name, max_epochs=1,
+                                      random_state=0).fit(X).transform(X)
+        assert np.array_equal(Z, again)  # the same random_state, the same code path
+        assert not np.allclose(Z, plain.transform(X))
+    periodic = bench.methods.variant(modalities, variant="periodic", max_epochs=1).fit(X)
+    first = periodic.net_.module_.encoder.modality_encoders[0][0]
+    assert isinstance(first, bench.methods.PeriodicEmbedding)
+
+
+def test_nearby_corruption_draws_from_nearby_ranks_of_the_same_column(monkeypatch):
+    _with_benchmarks_on_path(monkeypatch)
+    methods = load_benchmark("bench_defaults").methods
+    x = torch.randn(200, 4, generator=torch.Generator().manual_seed(0))
+    original = x.clone()
+    out = methods.nearby_corrupt(x, 0.5, window=3, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(x, original)
+    rank = x.argsort(dim=0).argsort(dim=0)
+    changed = out != x
+    assert 0.35 < changed.float().mean() < 0.65
+    for i, j in changed.nonzero().tolist():
+        donor = (x[:, j] == out[i, j]).nonzero()[0, 0]
+        assert 1 <= abs(int(rank[donor, j] - rank[i, j])) <= 3
+    assert torch.equal(methods.nearby_corrupt(x, 0.0, window=3), x)
 
 
 def test_bench_defaults_reports_runs_merged_from_json(monkeypatch, tmp_path):
