@@ -248,8 +248,16 @@ def _variant(cls):
     return factory
 
 
+def _periodic(sigma):
+    """PeriodicFusion with frequencies drawn from N(0, sigma^2)."""
+    module = type(f"PeriodicModule{sigma}", (PeriodicModule,), {"sigma": sigma})
+    return _variant(type(f"PeriodicFusion{sigma}", (PeriodicFusion,),
+                         {"_training_module": module}))
+
+
 #: The bench_defaults study's variants, named by a setting's ``"variant"`` key.
-VARIANTS = {"periodic": _variant(PeriodicFusion), "nearby": _variant(NearbyFusion)}
+VARIANTS = {"periodic": _variant(PeriodicFusion), "periodic, sigma=0.01": _periodic(0.01),
+            "periodic, sigma=1": _periodic(1.0), "nearby": _variant(NearbyFusion)}
 
 
 def variant(modalities, variant=None, **params):
