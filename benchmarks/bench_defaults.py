@@ -17,6 +17,11 @@ settings do (``RESULTS.md``).
     python benchmarks/bench_defaults.py "[{}, {'reconstruction': 0.0}]" --fit-seeds 3
     python benchmarks/bench_defaults.py "[{}, {'n_components': 64}]" --datasets adult --json a.json
     python benchmarks/bench_defaults.py "[{}, {'n_components': 64}]" --from-json a.json b.json
+    python benchmarks/bench_defaults.py "[{}, {'variant': 'periodic'}]"  # methods.VARIANTS
+
+A setting's ``"variant"`` key names a variant of the training module in
+``methods.VARIANTS`` (periodic numeric embeddings, corruption from nearby values), tried
+here before it becomes a parameter; its other keys are parameters as usual.
 """
 
 import argparse
