@@ -18,6 +18,7 @@ settings do (``RESULTS.md``).
     python benchmarks/bench_defaults.py "[{}, {'n_components': 64}]" --datasets adult --json a.json
     python benchmarks/bench_defaults.py "[{}, {'n_components': 64}]" --from-json a.json b.json
     python benchmarks/bench_defaults.py "[{}, {'variant': 'periodic'}]"  # methods.VARIANTS
+    python benchmarks/bench_defaults.py "[{}, {'variant': 'periodic'}]" --time  # fit-time ratios
 
 A setting's ``"variant"`` key names a variant of the training module in
 ``methods.VARIANTS`` (periodic numeric embeddings, corruption from nearby values), tried
@@ -27,7 +28,9 @@ here before it becomes a parameter; its other keys are parameters as usual.
 import argparse
 import ast
 import json
+import statistics
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -60,6 +63,29 @@ def study(settings, datasets, *, seeds=5, n_samples=None, fit_seeds=1):
             print(f"  {name} {params}: " + "  ".join(
                 f"{f:.0%} {results[i][name][f]:.3f}" for f in FRACTIONS), flush=True)
     return results
+
+
+def fit_time_ratios(settings, datasets, *, n_samples=None, repeats=3):
+    """{dataset: [median fit seconds of each setting / the baseline's]}: the settings'
+    fits interleaved ``repeats`` times in this process (``random_state=0``). Run alone."""
+    ratios = {}
+    for name in datasets:
+        X, _, modalities = data.LOADERS[name](n_samples=n_samples or data.STUDY_SIZES[name])
+        seconds = [[] for _ in settings]
+        for _ in range(repeats):
+            for i, params in enumerate(settings):
+                fusion = methods.variant(modalities, **{"random_state": 0, **params})
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", category=UserWarning)
+                    fusion.fit(X)
+                seconds[i].append(time.perf_counter() - start)
+        medians = [statistics.median(s) for s in seconds]
+        ratios[name] = [m / medians[0] for m in medians]
+        print(f"  {name}: baseline {medians[0]:.1f} s; " + "  ".join(
+            f"{_label(p)} {r:.2f}x" for p, r in zip(settings[1:], ratios[name][1:])),
+            flush=True)
+    return ratios
 
 
 def changes(results, datasets):
@@ -141,11 +167,15 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=int, default=None,
                         help="rows of every data set (default: data.STUDY_SIZES)")
     parser.add_argument("--json", help="write the cells to this file")
+    parser.add_argument("--time", action="store_true",
+                        help="measure each setting's fit time against the baseline's instead")
     parser.add_argument("--from-json", nargs="+", metavar="FILE",
                         help="report the cells of earlier runs of the same settings (on "
                              "other data sets, say) instead of running")
     args = parser.parse_args(argv)
     settings = ast.literal_eval(args.settings)
+    if args.time:
+        return fit_time_ratios(settings, args.datasets, n_samples=args.n_samples), None
     if args.from_json:
         results, datasets = read_json(args.from_json, len(settings))
     else:
