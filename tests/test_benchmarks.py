@@ -177,6 +177,16 @@ def test_bench_defaults_variants_change_the_model(monkeypatch):
     assert isinstance(first, bench.methods.PeriodicEmbedding)
 
 
+def test_bench_defaults_time_reports_a_ratio_per_setting(monkeypatch, capsys):
+    _with_benchmarks_on_path(monkeypatch)
+    ratios, report = load_benchmark("bench_defaults").main(
+        ["[{'max_epochs': 1}, {'max_epochs': 1, 'variant': 'nearby'}]", "--time",
+         "--datasets", "generated", "--n-samples", "120"])
+    assert report is None and ratios["generated"][0] == 1.0  # the baseline over itself
+    assert ratios["generated"][1] > 0
+    assert "variant=nearby" in capsys.readouterr().out
+
+
 def test_nearby_corruption_draws_from_nearby_ranks_of_the_same_column(monkeypatch):
     _with_benchmarks_on_path(monkeypatch)
     methods = load_benchmark("bench_defaults").methods
