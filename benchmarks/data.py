@@ -408,6 +408,8 @@ def _subsample(X, y, n_samples, random_state):
 STUDY_SIZES = {"generated": 2000, "multiple_features": None, "clothing_tfidf": 3000,
                "movielens": 5000, "adult": 5000, "trump_tweets": None,
                "election_tweets": 5000, "lending_club": 5000, "telco_churn": 5000}
+
+
 def study_rows(name, n_samples=None):
     """The rows of data set ``name`` a study loads: ``STUDY_SIZES``' cap for None, every
     row for 0, else ``n_samples``."""

@@ -232,10 +232,8 @@ class NearbyModule(TupleInfoNCEModule):
     def _corrupt(self, block, k):
         window = int(round(self.share * block.shape[0]))
         out = nearby_corrupt(block, self.corruption[k], window=window, generator=self.generator)
-        if self.noise > 0:
-            out = out + self.noise * torch.randn(out.shape, generator=self.generator,
-                                                 device=out.device, dtype=out.dtype)
-        return out
+        # The library's corruption at rate 0 adds only the view's Gaussian noise.
+        return corrupt(out, 0.0, noise=self.noise, generator=self.generator)
 
 
 class NearbyFusion(TupleInfoNCEFusion):
