@@ -25,7 +25,8 @@ from ._setting import FitSeeds, Setting, resolve_setting
 from ._skorch import TupleInfoNCECriterion
 from ._training import TrainingConfig, TrainingState, represent, train
 
-__all__ = ["FusionState", "TupleInfoNCEFusion", "restore_on_failure"]
+__all__ = ["FusionState", "TupleInfoNCEFusion", "check_same_architecture",
+           "restore_on_failure"]
 
 
 @contextmanager
@@ -54,34 +55,64 @@ class FusionState(NamedTuple):
     classes: Optional[np.ndarray] = None
 
 
-def _training_labels(fusion, config, X, y, previous):
-    """The :class:`~sktnce._labels.Labels` that ``fusion.fit(X, y)`` trains on (None
-    without ``label_weight``: y is ignored), checked before any work."""
-    if config.supervision is None:
-        return None
-    if previous is not None and (
-            previous.classes is None
-            or config.classifies != (previous.training.net.module_.encoder.classifier
-                                     is not None)):
+#: The parameters that fix each field of a network's Architecture, as errors name them.
+_ARCHITECTURE_PARAMETERS = {
+    "embedding_dim": "embedding_dim",
+    "hidden_dim": "hidden_dim",
+    "n_layers": "n_layers",
+    "n_components": "n_components",
+    "projection_dim": "projection_dim",
+    "reconstruct": "reconstruction",
+    "n_classes": "label_weight / label_loss",
+}
+
+
+def _describe_field(field, architecture):
+    value = getattr(architecture, field)
+    if field == "reconstruct":
+        return "a decoder (reconstruction > 0)" if value else "no decoder (reconstruction=0)"
+    if field == "n_classes":
+        return (f"a classifier head of {value} classes (label_weight > 0, label_loss="
+                "'cross_entropy')" if value else "no classifier head")
+    return str(value)
+
+
+def check_same_architecture(fitted, wanted):
+    """Raise ValueError, naming the parameters, where a warm start's configuration would
+    build another network than the fitted one (:class:`~sktnce._network.Architecture`)."""
+    changed = [field for field in _ARCHITECTURE_PARAMETERS
+               if getattr(fitted, field) != getattr(wanted, field)]
+    if changed:
+        details = "; ".join(
+            f"{_ARCHITECTURE_PARAMETERS[field]}: the fitted network has "
+            f"{_describe_field(field, fitted)}, these parameters give "
+            f"{_describe_field(field, wanted)}" for field in changed)
         raise ValueError(
-            "warm_start continues a fit with the same supervised term: this one was fitted "
-            "with another label_weight or label_loss. Set warm_start=False to fit anew.")
-    return encode_labels(y, _num_samples(X), owner=type(fusion).__name__,
-                         device=config.device,
-                         classes=None if previous is None else previous.classes)
+            "warm_start continues training the fitted network, but the parameters have "
+            f"changed its architecture since that fit ({details}). Set them back, or set "
+            "warm_start=False to fit anew.")
 
 
 def _fitted_state(fusion, X, y):
-    """The :class:`FusionState` that ``fusion.fit(X, y)`` leaves. The setting, the device
-    and the labels are checked before any preprocessing or training."""
+    """The :class:`FusionState` that ``fusion.fit(X, y)`` leaves. The setting, the device,
+    the labels and a warm start's architecture are checked before any preprocessing or
+    training."""
     previous = fusion._get_state() if fusion.warm_start and fusion.__sklearn_is_fitted__() \
         else None
     specs = None if previous else check_modalities(fusion.modalities)
     names = previous.preprocessing.names if previous else [spec[0] for spec in specs]
     setting = resolve_setting(fusion.alpha, fusion.corruption, names)
     config = TrainingConfig.from_estimator(fusion)
-    labels = _training_labels(fusion, config, X, y, previous)
+    labels = None
+    if config.supervision is not None:
+        labels = encode_labels(y, _num_samples(X), owner=type(fusion).__name__,
+                               device=config.device,
+                               classes=None if previous is None else previous.classes)
     if previous:
+        check_same_architecture(
+            previous.training.net.module_.encoder.architecture,
+            config.architecture(previous.preprocessing.widths,
+                                0 if labels is None else labels.n_classes))
         preprocessing = previous.preprocessing
         encoded = encode_input(fusion, preprocessing, X, config.device)
     else:
@@ -386,8 +417,9 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features_out), float32
-            r, ``n_components`` columns; with ``output="fused_and_modalities"``, then each
-            modality's embedding, ``embedding_dim`` columns each.
+            r, as many columns as the fitted network's ``n_components``; with
+            ``output="fused_and_modalities"``, then each modality's embedding, as many
+            columns each as the fitted ``embedding_dim``.
         """
         check_is_fitted(self)
         encoder = self.net_.module_.encoder
@@ -411,11 +443,12 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         """
         check_is_fitted(self)
         _check_feature_names_in(self, input_features, generate_names=False)
+        architecture = self.net_.module_.encoder.architecture
         prefix = type(self).__name__.lower()
-        names = [f"{prefix}{i}" for i in range(self.n_components)]
+        names = [f"{prefix}{i}" for i in range(architecture.n_components)]
         if self._with_modality_embeddings:
             names += [f"{prefix}_{modality}{j}" for modality in self.output_indices_
-                      for j in range(self.embedding_dim)]
+                      for j in range(architecture.embedding_dim)]
         return np.asarray(names, dtype=object)
 
     def __sklearn_tags__(self):
@@ -423,4 +456,5 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         tags.input_tags.sparse = False
         tags.input_tags.string = True
         tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.target_tags.required = self.label_weight > 0
         return tags

@@ -39,14 +39,25 @@ def unlabelled_mask(y):
                     dtype=bool)
 
 
+def _one_class_message(y, found):
+    """Why a y whose labelled rows hold one class cannot train the supervised term."""
+    message = (f"y labels one class only ({found.tolist()[0]!r}); label_weight > 0 trains a "
+               "supervised term, which needs at least 2 labelled classes. -1 marks an "
+               "unlabelled row (scikit-learn's semi-supervised convention)")
+    if y.dtype.kind in "iuf" and UNLABELLED in y and found[0] == 1:
+        message += (": binary labels coded +1/-1 lose every -1 row that way. Recode them "
+                    "(for instance as 0/1) before fitting")
+    return message + ". Or set label_weight=0 to train without labels."
+
+
 def encode_labels(y, n_samples, *, owner, device, classes=None):
     """``y`` of a target-aware fit as :class:`Labels` on ``device``.
 
     ``y`` holds a class per row, -1 for rows without one (scikit-learn's semi-supervised
     convention); integer, string (as an object array when -1 marks some rows) or other
     sortable classes. ``classes``: the classes of an earlier fit, which ``y`` must keep to.
-    Raises ValueError before any training: no y, a wrong shape, no labelled row, a
-    continuous target.
+    Raises ValueError before any training: no y, a wrong shape, fewer than 2 labelled
+    classes, a continuous target.
     """
     if y is None:
         raise ValueError(
@@ -79,6 +90,8 @@ def encode_labels(y, n_samples, *, owner, device, classes=None):
     if kind not in ("binary", "multiclass"):
         raise TypeError(f"y must hold one class per row, all str or all numbers (besides "
                         f"-1); type_of_target finds {kind!r}.")
+    if classes is None and len(found) < 2:  # a continued fit keeps its earlier classes
+        raise ValueError(_one_class_message(y, found))
     if classes is not None:
         unknown = np.setdiff1d(found, classes)
         if len(unknown):

@@ -9,7 +9,35 @@ from torch.nn import functional as F
 
 from ._augment import corrupt, partial_views, random_derangement
 
-__all__ = ["TrainingOutputs", "TupleEncoder", "TupleInfoNCEModule"]
+__all__ = ["Architecture", "TrainingOutputs", "TupleEncoder", "TupleInfoNCEModule"]
+
+
+class Architecture(NamedTuple):
+    """What a :class:`TupleEncoder`'s weights fix: every layer's shape.
+
+    Read from a built encoder (:attr:`TupleEncoder.architecture`), never from an
+    estimator's current parameters, which ``set_params`` may have changed since the fit.
+    """
+
+    input_dims: tuple
+    embedding_dim: int
+    #: 0 where ``n_layers`` is 0: the width of layers that do not exist.
+    hidden_dim: int
+    n_layers: int
+    n_components: int
+    projection_dim: int
+    #: Whether the encoder has the reconstruction term's decoder.
+    reconstruct: bool
+    #: Outputs of the classifier head; 0: no head.
+    n_classes: int
+
+    def build(self):
+        """A :class:`TupleEncoder` of this architecture, with fresh weights."""
+        return TupleEncoder(
+            self.input_dims, embedding_dim=self.embedding_dim, hidden_dim=self.hidden_dim,
+            n_layers=self.n_layers, n_components=self.n_components,
+            projection_dim=self.projection_dim, reconstruct=self.reconstruct,
+            n_classes=self.n_classes)
 
 
 class TrainingOutputs(NamedTuple):
@@ -100,8 +128,19 @@ class TupleEncoder(nn.Module):
         self._bounds = list(zip(offsets[:-1], offsets[1:]))
 
     @property
-    def n_modalities(self):
-        return len(self.input_dims)
+    def architecture(self):
+        """The :class:`Architecture` of this encoder, read from its layers."""
+        n_layers = (len(self.fusion_head) - 1) // 2
+        return Architecture(
+            input_dims=self.input_dims,
+            embedding_dim=int(self.absent.shape[1]),
+            hidden_dim=int(self.fusion_head[0].out_features) if n_layers else 0,
+            n_layers=n_layers,
+            n_components=int(self.fusion_head[-1].out_features),
+            projection_dim=int(self.projection_head[-1].out_features),
+            reconstruct=self.decoder is not None,
+            n_classes=0 if self.classifier is None else int(self.classifier.out_features),
+        )
 
     def blocks(self, x):
         """Split ``x`` of shape (B, sum(input_dims)) into the modality blocks (views, not copies)."""

@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._fusion import FusionState, TupleInfoNCEFusion
 from ._modalities import Preprocessing
+from ._network import Architecture
 from ._search import TupleInfoNCESearch
 from ._setting import FitSeeds, resolve_setting
 from ._training import TrainingConfig, TrainingState, build_fusion_net, resolve_device
@@ -40,11 +41,11 @@ from ._version import __version__
 __all__ = ["load", "save"]
 
 FORMAT = "sktnce"
-#: Version 2 added the search and keeps every parameter JSON cannot hold exactly in the
-#: skops part; version 1 (a fusion, with modalities and random_state in the skops part)
-#: is still read.
-FORMAT_VERSION = 2
-_READABLE_VERSIONS = (1, 2)
+#: Version 3 saves the network's architecture (read from its layers); version 2 the
+#: search, and every parameter JSON cannot hold exactly in the skops part; version 1 (a
+#: fusion, with modalities and random_state in the skops part). All three are read.
+FORMAT_VERSION = 3
+_READABLE_VERSIONS = (1, 2, 3)
 _JSON, _WEIGHTS, _SKOPS = "sktnce.json", "weights.safetensors", "modalities.skops"
 _CLASSES = {cls.__name__: cls for cls in (TupleInfoNCEFusion, TupleInfoNCESearch)}
 # Types loaded without being named in ``trusted``: skops' defaults, plus numpy.dtype, a
@@ -148,6 +149,7 @@ def _fusion_parts(estimator, prefix):
         "selects_1d": [scalar for *_, scalar in preprocessing.plan],
         "eval_seed": training.eval_seed,
         "classes_": None if state.classes is None else state.classes.tolist(),
+        "architecture": training.net.module_.encoder.architecture._asdict(),
     }
     objects["fitted"] = {"modalities_": [spec[:3] for spec in preprocessing.plan]}
     encoder = training.net.module_.encoder
@@ -364,6 +366,17 @@ class _Placement:
         return saved
 
 
+def _saved_architecture(fitted, config, preprocessing, weights):
+    """The network's :class:`~sktnce._network.Architecture` as saved (format 3), never the
+    parameters', which ``set_params`` may have changed after the fit; for older files,
+    which did not save it, the parameters' with the classifier head the weights hold."""
+    if "architecture" in fitted:
+        saved = fitted["architecture"]
+        return Architecture(**{**saved, "input_dims": tuple(saved["input_dims"])})
+    n_classes = len(weights["classifier.bias"]) if "classifier.bias" in weights else 0
+    return config.architecture(preprocessing.widths)._replace(n_classes=n_classes)
+
+
 def _load_fusion(archive, prefix, trusted, place):
     import safetensors.torch
 
@@ -385,10 +398,10 @@ def _load_fusion(archive, prefix, trusted, place):
     seeds = FitSeeds(weights=0, augment=0, shuffle=0, evaluation=fitted["eval_seed"])
     classes = fitted.get("classes_")
     classes = None if classes is None else np.asarray(classes)
-    # The head's width is the weights' own: a fit's label_loss may differ from its params'.
-    n_classes = len(weights["classifier.bias"]) if "classifier.bias" in weights else 0
-    net = build_fusion_net(TrainingConfig.from_estimator(estimator), preprocessing.widths,
-                           setting, seeds, initial_state=weights, n_classes=n_classes)
+    config = TrainingConfig.from_estimator(estimator)
+    net = build_fusion_net(config, preprocessing.widths, setting, seeds, initial_state=weights,
+                           architecture=_saved_architecture(fitted, config, preprocessing,
+                                                            weights))
     net.initialize()
     estimator._set_state(FusionState(preprocessing, setting,
                                      TrainingState(net, tuple(fitted["loss_curve_"]),

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ._loss import ReconstructionTerm, SupervisionTerm
-from ._network import TupleEncoder
+from ._network import Architecture
 from ._skorch import (
     EpochProgressBar,
     KeepLastCompleteEpoch,
@@ -26,9 +26,9 @@ from ._skorch import (
     TupleInfoNCENet,
 )
 
-__all__ = ["TrainingConfig", "TrainingState", "block_scales", "build_fusion_net",
-           "build_net", "fit_net", "initial_state", "load_optimizer_state", "reconstruction_units",
-           "represent", "resolve_device", "train"]
+__all__ = ["TrainingConfig", "TrainingState", "block_scales", "build_encoder",
+           "build_fusion_net", "build_net", "fit_net", "initial_state", "load_optimizer_state",
+           "reconstruction_units", "represent", "resolve_device", "train"]
 
 #: Rows per chunk wherever a whole table passes through the network or a statistic.
 CHUNK_ROWS = 4096
@@ -94,6 +94,21 @@ class TrainingConfig:
     def classifies(self):
         """Whether the encoder has a classifier head (the cross-entropy term)."""
         return self.supervision is not None and self.label_loss == "cross_entropy"
+
+    def architecture(self, widths, n_classes=0):
+        """The :class:`~sktnce._network.Architecture` this configuration builds for blocks
+        of ``widths`` (with a classifier head of ``n_classes`` where it
+        :attr:`classifies`)."""
+        return Architecture(
+            input_dims=tuple(int(w) for w in widths),
+            embedding_dim=self.embedding_dim,
+            hidden_dim=self.hidden_dim if self.n_layers else 0,
+            n_layers=self.n_layers,
+            n_components=self.n_components,
+            projection_dim=self.projection_dim,
+            reconstruct=self.reconstructs,
+            n_classes=n_classes if self.classifies else 0,
+        )
 
     @property
     def module_params(self):
@@ -194,22 +209,12 @@ def build_net(config, module, criterion_alpha, *, widths, shuffle_seed, criterio
     )
 
 
-def build_encoder(config, widths, weight_seed, n_classes=0):
-    """A :class:`TupleEncoder` of the configuration (with a classifier head of
-    ``n_classes`` where it :attr:`~TrainingConfig.classifies`), its initial weights drawn
-    from ``weight_seed`` without touching the caller's global torch RNG."""
+def build_encoder(architecture, weight_seed):
+    """A :class:`~sktnce._network.TupleEncoder` of ``architecture``, its initial weights
+    drawn from ``weight_seed`` without touching the caller's global torch RNG."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(weight_seed)
-        return TupleEncoder(
-            widths,
-            embedding_dim=config.embedding_dim,
-            hidden_dim=config.hidden_dim,
-            n_layers=config.n_layers,
-            n_components=config.n_components,
-            projection_dim=config.projection_dim,
-            reconstruct=config.reconstructs,
-            n_classes=n_classes if config.classifies else 0,
-        )
+        return architecture.build()
 
 
 def load_optimizer_state(net, optimizer_state, lr):
@@ -223,13 +228,18 @@ def load_optimizer_state(net, optimizer_state, lr):
 
 
 def build_fusion_net(config, widths, setting, seeds, *, max_epochs=None, rows=None,
-                     initial_state=None, optimizer_state=None, scales=None, n_classes=0):
+                     initial_state=None, optimizer_state=None, scales=None, n_classes=0,
+                     architecture=None):
     """The net of one fusion: its encoder (seeded, or ``initial_state``), its training
     module with ``setting``, its criterion.
 
-    ``optimizer_state`` (an Adam state dict) returns the net initialised, with it loaded.
+    The encoder's ``architecture`` is the configuration's for ``widths`` and ``n_classes``
+    unless given (a loaded model's, read from its file). ``optimizer_state`` (an Adam state
+    dict) returns the net initialised, with it loaded.
     """
-    encoder = build_encoder(config, widths, seeds.weights, n_classes)
+    if architecture is None:
+        architecture = config.architecture(widths, n_classes)
+    encoder = build_encoder(architecture, seeds.weights)
     if initial_state is not None:
         encoder.load_state_dict(initial_state)
     module = config.training_module(

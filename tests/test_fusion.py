@@ -566,11 +566,13 @@ def test_string_classes_and_the_callers_y_untouched(data, modalities):
 
 
 @pytest.mark.parametrize("y_kind, message", [
-    ("none", "fit needs y"), ("all unlabelled", "no labelled row"), ("short", "shape")])
+    ("none", "fit needs y"), ("all unlabelled", "no labelled row"), ("short", "shape"),
+    ("plus or minus one", r"one class only \(1\).*\+1/-1")])
 def test_target_aware_fit_refuses_unusable_labels_before_training(data, modalities, y_kind,
                                                                   message, monkeypatch):
     X, y, _ = data
-    y = {"none": None, "all unlabelled": np.full(len(y), -1), "short": y[:-1]}[y_kind]
+    y = {"none": None, "all unlabelled": np.full(len(y), -1), "short": y[:-1],
+         "plus or minus one": np.where(y > 3, 1, -1)}[y_kind]
     import sktnce._fusion
 
     def no_training(*args, **kwargs):
@@ -584,15 +586,52 @@ def test_target_aware_fit_refuses_unusable_labels_before_training(data, modaliti
     assert not hasattr(est, "net_")
 
 
-def test_warm_start_keeps_to_the_supervised_term_of_the_first_fit(data, modalities):
+@pytest.mark.parametrize("first, then, named", [
+    ({"label_weight": 3.0}, {"label_weight": 0.0}, "label_weight / label_loss"),
+    ({"label_weight": 3.0}, {"label_loss": "supcon"}, "label_weight / label_loss"),
+    ({}, {"label_weight": 1.0}, "label_weight / label_loss"),
+    ({}, {"reconstruction": 0.0}, "reconstruction"),
+    ({"reconstruction": 0.0}, {"reconstruction": 1.0}, "reconstruction"),
+    ({}, {"n_components": 4}, "n_components"),
+    ({}, {"embedding_dim": 4}, "embedding_dim"),
+    ({}, {"n_layers": 2}, "n_layers"),
+])
+def test_warm_start_refuses_another_architecture_before_training(data, modalities, first,
+                                                                 then, named, monkeypatch):
     X, y, _ = data
-    est = fusion(modalities=modalities).fit(X)
-    est.set_params(warm_start=True, label_weight=1.0)
-    with pytest.raises(ValueError, match="warm_start"):
+    est = fusion(modalities=modalities, **first).fit(X, y)
+    before = est.transform(X)
+    import sktnce._fusion
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(sktnce._fusion, "train", no_training)
+    est.set_params(warm_start=True, **then)
+    with pytest.raises(ValueError, match=f"architecture .*{named}: the fitted network has"):
         est.fit(X, y)
-    aware = fusion(modalities=modalities, label_weight=1.0).fit(X, y)
-    aware.set_params(warm_start=True).fit(X, _partial(y, 0.5))
-    assert aware.n_iter_ == 4 and len(aware.classes_) == len(np.unique(y))
+    np.testing.assert_array_equal(est.transform(X), before)
+
+
+@pytest.mark.parametrize("first, then", [
+    ({"label_weight": 3.0, "label_loss": "supcon"}, {"label_weight": 0.0}),
+    ({}, {"label_weight": 1.0, "label_loss": "supcon"}),
+    ({"label_weight": 1.0}, {"label_weight": 3.0}),
+    ({"n_layers": 0}, {"hidden_dim": 32, "temperature": 0.2}),
+])
+def test_warm_start_continues_where_the_architecture_is_the_same(data, modalities, first,
+                                                                 then):
+    X, y, _ = data
+    est = fusion(modalities=modalities, **first).fit(X, y)
+    est.set_params(warm_start=True, **then).fit(X, _partial(y, 0.5))
+    assert est.n_iter_ == 4
+
+
+def test_feature_names_follow_the_fitted_network_not_later_parameters(data, modalities):
+    X, _, _ = data
+    est = fusion(modalities=modalities, output="fused_and_modalities").fit(X)
+    est.set_params(n_components=3, embedding_dim=5)
+    assert len(est.get_feature_names_out()) == est.transform(X).shape[1] == 8 + 3 * 8
 
 
 def test_grid_search_gives_each_fold_only_its_own_labels(data, modalities):

@@ -35,6 +35,8 @@ def test_a_column_vector_is_taken_as_y():
     (np.array([-1, -1, -1]), None, ValueError, "no labelled row"),
     (np.array([0.5, 1.7, -1.0]), None, ValueError, "regression"),
     (np.array([1, "a", -1], dtype=object), None, TypeError, "one class per row"),
+    (np.array([1, -1, 1, -1]), None, ValueError, r"one class only \(1\).*coded \+1/-1"),
+    (np.array(["a", -1, "a"], dtype=object), None, ValueError, r"one class only \('a'\)"),
 ])
 def test_bad_labels_are_refused_with_the_fix(y, n, error, message):
     with pytest.raises(error, match=message):

@@ -81,6 +81,34 @@ def test_round_trip_of_a_target_aware_model(tmp_path, data, modalities, label_lo
     assert loaded.n_iter_ == 2 * est.n_iter_
 
 
+@pytest.mark.parametrize("changed", [
+    {"n_components": 4}, {"embedding_dim": 4, "output": "fused_and_modalities"},
+    {"n_layers": 2, "hidden_dim": 8}, {"reconstruction": 0.0}, {"label_weight": 1.0},
+])
+def test_a_model_saved_after_set_params_loads_as_fitted(tmp_path, fitted, changed):
+    est, X = fitted
+    est.set_params(**changed)
+    save(est, tmp_path / "model.sktnce")
+    loaded = load(tmp_path / "model.sktnce")
+    assert np.array_equal(loaded.transform(X), est.transform(X))
+    assert len(loaded.get_feature_names_out()) == loaded.transform(X).shape[1]
+    assert loaded.get_params()["n_components"] == est.n_components  # parameters as saved
+
+
+@pytest.mark.parametrize("label_loss", ["cross_entropy", "supcon"])
+def test_a_target_aware_model_saved_after_dropping_its_label_term_loads(tmp_path, data,
+                                                                        modalities, label_loss):
+    X, y, _ = data
+    est = TupleInfoNCEFusion(modalities=modalities, label_weight=1.0, label_loss=label_loss,
+                             **FAST).fit(X, y)
+    est.set_params(label_weight=0.0, label_loss="supcon" if label_loss == "cross_entropy"
+                   else "cross_entropy")
+    save(est, tmp_path / "model.sktnce")
+    loaded = load(tmp_path / "model.sktnce")
+    assert np.array_equal(loaded.transform(X), est.transform(X))
+    assert (loaded.net_.module_.encoder.classifier is None) == (label_loss == "supcon")
+
+
 def test_round_trip_with_dataframe_and_text(tmp_path, frame):
     mods = [("numeric", StandardScaler(), ["age", "income"]),
             ("department", OneHotEncoder(handle_unknown="ignore"), ["department"])]
