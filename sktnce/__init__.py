@@ -9,6 +9,7 @@ from ._loss import (
     tuple_infonce_loss,
 )
 from ._persistence import load, save
+from ._scoring import labelled_scorer
 from ._search import TupleInfoNCESearch
 from ._version import __version__
 
@@ -16,6 +17,7 @@ __all__ = [
     "TupleInfoNCEFusion",
     "TupleInfoNCESearch",
     "labelled_cross_entropy",
+    "labelled_scorer",
     "load",
     "make_modalities",
     "reconstruction_loss",

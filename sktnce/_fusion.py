@@ -187,8 +187,8 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         paper's loss. The user guide gives its measured effect and cost.
     label_weight : float, default=0.0
         Target-aware training: the weight of each row's supervised term, on the rows that
-        ``fit(X, y)`` labels (-1: none), against every row's other terms, so the term grows
-        with the share of labels; 0 ignores y. Classes only (the user guide: when it pays).
+        ``fit(X, y)`` labels (-1: none; at least 2 classes), against every row's other
+        terms, so the term grows with the share of labels; 0 ignores y. Classes only.
     label_loss : {"cross_entropy", "supcon"}, default="cross_entropy"
         The supervised term: the cross-entropy of a linear head on r, or the supervised
         contrastive loss (Khosla et al., 2020) on the projections of both views.
@@ -402,10 +402,6 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
             self.classes_ = state.classes
         return self
 
-    @property
-    def _with_modality_embeddings(self):  # output, decided in one place
-        return self.output == "fused_and_modalities"
-
     def transform(self, X):
         """Return the fused representation of each row.
 
@@ -417,14 +413,14 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features_out), float32
-            r, as many columns as the fitted network's ``n_components``; with
-            ``output="fused_and_modalities"``, then each modality's embedding, as many
-            columns each as the fitted ``embedding_dim``.
+            r (the fitted ``n_components`` columns), then with ``output=
+            "fused_and_modalities"`` each modality's embedding (fitted ``embedding_dim``).
         """
         check_is_fitted(self)
         encoder = self.net_.module_.encoder
         encoded = encode_input(self, self._preprocessing, X, encoder.absent.device)
-        return represent(encoder, encoded, with_embeddings=self._with_modality_embeddings)
+        with_embeddings = self.output == "fused_and_modalities"
+        return represent(encoder, encoded, with_embeddings=with_embeddings)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.
@@ -446,7 +442,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         architecture = self.net_.module_.encoder.architecture
         prefix = type(self).__name__.lower()
         names = [f"{prefix}{i}" for i in range(architecture.n_components)]
-        if self._with_modality_embeddings:
+        if self.output == "fused_and_modalities":
             names += [f"{prefix}_{modality}{j}" for modality in self.output_indices_
                       for j in range(architecture.embedding_dim)]
         return np.asarray(names, dtype=object)

@@ -61,9 +61,9 @@ def encode_labels(y, n_samples, *, owner, device, classes=None):
     """
     if y is None:
         raise ValueError(
-            f"{owner} has label_weight > 0, so fit needs y: a class per row, -1 for "
-            "unlabelled rows (scikit-learn's semi-supervised convention). Set "
-            "label_weight=0 to train without labels."
+            f"{owner} has label_weight > 0, so it requires y to be passed, but the target y "
+            "is None: give a class per row, -1 for unlabelled rows (scikit-learn's "
+            "semi-supervised convention), or set label_weight=0 to train without labels."
         )
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -88,8 +88,8 @@ def encode_labels(y, n_samples, *, owner, device, classes=None):
     except TypeError:
         kind = "unknown"
     if kind not in ("binary", "multiclass"):
-        raise TypeError(f"y must hold one class per row, all str or all numbers (besides "
-                        f"-1); type_of_target finds {kind!r}.")
+        raise TypeError(f"Unknown label type: y must hold one class per row, all str or all "
+                        f"numbers (besides -1); type_of_target finds {kind!r}.")
     if classes is None and len(found) < 2:  # a continued fit keeps its earlier classes
         raise ValueError(_one_class_message(y, found))
     if classes is not None:

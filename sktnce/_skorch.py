@@ -144,7 +144,11 @@ class OneCycleSchedule(Callback):
 
 
 class EpochProgressBar(Callback):
-    """A tqdm bar over epochs, showing the last epoch's loss."""
+    """A tqdm bar over epochs, showing the last epoch's loss.
+
+    skorch calls ``on_train_end`` only when a fit ends without an error: whoever runs the
+    fit calls :meth:`close` in a ``finally``, so that no bar stays open in a notebook.
+    """
 
     def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
@@ -156,7 +160,13 @@ class EpochProgressBar(Callback):
         self._bar.update(1)
 
     def on_train_end(self, net, **kwargs):
-        self._bar.close()
+        self.close()
+
+    def close(self):
+        """Close the bar, once; a bar that is closed or was never opened is left alone."""
+        bar, self._bar = getattr(self, "_bar", None), None
+        if bar is not None:
+            bar.close()
 
 
 class KeepLastCompleteEpoch(Callback):

@@ -266,7 +266,12 @@ def fit_net(net, encoded, *, on_interrupt, labels=None):
     inputs = {"x": encoded.features, "missing": encoded.missing}
     if labels is not None:
         inputs["labels"] = labels
-    net.partial_fit(inputs, None)
+    try:
+        net.partial_fit(inputs, None)
+    finally:
+        progress = dict(net.callbacks_).get("progress")
+        if progress is not None:
+            progress.close()
     completed = dict(net.callbacks_)["last_complete_epoch"].completed_epochs_
     if completed < net.max_epochs:
         message = f"Training was interrupted after {completed} of {net.max_epochs} epochs"

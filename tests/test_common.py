@@ -31,6 +31,7 @@ def _two_modalities():
 ESTIMATORS = [
     TupleInfoNCEFusion(max_epochs=3, **SMALL),
     TupleInfoNCEFusion(modalities=_two_modalities(), max_epochs=2, **SMALL),
+    TupleInfoNCEFusion(label_weight=1.0, max_epochs=2, **SMALL),
     # The checks fit on 10 to 30 rows: a validation split of 2 to 6, hence the chunk of 2.
     TupleInfoNCESearch(TupleInfoNCEFusion(modalities=_two_modalities(), score_chunk_size=2,
                                           max_epochs=1, **SMALL),

@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils import get_tags
 
 from sktnce import TupleInfoNCEFusion
 from sktnce.datasets import make_multimodal_classification
@@ -365,6 +366,37 @@ def test_verbose_shows_a_progress_bar(data, modalities, capsys):
     assert "epoch" in capsys.readouterr().err
 
 
+def test_the_progress_bar_is_closed_when_a_fit_fails(data, modalities, monkeypatch):
+    import tqdm.auto
+
+    bars = []
+
+    class Bar:
+        def __init__(self, **kwargs):
+            self.closed = False
+            bars.append(self)
+
+        def set_postfix(self, **kwargs):
+            pass
+
+        def update(self, n):
+            raise FloatingPointError("diverged")
+
+        def close(self):
+            self.closed = True
+
+    X, _, _ = data
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        fusion(modalities=modalities, verbose=1).fit(X)
+    assert len(bars) == 1 and bars[0].closed
+
+
+def test_tags_require_a_target_only_when_target_aware():
+    assert not get_tags(TupleInfoNCEFusion()).target_tags.required
+    assert get_tags(TupleInfoNCEFusion(label_weight=1.0)).target_tags.required
+
+
 def test_y_is_ignored(data, modalities):
     X, y, _ = data
     a = fusion(modalities=modalities).fit(X, y).transform(X)
@@ -566,7 +598,7 @@ def test_string_classes_and_the_callers_y_untouched(data, modalities):
 
 
 @pytest.mark.parametrize("y_kind, message", [
-    ("none", "fit needs y"), ("all unlabelled", "no labelled row"), ("short", "shape"),
+    ("none", "requires y to be passed"), ("all unlabelled", "no labelled row"), ("short", "shape"),
     ("plus or minus one", r"one class only \(1\).*\+1/-1")])
 def test_target_aware_fit_refuses_unusable_labels_before_training(data, modalities, y_kind,
                                                                   message, monkeypatch):
@@ -635,8 +667,8 @@ def test_feature_names_follow_the_fitted_network_not_later_parameters(data, moda
 
 
 def test_grid_search_gives_each_fold_only_its_own_labels(data, modalities):
-    """Each fit of a cross-validated Pipeline sees its training fold's rows and labels,
-    and the held-out fold's representation does not depend on the held-out labels."""
+    """Each fit of a cross-validated Pipeline sees its training fold's rows and labels
+    only, and those labels shape the representation of the held-out fold."""
     X, y, _ = data
     seen = []
 
@@ -655,10 +687,10 @@ def test_grid_search_gives_each_fold_only_its_own_labels(data, modalities):
     for (train, test), (X_seen, y_seen) in zip(folds, seen):
         np.testing.assert_array_equal(X_seen, X[train])
         np.testing.assert_array_equal(y_seen, y[train])
+    # Which labels a fold's fit gets matters: the representation depends on them.
     train, test = folds[0]
     y_changed = y.copy()
-    y_changed[test] = (y[test] + 1) % 8
-    fitted = clone(pipe["fuse"]).fit(X[train], y_changed[train])
-    np.testing.assert_array_equal(
-        fitted.transform(X[test]),
+    y_changed[train] = (y[train] + 1) % 8
+    assert not np.array_equal(
+        clone(pipe["fuse"]).fit(X[train], y_changed[train]).transform(X[test]),
         clone(pipe["fuse"]).fit(X[train], y[train]).transform(X[test]))

@@ -30,7 +30,7 @@ def test_a_column_vector_is_taken_as_y():
 
 
 @pytest.mark.parametrize("y, n, error, message", [
-    (None, 3, ValueError, "fit needs y"),
+    (None, 3, ValueError, "requires y to be passed"),
     (np.array([0, 1]), 3, ValueError, r"shape \(3,\)"),
     (np.array([-1, -1, -1]), None, ValueError, "no labelled row"),
     (np.array([0.5, 1.7, -1.0]), None, ValueError, "regression"),
