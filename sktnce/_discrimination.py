@@ -187,9 +187,9 @@ class CrossModalScoringMixin:
     def score(self, X, y=None):
         """Mean cross-modal discrimination accuracy over modalities, in [0, 1].
 
-        The reward of METHOD.md divided by K, so that it does not grow with the number of
-        modalities; :class:`~sklearn.model_selection.GridSearchCV` without ``y`` selects
-        by it.
+        The paper's reward (the sum of the A^k) divided by K, so that it does not grow
+        with the number of modalities; :class:`~sklearn.model_selection.GridSearchCV`
+        without ``y`` selects by it.
 
         Parameters
         ----------

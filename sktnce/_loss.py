@@ -1,4 +1,6 @@
-"""The TupleInfoNCE loss, a pure function over tensors."""
+"""The losses, pure functions over tensors: the TupleInfoNCE loss, the reconstruction
+term, the two supervised terms, and :func:`training_loss`, which weighs them together from
+one batch's :class:`~sktnce._network.TrainingOutputs`."""
 
 from typing import NamedTuple, Optional
 

@@ -81,7 +81,7 @@ def _mlp(in_features, hidden_dim, out_features, n_layers):
 
 
 class TupleEncoder(nn.Module):
-    """The encoder g of METHOD.md: per-modality encoders h_k, absent embeddings a_k,
+    """The encoder g of the user guide: per-modality encoders h_k, absent embeddings a_k,
     fusion head phi and projection head psi.
 
     Parameters
