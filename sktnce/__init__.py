@@ -1,6 +1,7 @@
 """sktnce: contrastive multimodal fusion with TupleInfoNCE, as a scikit-learn transformer."""
 
 from ._auto import make_modalities
+from ._classifier import TupleInfoNCEClassifier
 from ._fusion import TupleInfoNCEFusion
 from ._loss import (
     labelled_cross_entropy,
@@ -14,6 +15,7 @@ from ._search import TupleInfoNCESearch
 from ._version import __version__
 
 __all__ = [
+    "TupleInfoNCEClassifier",
     "TupleInfoNCEFusion",
     "TupleInfoNCESearch",
     "labelled_cross_entropy",

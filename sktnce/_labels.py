@@ -39,31 +39,39 @@ def unlabelled_mask(y):
                     dtype=bool)
 
 
-def _one_class_message(y, found):
-    """Why a y whose labelled rows hold one class cannot train the supervised term."""
-    message = (f"y labels one class only ({found.tolist()[0]!r}); label_weight > 0 trains a "
-               "supervised term, which needs at least 2 labelled classes. -1 marks an "
-               "unlabelled row (scikit-learn's semi-supervised convention)")
+#: What a target-aware fusion does with its labels, and how to do without them.
+_FUSION_NEEDS = "label_weight > 0 trains a supervised term"
+_FUSION_INSTEAD = "set label_weight=0 to train without labels"
+
+
+def _one_class_message(y, found, needs, instead):
+    """Why a y whose labelled rows hold one class cannot be trained on."""
+    message = (f"y labels one class only ({found.tolist()[0]!r}); {needs}, which needs at "
+               "least 2 labelled classes. -1 marks an unlabelled row (scikit-learn's "
+               "semi-supervised convention)")
     if y.dtype.kind in "iuf" and UNLABELLED in y and found[0] == 1:
         message += (": binary labels coded +1/-1 lose every -1 row that way. Recode them "
                     "(for instance as 0/1) before fitting")
-    return message + ". Or set label_weight=0 to train without labels."
+    return message + (f". Or {instead}." if instead else ".")
 
 
-def encode_labels(y, n_samples, *, owner, device, classes=None):
+def encode_labels(y, n_samples, *, owner, device, classes=None, needs=_FUSION_NEEDS,
+                  instead=_FUSION_INSTEAD):
     """``y`` of a target-aware fit as :class:`Labels` on ``device``.
 
     ``y`` holds a class per row, -1 for rows without one (scikit-learn's semi-supervised
     convention); integer, string (as an object array when -1 marks some rows) or other
     sortable classes. ``classes``: the classes of an earlier fit, which ``y`` must keep to.
     Raises ValueError before any training: no y, a wrong shape, fewer than 2 labelled
-    classes, a continuous target.
+    classes, a continuous target. The messages say that ``needs`` the labels (what
+    ``owner`` does with them) and, where given, the fix ``instead``.
     """
+    fix = f", or {instead}" if instead else ""
     if y is None:
         raise ValueError(
-            f"{owner} has label_weight > 0, so it requires y to be passed, but the target y "
-            "is None: give a class per row, -1 for unlabelled rows (scikit-learn's "
-            "semi-supervised convention), or set label_weight=0 to train without labels."
+            f"{owner} requires y to be passed, but the target y is None ({needs}): give a "
+            "class per row, -1 for unlabelled rows (scikit-learn's semi-supervised "
+            f"convention){fix}."
         )
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -73,15 +81,15 @@ def encode_labels(y, n_samples, *, owner, device, classes=None):
     labelled = ~unlabelled_mask(y)
     if not labelled.any():
         raise ValueError(
-            "y has no labelled row (every entry is -1), but label_weight > 0 trains a "
-            "supervised term on the labelled rows. Label some rows, or set label_weight=0."
+            f"y has no labelled row (every entry is -1), but {needs} on the labelled rows. "
+            f"Label some rows{fix}."
         )
     values = y[labelled]
     kind = type_of_target(values, input_name="y")
     if kind == "continuous":
         raise ValueError(
-            "label_weight > 0 needs class labels; y is continuous. Regression would need a "
-            "regression head (a squared error on r), which sktnce does not have yet."
+            f"Unknown label type: y is continuous, but {needs} on class labels. Regression "
+            "would need a regression head (a squared error on r), which sktnce does not have."
         )
     try:
         found, codes = np.unique(values, return_inverse=True)
@@ -91,7 +99,7 @@ def encode_labels(y, n_samples, *, owner, device, classes=None):
         raise TypeError(f"Unknown label type: y must hold one class per row, all str or all "
                         f"numbers (besides -1); type_of_target finds {kind!r}.")
     if classes is None and len(found) < 2:  # a continued fit keeps its earlier classes
-        raise ValueError(_one_class_message(y, found))
+        raise ValueError(_one_class_message(y, found, needs, instead))
     if classes is not None:
         unknown = np.setdiff1d(found, classes)
         if len(unknown):

@@ -13,7 +13,9 @@ parts cannot do that. A :class:`~sktnce.TupleInfoNCEFusion` is three parts:
 
 A :class:`~sktnce.TupleInfoNCESearch` is its own ``sktnce.json`` and ``modalities.skops``,
 in which its ``estimator`` parameter is described by its parameters (as a fusion's are),
-and its ``best_estimator_`` as the three parts of a fusion under ``best_estimator_/``.
+and its ``best_estimator_`` as the three parts of a fusion under ``best_estimator_/``. A
+:class:`~sktnce.TupleInfoNCEClassifier` is the same with its ``fusion_``, plus its
+fine-tuned ``network_`` as ``network_.safetensors``.
 
 :func:`save` writes the archive to a new file beside the target and moves it over the target
 only once it is complete, so a failure while writing leaves the previous file intact.
@@ -30,6 +32,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._classifier import TupleInfoNCEClassifier
+from ._finetune import ClassifierNetwork
 from ._fusion import FusionState, TupleInfoNCEFusion
 from ._modalities import Preprocessing
 from ._network import Architecture
@@ -47,7 +51,10 @@ FORMAT = "sktnce"
 FORMAT_VERSION = 3
 _READABLE_VERSIONS = (1, 2, 3)
 _JSON, _WEIGHTS, _SKOPS = "sktnce.json", "weights.safetensors", "modalities.skops"
-_CLASSES = {cls.__name__: cls for cls in (TupleInfoNCEFusion, TupleInfoNCESearch)}
+_CLASSES = {cls.__name__: cls for cls in (TupleInfoNCEFusion, TupleInfoNCESearch,
+                                          TupleInfoNCEClassifier)}
+#: Estimators saved as their own JSON and skops parts, with fitted fusions in folders.
+_WRAPPERS = (TupleInfoNCESearch, TupleInfoNCEClassifier)
 # Types loaded without being named in ``trusted``: skops' defaults, plus numpy.dtype, a
 # plain data-type descriptor that fitted scikit-learn transformers keep (SimpleImputer).
 _ALWAYS_TRUSTED = ("numpy.dtype",)
@@ -161,21 +168,27 @@ def _fusion_parts(estimator, prefix):
     }
 
 
-def _search_parts(estimator, prefix):
-    """The archive members of a fitted TupleInfoNCESearch: its fitted estimators (such as
-    ``best_estimator_``) as fusion parts in folders of their own, every other fitted
-    attribute in JSON."""
+def _wrapper_parts(estimator, prefix):
+    """The archive members of a fitted search or classifier: its fitted fusions (such as
+    ``best_estimator_``) as fusion parts in folders of their own, a fitted torch module
+    (the classifier's ``network_``) as safetensors, every other fitted attribute in JSON."""
+    import safetensors.torch
     import skops.io
 
     description, objects = _describe(estimator)
     objects["fitted"] = {}
-    fitted, parts, fitted_estimators = {}, {}, []
+    fitted, parts, fitted_estimators, networks = {}, {}, [], []
     for name, value in vars(estimator).items():
         if not name.endswith("_") or name.startswith("_"):
             continue
         if type(value) is TupleInfoNCEFusion:
             parts.update(_fusion_parts(value, f"{prefix}{name}/"))
             fitted_estimators.append(name)
+            continue
+        if isinstance(value, torch.nn.Module):
+            weights = {k: v.detach().cpu().contiguous() for k, v in value.state_dict().items()}
+            parts[f"{prefix}{name}.safetensors"] = safetensors.torch.save(weights)
+            networks.append(name)
             continue
         value = _plain(value)
         if not _is_plain(value):
@@ -186,6 +199,7 @@ def _search_parts(estimator, prefix):
             )
         fitted[name] = value
     description["fitted_estimators"] = fitted_estimators
+    description["fitted_networks"] = networks
     return {
         prefix + _JSON: _header(description, fitted),
         prefix + _SKOPS: skops.io.dumps(objects),
@@ -242,7 +256,7 @@ def save(estimator, path):
 
     Parameters
     ----------
-    estimator : TupleInfoNCEFusion or TupleInfoNCESearch
+    estimator : TupleInfoNCEFusion, TupleInfoNCESearch or TupleInfoNCEClassifier
         Fitted. A search is saved with its parameters (its ``estimator`` too), its
         ``best_estimator_`` and its other fitted attributes (``alpha_``, ``corruption_``,
         ``history_``, ...), which must be numbers, str, or lists and dicts of them.
@@ -276,13 +290,14 @@ def save(estimator, path):
     _require_extras()
     if type(estimator) not in _CLASSES.values():
         raise TypeError(
-            "save takes a TupleInfoNCEFusion or a TupleInfoNCESearch; got "
+            "save takes a TupleInfoNCEFusion, a TupleInfoNCESearch or a "
+            "TupleInfoNCEClassifier; got "
             f"{type(estimator).__name__}."
         )
     check_is_fitted(estimator, msg=(
         "save takes a fitted estimator; this %(name)s is not fitted: call fit first."))
-    if isinstance(estimator, TupleInfoNCESearch):
-        members = _search_parts(estimator, "")
+    if isinstance(estimator, _WRAPPERS):
+        members = _wrapper_parts(estimator, "")
     else:
         members = _fusion_parts(estimator, "")
     _write_atomically(path, members)
@@ -412,14 +427,39 @@ def _load_fusion(archive, prefix, trusted, place):
     return estimator
 
 
-def _load_search(archive, prefix, trusted, place):
-    header = archive.header(prefix, ["TupleInfoNCESearch"])
+def _classifier_network(classifier, weights):
+    """The classifier's fine-tuned network, built as its fusion's encoder and a linear head
+    to its classes, on the fusion's device, with ``weights``."""
+    encoder = classifier.fusion_._get_state().training.net.module_.encoder
+    architecture = encoder.architecture
+    head = torch.nn.Linear(architecture.n_components, len(classifier.classes_))
+    network = ClassifierNetwork(architecture.build(), head).to(encoder.absent.device)
+    network.load_state_dict(weights)
+    return network.eval()
+
+
+def _load_wrapper(archive, prefix, trusted, place):
+    """A search or a classifier, as :func:`_wrapper_parts` wrote it."""
+    import safetensors.torch
+
+    header = archive.header(prefix, [cls.__name__ for cls in _WRAPPERS])
     objects = archive.objects(prefix, header, trusted)
     estimator = _rebuild(header, objects, place, archive.path)
     for name in header.get("fitted_estimators", []):
         setattr(estimator, name, _load_fusion(archive, f"{prefix}{name}/", trusted, place))
     for name, value in header["fitted"].items():
         setattr(estimator, name, value)
+    if isinstance(estimator, TupleInfoNCEClassifier):
+        estimator.classes_ = np.asarray(estimator.classes_)
+        if getattr(estimator, "feature_names_in_", None) is not None:
+            estimator.feature_names_in_ = np.asarray(estimator.feature_names_in_, dtype=object)
+        for name in header.get("fitted_networks", []):
+            data = archive.read(f"{prefix}{name}.safetensors")
+            try:
+                weights = safetensors.torch.load(data)
+            except Exception as exc:  # safetensors raises its own error types
+                raise ValueError(f"{archive.path}: the weights are corrupt ({exc}).") from None
+            setattr(estimator, name, _classifier_network(estimator, weights))
     return estimator
 
 
@@ -440,10 +480,10 @@ def load(path, *, trusted=None, device=None):
 
     Returns
     -------
-    estimator : TupleInfoNCEFusion or TupleInfoNCESearch
-        Fitted, as saved; its ``transform`` equals the saved estimator's. A search's
-        fitted attributes other than ``best_estimator_`` come back as JSON types (lists
-        for tuples and arrays, str dict keys).
+    estimator : TupleInfoNCEFusion, TupleInfoNCESearch or TupleInfoNCEClassifier
+        Fitted, as saved; its ``transform`` (a classifier's ``predict_proba``) equals the
+        saved estimator's. A search's fitted attributes other than ``best_estimator_``
+        come back as JSON types (lists for tuples and arrays, str dict keys).
     """
     _require_extras()
     archive = _Archive(path)
@@ -451,8 +491,8 @@ def load(path, *, trusted=None, device=None):
     trusted = [*_ALWAYS_TRUSTED, *(trusted or [])]
     archive.refuse_untrusted(trusted)
     place = _Placement(device)
-    if header["class"] == "TupleInfoNCESearch":
-        estimator = _load_search(archive, "", trusted, place)
+    if header["class"] in {cls.__name__ for cls in _WRAPPERS}:
+        estimator = _load_wrapper(archive, "", trusted, place)
     else:
         estimator = _load_fusion(archive, "", trusted, place)
     if place.missing is not None:

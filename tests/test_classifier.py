@@ -1,0 +1,166 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sktnce import TupleInfoNCEClassifier, TupleInfoNCEFusion
+
+from .conftest import FAST
+
+
+def _partial(y, share=0.3, seed=0):
+    partial = y.copy()
+    partial[np.random.default_rng(seed).random(len(y)) >= share] = -1
+    return partial
+
+
+def _classifier(modalities, fusion_params=None, **params):
+    fusion = TupleInfoNCEFusion(modalities=modalities, **{**FAST, **(fusion_params or {})})
+    return TupleInfoNCEClassifier(fusion, **{"max_epochs": 5, "random_state": 0, **params})
+
+
+def test_fit_predict_on_partial_labels(data, modalities):
+    X, y, _ = data
+    y_partial = _partial(y)
+    clf = _classifier(modalities).fit(X, y_partial)
+    assert -1 not in clf.classes_
+    assert clf.classes_.tolist() == sorted(np.unique(y_partial[y_partial != -1]).tolist())
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    assert clf.fusion_.transform(X).shape == (len(X), FAST["n_components"])
+    assert 1 <= clf.n_iter_ <= 5 and 0 <= clf.best_epoch_ <= clf.n_iter_
+    assert len(clf.validation_loss_curve_) == clf.n_iter_ + 1
+
+
+def test_same_random_state_is_bit_identical(data, modalities):
+    X, y, _ = data
+    y_partial = _partial(y)
+    first = _classifier(modalities).fit(X, y_partial).predict_proba(X)
+    assert np.array_equal(first, _classifier(modalities).fit(X, y_partial).predict_proba(X))
+
+
+def test_without_fine_tuning_it_is_the_linear_probe_on_the_fused_vector(data, modalities):
+    X, y, _ = data
+    y_partial = _partial(y)
+    labelled = y_partial != -1
+    clf = _classifier(modalities, fine_tune=False).fit(X, y_partial)
+    Z = clf.fusion_.transform(X).astype(np.float64)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+    probe.fit(Z[labelled], y[labelled])
+    assert clf.n_iter_ == 0
+    np.testing.assert_allclose(clf.predict_proba(X), probe.predict_proba(Z), atol=1e-5)
+
+
+def test_fine_tuning_keeps_the_epoch_of_lowest_validation_loss(data, modalities):
+    X, y, _ = data
+    clf = _classifier(modalities, max_epochs=30, n_iter_no_change=30).fit(X, _partial(y))
+    curve = clf.validation_loss_curve_
+    assert clf.best_epoch_ == int(np.argmin(curve))
+    assert clf.n_iter_ == 30  # the patience outlasts the epochs
+
+
+def test_a_target_aware_fusion_never_sees_the_validation_labels(data, modalities):
+    X, y, _ = data
+    seen = []
+
+    class Recording(TupleInfoNCEFusion):
+        def fit(self, X, y=None):
+            seen.append(np.asarray(y).copy())
+            return super().fit(X, y)
+
+    y_partial = _partial(y)
+    fusion = Recording(modalities=modalities, label_weight=1.0, **FAST)
+    TupleInfoNCEClassifier(fusion, max_epochs=2, random_state=0).fit(X, y_partial)
+    (y_fusion,) = seen
+    labelled = np.flatnonzero(y_partial != -1)
+    hidden = labelled[y_fusion[labelled] == -1]
+    assert len(hidden) == int(np.ceil(0.2 * len(labelled)))  # the validation rows
+    kept = np.setdiff1d(labelled, hidden)
+    assert np.array_equal(y_fusion[kept], y_partial[kept])
+    assert np.all(y_fusion[y_partial == -1] == -1)
+
+
+def test_score_leaves_out_unlabelled_rows_and_works_in_model_selection(data, modalities):
+    X, y, _ = data
+    y_partial = _partial(y, share=0.5)
+    clf = _classifier(modalities, max_epochs=2).fit(X, y_partial)
+    labelled = y_partial != -1
+    assert clf.score(X, y_partial) == np.mean(clf.predict(X[labelled]) == y[labelled])
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    scores = cross_val_score(_classifier(modalities, max_epochs=2), X, y_partial, cv=folds)
+    assert scores.shape == (3,) and np.all((0 <= scores) & (scores <= 1))
+    search = GridSearchCV(_classifier(modalities, max_epochs=2), {"lr": [1e-3, 1e-2]},
+                          cv=folds).fit(X, y_partial)
+    assert -1 not in search.best_estimator_.classes_
+
+
+def test_string_classes_with_minus_one(data, modalities):
+    X, y, _ = data
+    y_text = np.array([f"c{v}" for v in y], dtype=object)
+    y_text[_partial(y) == -1] = -1
+    before = y_text.copy()
+    clf = _classifier(modalities, fusion_params={"label_weight": 1.0}).fit(X, y_text)
+    assert all(isinstance(c, str) for c in clf.classes_)
+    assert set(clf.predict(X)) <= set(clf.classes_)
+    np.testing.assert_array_equal(y_text, before)
+
+
+@pytest.mark.parametrize("kind, error, message", [
+    ("one class", ValueError, r"one class only \(1\).*\+1/-1"),
+    ("all unlabelled", ValueError, "no labelled row"),
+    ("continuous", ValueError, "Unknown label type"),
+    ("none", ValueError, "requires y to be passed"),
+    ("too few for early stopping", ValueError, "early_stopping=False"),
+])
+def test_bad_targets_are_refused_before_training(data, modalities, kind, error, message,
+                                                 monkeypatch):
+    X, y, _ = data
+    y_bad = {"one class": np.where(y > 3, 1, -1),
+             "all unlabelled": np.full(len(y), -1),
+             "continuous": y + 0.5,
+             "none": None,
+             "too few for early stopping": np.where(np.arange(len(y)) < 2,
+                                                    np.arange(len(y)), -1)}[kind]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", no_training)
+    clf = _classifier(modalities)
+    with pytest.raises(error, match=message):
+        clf.fit(X, y_bad)
+    assert not hasattr(clf, "network_")
+
+
+def test_fusion_must_be_a_fusion(data):
+    X, y, _ = data
+    with pytest.raises(TypeError, match="fusion must be a TupleInfoNCEFusion"):
+        TupleInfoNCEClassifier(StandardScaler()).fit(X, y)
+
+
+def test_pickle_round_trip(data, modalities):
+    X, y, _ = data
+    clf = _classifier(modalities).fit(X, _partial(y))
+    assert np.array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), clf.predict_proba(X))
+
+
+def test_save_load_round_trip(tmp_path, data, modalities):
+    pytest.importorskip("skops")
+    pytest.importorskip("safetensors")
+    from sktnce import load, save
+
+    X, y, _ = data
+    clf = _classifier(modalities, fusion_params={"label_weight": 1.0}).fit(X, _partial(y))
+    save(clf, tmp_path / "clf.sktnce")
+    loaded = load(tmp_path / "clf.sktnce")
+    assert type(loaded) is TupleInfoNCEClassifier
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert np.array_equal(loaded.fusion_.transform(X), clf.fusion_.transform(X))
+    assert loaded.classes_.tolist() == clf.classes_.tolist()
+    assert loaded.get_params()["fusion"].label_weight == 1.0
+    assert loaded.loss_curve_ == clf.loss_curve_
