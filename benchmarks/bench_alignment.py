@@ -2,8 +2,10 @@
 
 For each data set, each ``partial_share`` and at least 8 settings of alpha and beta
 (whole-tuple contrast, uniform alpha, and Dirichlet draws of alpha with random corruption
-rates), a TupleInfoNCEFusion is fitted without labels on 80% of the rows. Each reward is
-computed as :class:`sktnce.TupleInfoNCESearch` computes it:
+rates), a TupleInfoNCEFusion is fitted without labels on 80% of the rows (with
+``--train-on-validation``, on every row: the validation rows are then trained on, as rows a
+search's shared weights have fitted). Each reward is computed as
+:class:`sktnce.TupleInfoNCESearch` computes it:
 
 - ``log_prob`` and ``accuracy``: cross-modal discrimination on the held-out 20%, with the
   evaluation's own query corruption (``score_corruption``), the same for every setting;
@@ -14,13 +16,17 @@ computed as :class:`sktnce.TupleInfoNCESearch` computes it:
 The truth is the downstream quality: a linear probe trained on 10% of the labels and tested
 on the rest (mean over ``--probe-seeds`` splits, as ``bench_quality.py``). The table gives
 the Spearman rank correlation between each reward and the truth over the settings.
+``--json PATH`` adds the correlations to the dict in PATH, under the design's key
+(``"held_out"`` or ``"trained_on"``), so that two runs compare the designs.
 
     python benchmarks/bench_alignment.py                       # 3 data sets, 8 settings
     python benchmarks/bench_alignment.py --partial-shares 0 0.5 --epochs 30
+    python benchmarks/bench_alignment.py --train-on-validation --json results/a.json
     python benchmarks/bench_alignment.py --quick
 """
 
 import argparse
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -54,11 +60,14 @@ def settings(n_modalities, n_settings, seed=0):
     return found
 
 
-def alignment(dataset, n_samples, *, partial_share, n_settings, epochs, probe_seeds):
+def alignment(dataset, n_samples, *, partial_share, n_settings, epochs, probe_seeds,
+              train_on_validation=False):
     X, y, modalities = data.LOADERS[dataset](n_samples=n_samples)
     order = np.random.default_rng(0).permutation(len(X))
     n_validation = len(X) // 5
     validation, train = np.sort(order[:n_validation]), np.sort(order[n_validation:])
+    if train_on_validation:
+        train = np.arange(len(X))
     # The few-label reward sees a 10% labelled subset; -1 marks the other rows.
     y_partial = np.full(len(y), -1)
     labelled, _ = train_test_split(np.arange(len(y)), train_size=0.1, stratify=y,
@@ -98,6 +107,10 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--probe-seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small data, few epochs")
+    parser.add_argument("--train-on-validation", action="store_true",
+                        help="fit on every row, the validation rows too")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="add the correlations to this JSON file, under the design")
     args = parser.parse_args(argv)
     results = {}
     for dataset in args.datasets:
@@ -107,14 +120,31 @@ def main(argv=None):
                 dataset, n_samples, partial_share=share,
                 n_settings=4 if args.quick else args.settings,
                 epochs=2 if args.quick else args.epochs,
-                probe_seeds=1 if args.quick else args.probe_seeds)
+                probe_seeds=1 if args.quick else args.probe_seeds,
+                train_on_validation=args.train_on_validation)
             results[dataset, share] = correlation
     print("\n| data set | partial_share | " + " | ".join(REWARDS) + " |")
     print("|---|---|" + "---|" * len(REWARDS))
     for (dataset, share), correlation in results.items():
         print(f"| {dataset} | {share} | "
               + " | ".join(f"{correlation[r]:+.2f}" for r in REWARDS) + " |")
+    if args.json is not None:
+        _write_json(args.json, "trained_on" if args.train_on_validation else "held_out",
+                    results, argv)
     return results
+
+
+def _write_json(path, design, results, argv):
+    """Put this run's correlations into the dict in ``path`` under ``design``."""
+    table = json.loads(path.read_text()) if path.exists() else {}
+    table[design] = {
+        "command": "python benchmarks/bench_alignment.py "
+                   + " ".join(sys.argv[1:] if argv is None else argv),
+        "spearman": {f"{dataset}, partial_share={share}": correlation
+                     for (dataset, share), correlation in results.items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

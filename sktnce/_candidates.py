@@ -1,10 +1,11 @@
-"""One round's candidates of the search: trained from the lineage's state, then scored.
+"""One round's candidates of the search: trained from where the round starts, then scored.
 
-A candidate is a copy of the lineage's current fusion whose parameters are its setting,
-trained ``epochs_per_round`` more epochs on the training rows. Candidates train one by one
+A candidate is a copy of the fusion a round starts from whose parameters are its setting,
+trained a round's epochs more on the round's rows. Candidates train one by one
 (:func:`fit_and_score_candidate`, a joblib task) or stacked into one model
 (:func:`train_stacked_candidates`); either way a result is a dict with named keys, as
-scikit-learn's ``_fit_and_score`` returns.
+scikit-learn's ``_fit_and_score`` returns. A candidate is scored from rows the search
+encoded once, never through the modalities' transformers again.
 """
 
 import time
@@ -20,7 +21,7 @@ from ._discrimination import score_cross_modal
 from ._modalities import EncodedTable
 from ._reward import labelled_probe_score, rankme
 from ._setting import FitSeeds
-from ._training import TrainingConfig, train
+from ._training import TrainingConfig, represent, train
 
 __all__ = ["CandidateRound", "ScoringData", "continue_training", "fit_and_score_candidate",
            "score_candidate", "train_stacked_candidates"]
@@ -32,6 +33,7 @@ _CANDIDATE_THREADS = 1
 
 @contextmanager
 def candidate_threads():
+    """Run the block on ``_CANDIDATE_THREADS`` torch threads, then restore the count."""
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(_CANDIDATE_THREADS)
     try:
@@ -54,13 +56,15 @@ class CandidateRound(NamedTuple):
 
 
 class ScoringData(NamedTuple):
-    """What a candidate is scored on: the validation rows, raw and encoded, and the
-    labelled rows of the few-label reward."""
+    """What a candidate is scored on: the validation rows and the few-label reward's
+    labelled rows, both encoded by the search's fitted preprocessing."""
 
-    X_validation: object
     validation: EncodedTable
+    #: Whether a representation holds each modality's embedding after r (the
+    #: estimator's ``output="fused_and_modalities"``), as its ``transform`` would.
+    with_embeddings: bool
     reward_seed: int
-    #: ``(X_labelled, y_labelled)``, or None without the few-label reward.
+    #: ``(encoded labelled rows, their labels)``, or None without the few-label reward.
     labelled: Optional[tuple] = None
     scoring: object = None
 
@@ -119,14 +123,16 @@ def train_stacked_candidates(start, settings, round_):
 
 
 def score_candidate(candidate, data):
-    """Every reward of a trained candidate, as a dict (the candidate as "estimator").
+    """Every reward of a trained candidate, as a dict (the candidate as "estimator"), from
+    its representation of ``data``'s encoded rows (what its ``transform`` would return).
 
     Runs with one torch thread, in a joblib worker or in the caller's process: its result
     depends only on its arguments.
     """
     started = time.perf_counter()
+    encoder = candidate.net_.module_.encoder
     with candidate_threads():
-        embedding = candidate.transform(data.X_validation)
+        embedding = represent(encoder, data.validation, with_embeddings=data.with_embeddings)
         if not np.isfinite(embedding).all():
             raise FloatingPointError(
                 "A candidate's representation of the validation rows is not finite: its "
@@ -140,10 +146,10 @@ def score_candidate(candidate, data):
             "probe": np.nan,
         }
         if data.labelled is not None:
-            X_labelled, y_labelled = data.labelled
+            labelled, y_labelled = data.labelled
             result["probe"] = labelled_probe_score(
-                candidate.transform(X_labelled), y_labelled, scoring=data.scoring,
-                random_state=data.reward_seed)
+                represent(encoder, labelled, with_embeddings=data.with_embeddings),
+                y_labelled, scoring=data.scoring, random_state=data.reward_seed)
     result["score_time"] = time.perf_counter() - started
     return result
 

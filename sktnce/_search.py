@@ -1,14 +1,16 @@
 """TupleInfoNCESearch: learning alpha and beta by the paper's bilevel REINFORCE search.
 
-The meta-estimator: parameter checks, a short ``fit`` and the round loop. The policy lives
-in :mod:`sktnce._policy`, one candidate's training and scoring in :mod:`sktnce._candidates`,
-and the results table in :mod:`sktnce._search_results`.
+The meta-estimator: parameter checks, a short ``fit``, the round loop, and the search's two
+designs (the lineage, and the paper's rounds), each of which only trains a round's
+candidates and advances. The policy lives in :mod:`sktnce._policy`, one candidate's
+training and scoring in :mod:`sktnce._candidates`, and the results table in
+:mod:`sktnce._search_results`.
 """
 
 import math
 import time
 from numbers import Integral, Real
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -48,10 +50,19 @@ _SPLIT, _WEIGHTS, _POLICY, _CANDIDATE, _REWARD, _REFIT, _BRANCH, _LINEAGE = rang
 
 
 def _check_search(search, estimator):
-    """The searched parameters, as a set; the estimator checked to be a fusion."""
+    """The searched parameters, as a set; the estimator checked to be a fusion that can
+    train in rounds."""
     if not isinstance(estimator, TupleInfoNCEFusion):
         raise TypeError(
             f"estimator must be a TupleInfoNCEFusion; got {type(estimator).__name__}."
+        )
+    if estimator.lr_schedule == "one_cycle":
+        # Every round's training is a fit of its own, so each would run a cycle of its own.
+        raise ValueError(
+            "The search trains in rounds, and lr_schedule='one_cycle' anneals over one "
+            "fit's epochs: each round would start a new cycle. Search with "
+            "lr_schedule='constant'; to train with one cycle, fit "
+            "clone(search.best_estimator_).set_params(lr_schedule='one_cycle') afterwards."
         )
     search = list(search)
     unknown = [name for name in search if name not in SEARCHABLE]
@@ -65,7 +76,9 @@ def _check_search(search, estimator):
 
 
 class _Split(NamedTuple):
-    """The search's rows: the encoder trains on ``train``; the reward reads ``validation``."""
+    """The search's rows. The reward reads ``validation``; the candidates train on
+    ``train``, and so does the lineage in every round but its last, which trains on all
+    rows once no reward is left to read them."""
 
     train: np.ndarray
     validation: np.ndarray
@@ -92,17 +105,86 @@ def _split(n_samples, validation_fraction, reward, chunk_size, seed):
     return _Split(train=np.sort(order[n_validation:]), validation=np.sort(order[:n_validation]))
 
 
-def _search_labels(template, X, y, rows):
-    """``(labels, hidden)``: a target-aware ``template``'s labels of every row (a refit's),
-    and the same with the validation rows unlabelled (the lineage's and the candidates'),
-    so that no label the reward may read ever trains the encoder; None without
+class _SearchLabels(NamedTuple):
+    """A target-aware estimator's labels (:class:`~sktnce._labels.Labels`)."""
+
+    #: Every row's: the refit's.
+    all_rows: object
+    #: The lineage's and the candidates': without the validation rows' where the reward
+    #: reads labels, so that no label it reads trains the encoder it judges.
+    training: object
+
+
+def _search_labels(template, X, y, rows, reward, validation_fraction):
+    """The :class:`_SearchLabels` of a target-aware ``template``; None without
     ``label_weight``."""
     config = TrainingConfig.from_estimator(template)
     if config.supervision is None:
-        return None, None
+        return None
     labels = encode_labels(y, _num_samples(X), owner=type(template).__name__,
                            device=config.device)
-    return labels, labels.hide(rows.validation)
+    if not reward.reads_labels:
+        return _SearchLabels(labels, labels)
+    training = labels.hide(rows.validation)
+    codes = training.codes.cpu().numpy()
+    n_classes = len(np.unique(codes[codes >= 0]))
+    if n_classes < 2:
+        raise ValueError(
+            f"reward={reward.name!r} reads the labels of the validation rows, so the "
+            f"encoder trains on the other rows' labels alone (validation_fraction="
+            f"{validation_fraction} hides the rest), and those hold {n_classes} class(es); "
+            "the supervised term needs at least 2. Label rows of another class, or lower "
+            "validation_fraction."
+        )
+    return _SearchLabels(labels, training)
+
+
+def _probe_rows(reward, y, rows, target_aware):
+    """The rows whose labels the ``"probe"`` reward reads (None for another reward): every
+    labelled row, as the user's probe will; with a target-aware estimator, the labelled
+    validation rows alone, whose labels it never trains on."""
+    if not reward.reads_labels:
+        return None
+    labelled = np.flatnonzero(~unlabelled_mask(y))
+    if target_aware:
+        labelled = np.intersect1d(labelled, rows.validation)
+        check_partial_labels(y[labelled], len(labelled), where=(
+            " among the validation rows (with label_weight > 0, the only labels the "
+            "encoder never trains on)"))
+    return labelled
+
+
+class _SearchInputs(NamedTuple):
+    """What :meth:`TupleInfoNCESearch.fit` checked before any preprocessing or training."""
+
+    template: TupleInfoNCEFusion
+    specs: list
+    setting: object
+    searched: set
+    base: int
+    rows: _Split
+    labels: Optional[_SearchLabels]
+    probe_rows: Optional[np.ndarray]
+    y: object
+
+
+def _checked_inputs(search, X, y):
+    """The :class:`_SearchInputs` of ``search.fit(X, y)``: every parameter, the split and
+    the labels checked, nothing fitted."""
+    reward = REWARDS[search.reward]
+    searched = _check_search(search.search, search.estimator)
+    template = clone(search.estimator)
+    template._validate_params()
+    specs = check_modalities(template.modalities)
+    setting = resolve_setting(template.alpha, template.corruption, [s[0] for s in specs])
+    base = int(check_random_state(search.random_state).randint(np.iinfo(np.int32).max))
+    rows = _split(_num_samples(X), search.validation_fraction, reward,
+                  template.score_chunk_size, derive_seed(base, _SPLIT))
+    if reward.reads_labels:
+        y = check_partial_labels(y, _num_samples(X))
+    labels = _search_labels(template, X, y, rows, reward, search.validation_fraction)
+    probe_rows = _probe_rows(reward, y, rows, target_aware=labels is not None)
+    return _SearchInputs(template, specs, setting, searched, base, rows, labels, probe_rows, y)
 
 
 def _initialized(template, specs, X, setting, random_state, labels=None):
@@ -117,17 +199,52 @@ def _initialized(template, specs, X, setting, random_state, labels=None):
     return start._set_state(FusionState(preprocessing, setting, training, classes)), encoded
 
 
+def _scoring_data(start, X, inputs, scoring):
+    """The :class:`~sktnce._candidates.ScoringData` of every round (its ``reward_seed``
+    set per round): the validation rows and the probe's labelled rows, encoded once by
+    ``start``'s fitted preprocessing."""
+    preprocessing = start._get_state().preprocessing
+    device = start.net_.module_.encoder.absent.device
+
+    def encoded(rows):
+        return encode_input(start, preprocessing, _safe_indexing(X, rows), device)
+
+    labelled = None
+    if inputs.probe_rows is not None:
+        labelled = (encoded(inputs.probe_rows), inputs.y[inputs.probe_rows])
+    return ScoringData(encoded(inputs.rows.validation),
+                       with_embeddings=start.output == "fused_and_modalities",
+                       reward_seed=None, labelled=labelled, scoring=scoring)
+
+
 def _refitted(start, setting, encoded, params, labels):
     """``start`` with ``params`` (its refit's epochs and random_state) fitted anew on all
     rows of ``encoded`` with ``setting``: ``clone(estimator).set_params(...).fit(X)``, on
     the tensors already at hand."""
-    best = start.set_params(alpha=setting.alpha_by_name, corruption=dict(setting.corruption),
-                            **params)
-    state = best._get_state()
-    training = train(TrainingConfig.from_estimator(best), encoded, setting,
-                     FitSeeds.draw(best.random_state), widths=state.preprocessing.widths,
+    refit = start.set_params(alpha=setting.alpha_by_name, corruption=dict(setting.corruption),
+                             **params)
+    state = refit._get_state()
+    training = train(TrainingConfig.from_estimator(refit), encoded, setting,
+                     FitSeeds.draw(refit.random_state), widths=state.preprocessing.widths,
                      labels=labels)
-    return best._set_state(state._replace(setting=setting, training=training))
+    return refit._set_state(state._replace(setting=setting, training=training))
+
+
+def _best_estimator(search, design, start, learned, inputs):
+    """``best_estimator_``: where the ``design`` ended, or the refit of the ``learned``
+    setting from ``start``; its parameters set to what its weights trained (as many
+    epochs as they did, with the setting of their last epochs)."""
+    random_state, result = search.estimator.random_state, design.current
+    if search.refit:
+        if random_state is None:
+            random_state = derive_seed(inputs.base, _REFIT)
+        result = _refitted(start, learned, design.data.encoded, {
+            "max_epochs": search.estimator.max_epochs, "random_state": random_state},
+            None if inputs.labels is None else inputs.labels.all_rows)
+    return result.set_params(
+        alpha=dict(result.alpha_), corruption=dict(result.corruption_),
+        max_epochs=result.n_iter_, random_state=random_state,
+        warm_start=search.estimator.warm_start, verbose=search.estimator.verbose)
 
 
 def _evaluate_stacked(start, settings, round_, data):
@@ -140,71 +257,87 @@ def _evaluate_stacked(start, settings, round_, data):
             for candidate in candidates]
 
 
-def _candidate_rows(search, rows, round_index, base):
-    """``(rows, epochs)`` a round's candidates train on: with ``branch_fraction``, one pass
-    over that share of the training rows, drawn anew each round; otherwise
-    ``epochs_per_round`` epochs of all of them."""
-    if search.branch_fraction is None:
-        return rows.train, search.epochs_per_round
-    size = max(2, round(search.branch_fraction * len(rows.train)))
-    rng = np.random.default_rng(derive_seed(base, _BRANCH, round_index))
-    return np.sort(rng.choice(rows.train, size=size, replace=False)), 1
+class _SearchData(NamedTuple):
+    """What every round of a search reads: the table encoded, its split, the training
+    labels (None without ``label_weight``), the scoring data and the base seed."""
+
+    encoded: object
+    rows: _Split
+    labels: object
+    scoring: ScoringData
+    base: int
 
 
-def _lineage_step(search, encoded, rows, base, labels):
-    """``advance(start, mean, results, best, round_index) -> start``: where the next round
-    starts. With ``branch_fraction``, the lineage trains the round's ``epochs_per_round``
-    epochs on every row, as a fit does, with the policy's new ``mean``; otherwise the
-    round's best candidate carries on."""
+class _Design:
+    """One design of the search: what a round's candidates train on, and where the next
+    round starts.
 
-    def advance(start, mean, results, best, round_index):
-        if search.branch_fraction is None:
-            return results[best]["estimator"]
-        # All rows, the held-out ones too: the result is trained on the whole table, as a
-        # fit is (trained on the 80% alone, it lost 2.4 points of probe on generated data).
-        # A round's candidates still differ only by what they train on the other rows.
-        round_ = CandidateRound(encoded, None, search.epochs_per_round,
-                                derive_seed(base, _LINEAGE, round_index), labels)
-        return continue_training(start, mean, round_)
+    ``current`` is the fusion the next round's candidates start from (its weights and
+    Adam state); after the last round, the search's result unless it refits.
+    """
 
-    return advance
+    def __init__(self, search, start, data):
+        self.search = search
+        self.current = start
+        self.data = data
+        # Read once: whether a round's candidates can be stacked depends on it.
+        self._config = TrainingConfig.from_estimator(start)
 
+    def _candidate_training(self, round_index):
+        """``(rows, epochs)``: what a round's candidates train on."""
+        raise NotImplementedError
 
-def _candidate_evaluator(search, X, y, start, encoded, rows, base, labels):
-    """``evaluate(settings, round_index, start) -> list of result dicts``: one round's
-    candidates of ``search`` trained from ``start`` (see :func:`_candidate_rows`), with
-    ``labels`` where the estimator is target-aware, and scored on ``rows.validation``."""
-    X_validation = _safe_indexing(X, rows.validation)
-    labelled = None
-    if REWARDS[search.reward].reads_labels:
-        # An encoder that never sees labels can be judged by every labelled row, as the
-        # user's probe will, trained on rows the encoder trained on; a target-aware one by
-        # the validation rows' labels alone, which it never trains on.
-        labelled_rows = np.flatnonzero(~unlabelled_mask(y))
-        if labels is not None:
-            labelled_rows = np.intersect1d(labelled_rows, rows.validation)
-            check_partial_labels(y[labelled_rows], len(labelled_rows), where=(
-                " among the validation rows (with label_weight > 0, the only labels the "
-                "encoder never trains on)"))
-        labelled = (_safe_indexing(X, labelled_rows), y[labelled_rows])
-    state = start._get_state()
-    validation = encode_input(start, state.preprocessing, X_validation,
-                              encoded.features.device)
-    config = TrainingConfig.from_estimator(start)
-
-    def evaluate(settings, round_index, start):
-        train_rows, epochs = _candidate_rows(search, rows, round_index, base)
-        round_ = CandidateRound(encoded, train_rows, epochs,
-                                derive_seed(base, _CANDIDATE, round_index), labels)
-        data = ScoringData(X_validation, validation, derive_seed(base, _REWARD, round_index),
-                           labelled, search.scoring)
-        if search.batch_candidates and can_batch(config, settings):
-            return _evaluate_stacked(start, settings, round_, data)
-        return Parallel(n_jobs=search.n_jobs)(
-            delayed(fit_and_score_candidate)(start, setting, round_, data)
+    def evaluate(self, settings, round_index):
+        """A result dict (:func:`~sktnce._candidates.score_candidate`) per setting: its
+        candidate trained from ``current`` and scored on the validation rows."""
+        train_rows, epochs = self._candidate_training(round_index)
+        base = self.data.base
+        round_ = CandidateRound(self.data.encoded, train_rows, epochs,
+                                derive_seed(base, _CANDIDATE, round_index), self.data.labels)
+        scoring = self.data.scoring._replace(reward_seed=derive_seed(base, _REWARD, round_index))
+        if self.search.batch_candidates and can_batch(self._config, settings):
+            return _evaluate_stacked(self.current, settings, round_, scoring)
+        return Parallel(n_jobs=self.search.n_jobs)(
+            delayed(fit_and_score_candidate)(self.current, setting, round_, scoring)
             for setting in settings)
 
-    return evaluate
+    def advance(self, mean, results, best, round_index):
+        """Move ``current`` to where the next round starts, given the policy's new
+        ``mean``, the round's ``results`` and the index of its ``best`` candidate."""
+        raise NotImplementedError
+
+
+class _Lineage(_Design):
+    """The default design: one model, the lineage, trains ``epochs_per_round`` epochs a
+    round with the policy's mean; each round's candidates branch off it for one pass over
+    ``branch_fraction`` of the training rows, drawn anew each round."""
+
+    def _candidate_training(self, round_index):
+        train_rows = self.data.rows.train
+        size = max(2, round(self.search.branch_fraction * len(train_rows)))
+        rng = np.random.default_rng(derive_seed(self.data.base, _BRANCH, round_index))
+        return np.sort(rng.choice(train_rows, size=size, replace=False)), 1
+
+    def advance(self, mean, results, best, round_index):
+        # The validation rows stay out while a reward is still to read them; the last
+        # round, after the last reward, trains on every row, as a fit would.
+        last = round_index == self.search.n_rounds - 1
+        round_ = CandidateRound(self.data.encoded, None if last else self.data.rows.train,
+                                self.search.epochs_per_round,
+                                derive_seed(self.data.base, _LINEAGE, round_index),
+                                self.data.labels)
+        self.current = continue_training(self.current, mean, round_)
+
+
+class _PaperRounds(_Design):
+    """The paper's design (``branch_fraction=None``): every candidate trains
+    ``epochs_per_round`` epochs on the training rows, and the best one carries on."""
+
+    def _candidate_training(self, round_index):
+        return self.data.rows.train, self.search.epochs_per_round
+
+    def advance(self, mean, results, best, round_index):
+        self.current = results[best]["estimator"]
 
 
 def _report_round(round_index, n_rounds, best_reward, mean):
@@ -243,18 +376,20 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     sample a valid setting) is moved by REINFORCE:
 
     - each round draws ``n_candidates`` settings ``theta_b ~ N(mu, sigma^2 I)``;
-    - every candidate branches off the current model (its weights and Adam state), trains
-      one pass over ``branch_fraction`` of the training rows with its setting, and is
-      scored by the reward on the validation rows (never trained on), all on the same
-      batches, candidate sets and augmentations;
+    - every candidate branches off the lineage (its weights and Adam state), trains one
+      pass over ``branch_fraction`` of the training rows with its setting, and is scored
+      by the reward on the validation rows, all on the same batches, candidate sets and
+      augmentations;
     - the policy mean takes one Adam ascent step along
       ``(1/B) sum_b A_b grad_mu log N(theta_b; mu, sigma^2)``, with the normalised
       advantage ``A_b = (R_b - mean R) / (std R + 1e-8)``, as in the authors' code;
-    - the lineage trains ``epochs_per_round`` epochs on the training rows with the new mean
-      (after the last round, it is ``best_estimator_``).
+    - the lineage trains ``epochs_per_round`` epochs with the new mean: on the training
+      rows, except in the last round, which follows the last reward and trains on every
+      row. After it, the lineage is ``best_estimator_``.
 
     With ``branch_fraction=None`` it runs as in the paper instead: every candidate trains
-    ``epochs_per_round`` epochs and the best carries on (``0.8 * n_candidates`` fits).
+    ``epochs_per_round`` epochs on the training rows and the best carries on
+    (``0.8 * n_candidates`` fits); no training but a refit reads the validation rows.
 
     The preprocessing is fitted once, on all rows. The result does not depend on ``n_jobs``
     or the joblib backend. The user guide gives what the search costs and finds.
@@ -264,11 +399,13 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     estimator : TupleInfoNCEFusion
         Gives every setting the search does not learn. Its ``alpha`` and ``corruption`` are
         where the policy starts (0 at a floor of 0.01); its ``max_epochs`` and
-        ``random_state`` are the refit's (None: one from the search's).
+        ``random_state`` are the refit's (None: one from the search's), unused without
+        one. Its ``lr_schedule`` must be ``"constant"``: every round trains as a fit.
     n_candidates : int, default=5
         Settings drawn and trained per round (B); at least 2.
     n_rounds : int, default=10
-        Rounds: ``n_rounds * epochs_per_round`` epochs along the lineage.
+        Rounds: ``n_rounds * epochs_per_round`` epochs along the lineage (or the chain of
+        each round's best candidate).
     epochs_per_round : int, default=5
         Epochs the lineage (``branch_fraction=None``: each candidate) trains per round.
     search : tuple of {"alpha", "corruption"}, default=("alpha",)
@@ -281,7 +418,9 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         A candidate's score on the validation rows: the embedding's effective rank
         (Garrido et al., 2023); the mean log-probability or top-1 accuracy (the paper's) of
         retrieving the rest of a row from one modality among ``score_chunk_size``; a
-        linear probe's 3-fold ``scoring`` on the rows ``fit(X, y)`` labels.
+        linear probe's 3-fold ``scoring`` on the rows ``fit(X, y)`` labels (with a
+        target-aware estimator, the validation rows among them, whose labels then train
+        nothing but a refit).
     branch_fraction : float in (0, 1] or None, default=0.25
         Share of the training rows (drawn anew each round) a candidate trains one pass on.
     refit : bool, default=False
@@ -291,7 +430,8 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     batch_candidates : bool, default=True
         Train a round's candidates as one stacked model (:mod:`torch.func`) here, or else
         one by one with joblib, on one torch thread each (equal up to float rounding).
-        Settings that cannot share a model (a zero weight for some only) go one by one.
+        Settings that cannot share a model (a zero weight for some only), and a
+        target-aware estimator's, go one by one.
     scoring : str, callable or None, default=None
         The ``"probe"`` reward's score, as in GridSearchCV (None: accuracy).
     validation_fraction : float, default=0.2
@@ -307,8 +447,13 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     best_estimator_ : TupleInfoNCEFusion
-        The lineage, the refit (``refit=True``) or the last round's best candidate; its
-        ``alpha`` and ``corruption`` are the setting its weights last trained with.
+        The lineage, the refit (``refit=True``) or the last round's best candidate. Its
+        parameters say what its weights trained: ``max_epochs`` equals ``n_iter_``
+        (``n_rounds * epochs_per_round`` without a refit), and ``alpha`` and
+        ``corruption`` are the setting of its last epochs. ``clone(best_estimator_).fit(X)``
+        gives the refit back; without one, it trains as many epochs with the final setting
+        throughout, another model than the search's, whose earlier rounds trained with
+        earlier settings and other seeds.
     alpha_ : dict of str to float
         The learned mixture weights (the final policy mean), by ``"ordinary"`` and modality.
     corruption_ : dict of str to float
@@ -394,67 +539,51 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         X : {array-like, DataFrame} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), default=None
             Labels, -1 for unlabelled rows: read by ``reward="probe"`` and by a target-aware
-            estimator, which trains on the training rows' labels only (the refit on all);
-            then ``"probe"`` scores on the validation rows'.
+            estimator (``label_weight > 0``), which trains on every row's labels except the
+            validation rows' when the reward reads those (the refit trains on all).
 
         Returns
         -------
         self : TupleInfoNCESearch
         """
         X = check_table(X, estimator=self, min_rows=2)  # rows are split from an array
-        reward = REWARDS[self.reward]
-        searched = _check_search(self.search, self.estimator)
-        template = clone(self.estimator)
-        template._validate_params()
-        specs = check_modalities(template.modalities)
-        setting = resolve_setting(template.alpha, template.corruption, [s[0] for s in specs])
-        base = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        rows = _split(_num_samples(X), self.validation_fraction, reward,
-                      template.score_chunk_size, derive_seed(base, _SPLIT))
-        if reward.reads_labels:
-            y = check_partial_labels(y, _num_samples(X))
-        labels, hidden = _search_labels(template, X, y, rows)
+        inputs = _checked_inputs(self, X, y)
+        training_labels = None if inputs.labels is None else inputs.labels.training
         with restore_on_failure(self):
-            start, encoded = _initialized(template, specs, X, setting,
-                                          derive_seed(base, _WEIGHTS), hidden)
-            parameterization = Parameterization(setting, searched)
+            start, encoded = _initialized(inputs.template, inputs.specs, X, inputs.setting,
+                                          derive_seed(inputs.base, _WEIGHTS), training_labels)
+            data = _SearchData(encoded, inputs.rows, training_labels,
+                               _scoring_data(start, X, inputs, self.scoring), inputs.base)
+            design = (_PaperRounds if self.branch_fraction is None else _Lineage)(
+                self, start, data)
+            parameterization = Parameterization(inputs.setting, inputs.searched)
             policy = GaussianPolicy(parameterization.initial_mean(), sigma=self.sigma,
                                     learning_rate=self.learning_rate)
-            evaluate = _candidate_evaluator(self, X, y, start, encoded, rows, base, hidden)
-            advance = _lineage_step(self, encoded, rows, base, hidden)
-            best = self._run_search(evaluate, advance, policy, parameterization, start,
-                                    np.random.default_rng(derive_seed(base, _POLICY)))
+            self._run_search(design, policy, parameterization,
+                             np.random.default_rng(derive_seed(inputs.base, _POLICY)))
             learned = parameterization.decode(policy.mean)
             self.alpha_, self.corruption_ = learned.alpha_by_name, dict(learned.corruption)
-            final = {"max_epochs": self.estimator.max_epochs, "verbose": self.estimator.verbose,
-                     "random_state": self.estimator.random_state}
-            if self.refit:
-                best = _refitted(start, learned, encoded, {
-                    **final, "random_state": derive_seed(base, _REFIT)
-                    if final["random_state"] is None else final["random_state"]}, labels)
-            self.best_estimator_ = best.set_params(
-                alpha=dict(best.alpha_), corruption=dict(best.corruption_),
-                warm_start=self.estimator.warm_start, **final)
+            self.best_estimator_ = _best_estimator(self, design, start, learned, inputs)
         return self
 
-    def _run_search(self, evaluate, advance, policy, parameterization, start, rng):
-        """The round loop: draw, evaluate, move the policy, advance. Returns the lineage."""
+    def _run_search(self, design, policy, parameterization, rng):
+        """The round loop: draw settings, ``design.evaluate`` them, move the policy,
+        ``design.advance``."""
         record = SearchResults(parameterization.names)
         mean = parameterization.decode(policy.mean)
         for round_index in range(self.n_rounds):
             thetas = policy.sample(self.n_candidates, rng)
             settings = [parameterization.decode(theta) for theta in thetas]
-            results = evaluate(settings, round_index, start)
+            results = design.evaluate(settings, round_index)
             rewards = REWARDS[self.reward].values(results)
             best = int(np.argmax(rewards))
             record.add_round(round_index, mean, settings, results, rewards, best)
             policy.update(thetas, rewards)
             mean = parameterization.decode(policy.mean)
-            start = advance(start, mean, results, best, round_index)
+            design.advance(mean, results, best, round_index)
             if self.verbose > 0:
                 _report_round(round_index, self.n_rounds, rewards[best], mean)
         self.search_results_, self.history_ = record.candidates, record.history
-        return start
 
     def _fitted_best(self):
         check_is_fitted(self)

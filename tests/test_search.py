@@ -1,4 +1,5 @@
 import pickle
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -169,7 +170,7 @@ def test_by_default_the_best_estimator_is_the_lineage(data, modalities):
     assert best.corruption == best.corruption_ == found.corruption_
     assert best.n_iter_ == len(best.loss_curve_) == 2  # n_rounds * epochs_per_round
     assert best.modalities_[0][1].n_samples_seen_ == 160  # fitted once, on all rows
-    assert not best.warm_start and best.max_epochs == found.estimator.max_epochs
+    assert not best.warm_start and best.max_epochs == best.n_iter_
     # The candidates branched off it: n_candidates per round, each scored.
     assert len(found.search_results_["reward"]) == 4
 
@@ -190,7 +191,7 @@ def test_without_branches_or_refit_the_best_estimator_is_the_last_best_candidate
     assert found.alpha_ != pytest.approx(best.alpha_)
     assert best.n_iter_ == len(best.loss_curve_) == 2  # n_rounds * epochs_per_round
     assert best.modalities_[0][1].n_samples_seen_ == 160  # fitted once, on all rows
-    assert not best.warm_start and best.max_epochs == found.estimator.max_epochs
+    assert not best.warm_start and best.max_epochs == best.n_iter_
 
 
 def test_delegates_to_best_estimator(fitted):
@@ -266,6 +267,7 @@ def test_not_fitted(modalities, data):
         ({"validation_fraction": 0.3, "reward": "log_prob"}, ValueError,
          "score_chunk_size=16"),  # 3 of 8 rows
         ({"scoring": 3}, ValueError, "scoring"),
+        ({"estimator": TupleInfoNCEFusion(lr_schedule="one_cycle")}, ValueError, "one_cycle"),
     ],
 )
 def test_bad_parameters_fail_before_training(data, modalities, monkeypatch, params, error,
@@ -433,9 +435,9 @@ def test_the_refit_is_a_fresh_fit_of_the_learned_setting(data, modalities):
 
 def test_by_default_the_search_trains_on_about_as_many_rows_as_one_fit(data, modalities,
                                                                         monkeypatch):
-    # The arithmetic of the design, counted (never timed): the lineage trains the
-    # estimator's epochs on every row, and every round each candidate branches off it for
-    # one pass over a quarter of the training rows.
+    # The arithmetic of the design, counted (never timed): the lineage trains
+    # n_rounds * epochs_per_round epochs, on the training rows but in its last round, and
+    # every round each candidate branches off it for one pass over a quarter of them.
     from sktnce._network import TupleInfoNCEModule
 
     X, _, _ = data
@@ -458,8 +460,9 @@ def test_by_default_the_search_trains_on_about_as_many_rows_as_one_fit(data, mod
     one_fit = rows_trained(estimator)
     assert one_fit == 10 * 160
     lineage = rows_trained(TupleInfoNCESearch(estimator, **{**TINY, **rounds}))
-    # 10 epochs of the 160 rows, and 2 rounds of 5 branches of 32 of the 128 training rows.
-    assert lineage == 10 * 160 + 2 * 5 * 32 == one_fit * 6 // 5
+    # 5 epochs of the 128 training rows, 5 of all 160, and 2 rounds of 5 branches of 32
+    # of the 128 training rows.
+    assert lineage == 5 * 128 + 5 * 160 + 2 * 5 * 32 == one_fit * 11 // 10
     rounds_and_refit = rows_trained(TupleInfoNCESearch(
         estimator, **{**TINY, **rounds, "branch_fraction": None, "refit": True}))
     assert rounds_and_refit == 2 * 5 * 5 * 128 + one_fit  # 5 times one fit
@@ -477,7 +480,10 @@ def _validation_rows(searched, n_samples):
         sktnce._search.derive_seed(base, sktnce._search._SPLIT)).validation
 
 
-def test_target_aware_search_trains_on_the_training_rows_labels_only(data, modalities):
+def test_validation_rows_train_only_after_the_last_reward(data, modalities):
+    # A target-aware lineage with the label-free reward: the validation rows' labels
+    # reach neither a reward nor a candidate (the same history, bit for bit), but the
+    # lineage's last round, after the last reward, trains on them.
     X, y, _ = data
     aware = TupleInfoNCESearch(fusion(modalities, label_weight=1.0), **TINY)
     found = clone(aware).fit(X, y)
@@ -485,22 +491,175 @@ def test_target_aware_search_trains_on_the_training_rows_labels_only(data, modal
     validation = _validation_rows(found, len(X))
     relabelled = y.copy()
     relabelled[validation] = np.random.default_rng(0).permutation(y[validation])
-    # the held-out rows' labels never train the lineage: the same result, bit for bit
-    np.testing.assert_array_equal(found.transform(X), clone(aware).fit(X, relabelled).transform(X))
+    other = clone(aware).fit(X, relabelled)
+    assert other.history_ == found.history_
+    assert not np.array_equal(found.transform(X), other.transform(X))
     relabelled = y.copy()
     train = np.setdiff1d(np.arange(len(X)), validation)
     relabelled[train] = np.random.default_rng(0).permutation(y[train])
-    assert not np.array_equal(found.transform(X), clone(aware).fit(X, relabelled).transform(X))
+    assert clone(aware).fit(X, relabelled).history_ != found.history_
 
 
 def test_target_aware_refit_trains_on_every_label_and_the_probe_reads_held_out_ones(
         data, modalities, monkeypatch):
     X, y, _ = data
     seen = _spy_on_probe_rewards(monkeypatch)
+    refit = _spy_on_training(monkeypatch, sktnce._search)
     aware = TupleInfoNCESearch(fusion(modalities, label_weight=1.0), **TINY, reward="probe",
                                validation_fraction=0.5, refit=True)
     found = aware.fit(X, y)
     assert {len(labels) for _, labels in seen} == {len(_validation_rows(found, len(X)))}
+    # The refit, the one training of the search module itself, trains on every label.
+    assert len(refit) == 1 and refit[0].rows is None
+    np.testing.assert_array_equal(refit[0].codes, np.searchsorted(np.unique(y), y))
     assert found.best_estimator_.n_iter_ == FAST["max_epochs"]
     with pytest.raises(ValueError, match="among the validation rows"):
         clone(aware).set_params(validation_fraction=0.05).fit(X, y)
+
+
+# ------------------------------------------------------------------ scoring and labels
+class CountingScaler(StandardScaler):
+    """A StandardScaler that counts its ``transform`` calls (in a class-level list, which
+    clones share)."""
+
+    calls = []
+
+    def transform(self, X, copy=None):
+        CountingScaler.calls.append(len(X))
+        return super().transform(X, copy=copy)
+
+
+def test_search_fits_under_pandas_output(data, modalities):
+    pd = pytest.importorskip("pandas")
+    from sklearn import config_context
+
+    X, _, _ = data
+    with config_context(transform_output="pandas"):
+        found = search(modalities).fit(X)
+        assert isinstance(found.transform(X), pd.DataFrame)
+    plain = search(modalities).fit(X)
+    # Exact: the output container changes no number of the search.
+    assert found.history_ == plain.history_
+    on_the_estimator = TupleInfoNCESearch(fusion(modalities).set_output(transform="pandas"),
+                                          **TINY).fit(X)
+    assert on_the_estimator.history_ == plain.history_
+
+
+def test_candidates_are_scored_without_preprocessing_again(data):
+    # The search encodes the validation and labelled rows once; a candidate is scored from
+    # them, never through the modalities' transformers.
+    X, y, columns = data
+    y_partial = np.where(np.arange(len(y)) % 4 == 0, y, -1)
+    modalities = [(name, CountingScaler(), cols) for name, cols in columns.items()]
+    CountingScaler.calls.clear()
+    search(modalities, reward="probe", n_candidates=3, n_rounds=3).fit(X, y_partial)
+    # Per modality: fit_transform on all rows, then the validation and labelled rows.
+    assert sorted(CountingScaler.calls) == sorted([160, 32, 40] * len(modalities))
+
+
+class Trained(NamedTuple):
+    """What one ``train`` call trained on: its rows (None: all) and label codes (or None)."""
+
+    rows: object
+    codes: object
+
+
+def _spy_on_training(monkeypatch, module):
+    """A list that gets the :class:`Trained` of every ``train`` call made by ``module``
+    (``_candidates``: the lineage and the one-by-one candidates; ``_search``: the refit)."""
+    seen = []
+    original = module.train
+
+    def spy(*args, rows=None, labels=None, **kwargs):
+        seen.append(Trained(rows, None if labels is None else labels.codes.numpy().copy()))
+        return original(*args, rows=rows, labels=labels, **kwargs)
+
+    monkeypatch.setattr(module, "train", spy)
+    return seen
+
+
+@pytest.mark.parametrize("reward", ["rankme", "probe"])
+def test_target_aware_search_hides_validation_labels_only_from_a_reward_reading_them(
+        data, modalities, monkeypatch, reward):
+    X, y, _ = data
+    seen = _spy_on_training(monkeypatch, sktnce._candidates)
+    found = TupleInfoNCESearch(fusion(modalities, label_weight=1.0), **TINY,
+                               reward=reward).fit(X, y)
+    validation = _validation_rows(found, len(X))
+    train = np.setdiff1d(np.arange(len(X)), validation)
+    codes = np.searchsorted(np.unique(y), y)
+    # Round by round: the 2 candidates (one by one: a target-aware model cannot be
+    # stacked), then the lineage; its last round trains on every row.
+    assert len(seen) == 2 * (2 + 1) and seen[-1].rows is None
+    for trained in seen:
+        np.testing.assert_array_equal(trained.codes[train], codes[train])
+        if reward == "probe":  # the reward reads them: no training does
+            assert (trained.codes[validation] == -1).all()
+        else:  # nothing reads them: the lineage's last round trains on them
+            np.testing.assert_array_equal(trained.codes[validation], codes[validation])
+
+
+def test_target_aware_search_needs_two_classes_among_the_training_labels(
+        data, modalities, monkeypatch):
+    X, y, _ = data
+    found = TupleInfoNCESearch(fusion(modalities, label_weight=1.0), **TINY, reward="probe")
+    validation = _validation_rows(found, len(X))
+    one_class = np.zeros(len(y), dtype=int)  # every training row in class 0
+    one_class[validation] = np.arange(len(validation)) % 2  # 2 classes to score the probe
+
+    def no_work(*args, **kwargs):
+        pytest.fail("training started")
+
+    monkeypatch.setattr(sktnce._search, "fit_and_score_candidate", no_work)
+    monkeypatch.setattr(sktnce._search, "_evaluate_stacked", no_work)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        found.fit(X, one_class)
+
+
+@pytest.mark.parametrize("params", [
+    {"refit": False},  # the lineage
+    {"refit": False, "branch_fraction": None},  # the last round's best candidate
+    {"refit": True},
+])
+def test_best_estimator_records_the_epochs_its_weights_trained(data, modalities, params):
+    X, _, _ = data
+    # 2 rounds of 2 epochs, against the estimator's 3: the numbers cannot coincide.
+    found = TupleInfoNCESearch(fusion(modalities, max_epochs=3), **{
+        **TINY, "epochs_per_round": 2, **params}).fit(X)
+    best = found.best_estimator_
+    epochs = 3 if params["refit"] else 4
+    assert best.max_epochs == best.n_iter_ == len(best.loss_curve_) == epochs
+    assert found.estimator.max_epochs == 3
+    # A clone refits as many epochs, with the setting its weights last trained with.
+    again = clone(best).fit(X)
+    assert again.n_iter_ == epochs and again.alpha_ == best.alpha_
+    if params["refit"]:  # the refit is a plain fit: its clone gives it back
+        assert np.array_equal(again.transform(X), best.transform(X))
+
+
+@pytest.mark.parametrize("batch_candidates", [True, False])
+def test_nothing_trains_on_the_validation_rows_before_the_last_reward(
+        data, modalities, monkeypatch, batch_candidates):
+    X, _, _ = data
+    seen = _spy_on_training(monkeypatch, sktnce._candidates)
+    stacked = []
+    original = sktnce._candidates.train_stacked
+
+    def spy(*args, rows=None, **kwargs):
+        stacked.append(rows)
+        return original(*args, rows=rows, **kwargs)
+
+    monkeypatch.setattr(sktnce._candidates, "train_stacked", spy)
+    found = search(modalities, n_rounds=3, batch_candidates=batch_candidates).fit(X)
+    train = np.setdiff1d(np.arange(len(X)), _validation_rows(found, len(X)))
+    rows = [trained.rows for trained in seen] + stacked
+    # Every candidate and the lineage's first rounds train on training rows alone; the
+    # lineage's last round, after the last reward, on all rows.
+    assert len(rows) == 3 * (1 if batch_candidates else 2) + 3 and seen[-1].rows is None
+    assert sum(r is None for r in rows) == 1
+    assert all(np.isin(r, train).all() for r in rows if r is not None)
+    paper = search(modalities, n_rounds=3, branch_fraction=None,
+                   batch_candidates=batch_candidates)
+    seen.clear(), stacked.clear()
+    paper.fit(X)
+    assert all(np.array_equal(r, train) for r in [t.rows for t in seen] + stacked)
