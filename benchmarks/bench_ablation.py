@@ -11,6 +11,7 @@ printed too.
     python benchmarks/bench_ablation.py
     python benchmarks/bench_ablation.py --datasets multiple_features --seeds 3
     python benchmarks/bench_ablation.py --quick
+    python benchmarks/bench_ablation.py --json benchmarks/results/ablation.json
 """
 
 import argparse
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
 import methods  # noqa: E402
+import results_io  # noqa: E402
 from bench_quality import probe_scores  # noqa: E402
 
 DATASETS = data.STUDY_SIZES
@@ -71,6 +73,7 @@ def main(argv=None):
     parser.add_argument("--probe-seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--quick", action="store_true", help="small data, few epochs")
+    parser.add_argument("--json", help="write the table and every cell to this file")
     args = parser.parse_args(argv)
     report = {}
     for dataset in args.datasets:
@@ -79,13 +82,16 @@ def main(argv=None):
             seeds=1 if args.quick else args.seeds,
             probe_seeds=1 if args.quick else args.probe_seeds,
             epochs=2 if args.quick else args.epochs)
-    print("\n| data set | partial views | disturbed off | disturbed on |")
-    print("|---|---|---|---|")
+    lines = ["| data set | partial views | disturbed off | disturbed on |", "|---|---|---|---|"]
     for dataset, rows in report.items():
         for partial in PARTIAL_VIEWS:
             off, on = (r for r in rows if r["partial views"] == partial)
-            print(f"| {dataset} | {partial} | {off['probe']:.3f} (A {off['score']:.2f}) | "
-                  f"{on['probe']:.3f} (A {on['score']:.2f}) |")
+            lines.append(f"| {dataset} | {partial} | {off['probe']:.3f} (A {off['score']:.2f}) "
+                         f"| {on['probe']:.3f} (A {on['score']:.2f}) |")
+    print("\n" + "\n".join(lines))
+    if args.json:
+        results_io.write(args.json, script="bench_ablation.py", argv=argv,
+                         printed="\n".join(lines), results=report)
     return report
 
 

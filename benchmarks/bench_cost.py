@@ -17,6 +17,7 @@ The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
     python benchmarks/bench_cost.py --device cuda --sizes 10000 100000  # on a GPU
     python benchmarks/bench_cost.py --reconstruction-only            # item 2 alone
     python benchmarks/bench_cost.py --quick                          # tiny sizes, a smoke run
+    python benchmarks/bench_cost.py --json benchmarks/results/cost.json  # and write the figures
 """
 
 import argparse
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -37,6 +39,10 @@ from sktnce._modalities import check_modalities, fit_input
 from sktnce._setting import FitSeeds, resolve_setting
 from sktnce._training import TrainingConfig, build_fusion_net
 from sktnce.datasets import make_multimodal_classification
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import results_io  # noqa: E402
 
 WIDTHS = (50, 30, 20)
 
@@ -172,6 +178,7 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--reconstruction-only", action="store_true")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="write the tables and figures to this file")
     args = parser.parse_args(argv)
     if args.child:
         scaling_child(args.child, args.device)
@@ -181,19 +188,37 @@ def main(argv=None):
     price = reconstruction_price(device=args.device, **quick)
     print(f"fit epoch: reconstruction={TupleInfoNCEFusion().reconstruction} {price['with_s']:.3f} s, "
           f"reconstruction=0 {price['without_s']:.3f} s, ratio {price['ratio']:.2f}")
+    tables = ["| reconstruction | s/epoch | ratio |", "|---|---|---|",
+              f"| 0 | {price['without_s']:.3f} | 1.00 |",
+              f"| {TupleInfoNCEFusion().reconstruction} | {price['with_s']:.3f} "
+              f"| {price['ratio']:.2f} |"]
     if args.reconstruction_only:
+        if args.json:
+            results_io.write(args.json, script="bench_cost.py", argv=argv,
+                             printed="\n".join(tables), results={"reconstruction": price})
         return price
     overhead = layer_overhead(device=args.device, **quick)
     sizes = [500, 2000] if args.quick else args.sizes
     print(f"fit epoch: bare loop {overhead['bare_s']:.3f} s, TupleInfoNCEFusion "
           f"{overhead['fusion_s']:.3f} s, ratio {overhead['ratio']:.2f}")
     rows = scaling(sizes, args.device)
-    print("| rows | X (MB) | s/epoch | transform rows/s | extra peak memory (x X) |")
-    print("|---|---|---|---|---|")
+    scaling_table = ["| rows | X (MB) | s/epoch | transform rows/s | extra peak memory (x X) |",
+                     "|---|---|---|---|---|"]
     for r in rows:
-        print(f"| {r['n_samples']:,} | {r['data_mb']:.0f} | {r['epoch_s']:.2f} | "
-              f"{r['transform_rows_per_s']:,.0f} | "
-              f"{r['peak_over_baseline_mb']:.0f} MB ({r['peak_over_baseline_mb'] / r['data_mb']:.1f}x) |")
+        scaling_table.append(
+            f"| {r['n_samples']:,} | {r['data_mb']:.0f} | {r['epoch_s']:.2f} | "
+            f"{r['transform_rows_per_s']:,.0f} | {r['peak_over_baseline_mb']:.0f} MB "
+            f"({r['peak_over_baseline_mb'] / r['data_mb']:.1f}x) |")
+    print("\n".join(scaling_table))
+    if args.json:
+        tables += ["", "| loop | s/epoch | ratio |", "|---|---|---|",
+                   f"| bare PyTorch | {overhead['bare_s']:.3f} | 1.00 |",
+                   f"| TupleInfoNCEFusion.fit | {overhead['fusion_s']:.3f} "
+                   f"| {overhead['ratio']:.2f} |", "", *scaling_table]
+        results_io.write(args.json, script="bench_cost.py", argv=argv,
+                         printed="\n".join(tables),
+                         results={"reconstruction": price, "overhead": overhead,
+                                  "scaling": rows})
     return overhead, rows
 
 

@@ -13,10 +13,13 @@ machine: another busy process distorts timings by up to 35x on two cores.
 
     python benchmarks/bench_disturbed.py            # 20,000 rows, 3 modalities
     python benchmarks/bench_disturbed.py --quick    # a smoke run on tiny data
+    python benchmarks/bench_disturbed.py --json benchmarks/results/disturbed.json
 """
 
 import argparse
 import statistics
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,6 +29,10 @@ from sktnce import TupleInfoNCEFusion
 from sktnce._augment import corrupt, random_derangement
 from sktnce._network import TrainingOutputs, TupleInfoNCEModule
 from sktnce.datasets import make_multimodal_classification
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import results_io  # noqa: E402
 
 
 class NaiveDisturbedModule(TupleInfoNCEModule):
@@ -88,6 +95,7 @@ def run(n_samples=20000, max_epochs=6, repeats=3, random_state=0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Epoch time of disturbed negatives.")
     parser.add_argument("--quick", action="store_true", help="tiny data, for a smoke test")
+    parser.add_argument("--json", help="write the table and the times to this file")
     args = parser.parse_args(argv)
     settings = {"n_samples": 300, "max_epochs": 2, "repeats": 1} if args.quick else {}
     results = run(**settings)
@@ -96,6 +104,12 @@ def main(argv=None):
     print(f"{'variant':<10}{'s/epoch':>10}{'x plain':>10}")
     for name, (seconds, ratio) in results.items():
         print(f"{name:<10}{seconds:>10.4f}{ratio:>10.2f}")
+    if args.json:
+        table = ["| variant | s/epoch | x plain |", "|---|---|---|"] + [
+            f"| {name} | {seconds:.3f} | {ratio:.2f} |"
+            for name, (seconds, ratio) in results.items()]
+        results_io.write(args.json, script="bench_disturbed.py", argv=argv,
+                         printed="\n".join(table), results=results)
     return results
 
 

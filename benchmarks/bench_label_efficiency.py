@@ -1,18 +1,20 @@
 """Label efficiency: linear-probe accuracy against the share of labelled rows.
 
-The regime unsupervised fusion is for: few labels. For each data set, each representation is
-learned without labels on all rows, once per ``--fit-seeds`` (``random_state`` 0, 1, ...;
-one by default); then for each of ``--seeds`` seeds a stratified 70/30 split, the same for
-every method (paired), and a probe (StandardScaler + LogisticRegression) trained on 1%, 5%,
-10%, 25% and 100% of the training rows (at least one row per class) and scored on the test
+For each data set, each representation is learned without labels on all rows, once per
+``--fit-seeds`` (``random_state`` 0, 1, ...; one by default); then for each of ``--seeds``
+seeds a stratified 70/30 split, the same for every method (paired), and a probe
+(StandardScaler + LogisticRegression) trained on each ``--fractions`` share of the training
+rows (1%, 5%, 10%, 25% and 100% by default; at least one row per class) and scored on the test
 rows. Prints one table per data set, mean ± standard deviation over the fits and splits, and
-marks the best unsupervised row of each column; ``--json`` writes every score.
+marks the best unsupervised row of each column; ``--json`` writes every score, after each
+data set.
 
 Two rows learn from the labels: "TupleInfoNCE, target-aware" (``label_weight``) trains on all
 rows with exactly the probe's labelled rows labelled and every other row -1, and the
 "supervised MLP (reference)" (hidden layers of 64 and 32, the fusion's widths) on the
-labelled rows alone. Their fits depend on the labelled rows, so each is fitted once per
-split and share, with ``random_state`` the split's seed.
+labelled rows alone. Their fits depend on the labelled rows, so each is fitted once per fit
+seed, split and share, with ``random_state`` ``split + fit * seeds`` (the split's seed for
+fit 0); ``--first-fit`` starts at a later fit, to add fits to an earlier run's file.
 
     python benchmarks/bench_label_efficiency.py                          # every study set
     python benchmarks/bench_label_efficiency.py --datasets movielens adult
@@ -21,7 +23,7 @@ split and share, with ``random_state`` the split's seed.
     python benchmarks/bench_label_efficiency.py --fit-seeds 3            # 3 fits per method
     python benchmarks/bench_label_efficiency.py --quick                  # a smoke run
     python benchmarks/bench_label_efficiency.py --methods "TupleInfoNCE, target-aware" \
-        "supervised MLP (reference)"
+        --fractions 0.01 0.1 --fit-seeds 3 --json results/target_aware.json
 """
 
 import argparse
@@ -61,10 +63,10 @@ METHODS = {
 }
 #: Methods whose representation does not depend on ``random_state``: fitted once.
 DETERMINISTIC = {"raw features", "PCA"}
-#: Methods that learn from the probe's labelled rows: fitted once per split and label share,
-#: with ``random_state`` the split's seed (so a cell's 5 splits are also 5 fits), on all
-#: rows with every other row's label -1 (the target-aware fusion), or on the labelled rows
-#: alone (the MLP, a classifier behind the raw features' preprocessing, scored directly).
+#: Methods that learn from the probe's labelled rows: fitted once per fit seed, split and
+#: label share (``labelled_curve``), on all rows with every other row's label -1 (the
+#: target-aware fusion), or on the labelled rows alone (the MLP, a classifier behind the raw
+#: features' preprocessing, scored directly).
 LABELLED = {"TupleInfoNCE, target-aware", "supervised MLP (reference)"}
 QUICK = {"n_samples": 300, "max_epochs": 2, "seeds": 2,
          "search": {"n_rounds": 2, "epochs_per_round": 1, "n_candidates": 2}}
@@ -112,31 +114,42 @@ def probe_curve(Z, y, seeds, fractions=FRACTIONS):
     return scores
 
 
-def labelled_curve(factory, X, y, modalities, seeds, params, fractions=FRACTIONS):
-    """``({fraction: [test accuracy per split]}, fit seconds)`` of a method of ``LABELLED``:
-    one fit per split and label share, on exactly the probe's labelled rows."""
+def labelled_curve(factory, X, y, modalities, seeds, params, fractions=FRACTIONS,
+                   fit_seeds=1, first_fit=0):
+    """``({fraction: [test accuracy per fit and split]}, fit seconds)`` of a method of
+    ``LABELLED``: fits ``first_fit`` to ``first_fit + fit_seeds - 1`` per split and label
+    share, each on exactly the probe's labelled rows, with ``random_state`` ``split + fit *
+    seeds`` (fit 0's is the split's seed); the scores are in that order, fit by fit."""
     scores, seconds = {f: [] for f in fractions}, []
-    for index, (fraction, rows, test) in enumerate(paired_splits(y, seeds, fractions)):
-        model = factory(modalities, **{**params, "random_state": index // len(fractions)})
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the MLP's convergence, the fusion's scale
-            if hasattr(model, "transform"):
-                Z = methods.as_array(model.fit_transform(X, partial_labels(y, rows)))
-                score = linear_probe().fit(Z[rows], y[rows]).score(Z[test], y[test])
-            else:
-                # The preprocessing learns without labels, on all rows as the raw features'
-                # does (fitted on 1% of the rows, a title's TF-IDF can have 4 words); the
-                # classifier on the labelled rows alone.
-                Z = model[:-1].fit_transform(X)
-                score = model[-1].fit(Z[rows], y[rows]).score(Z[test], y[test])
-        seconds.append(time.perf_counter() - start)
-        scores[fraction].append(float(score))
+    for fit in range(first_fit, first_fit + fit_seeds):
+        for index, (fraction, rows, test) in enumerate(paired_splits(y, seeds, fractions)):
+            split = index // len(fractions)
+            model = factory(modalities, **{**params, "random_state": split + fit * seeds})
+            score, fit_s = _labelled_score(model, X, y, rows, test)
+            seconds.append(fit_s)
+            scores[fraction].append(score)
     return scores, float(np.mean(seconds))
 
 
+def _labelled_score(model, X, y, rows, test):
+    """``(test accuracy, fit seconds)`` of one labelled method's fit on ``rows``."""
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the MLP's convergence, the fusion's scale
+        if hasattr(model, "transform"):
+            Z = methods.as_array(model.fit_transform(X, partial_labels(y, rows)))
+            score = linear_probe().fit(Z[rows], y[rows]).score(Z[test], y[test])
+        else:
+            # The preprocessing learns without labels, on all rows as the raw features'
+            # does (fitted on 1% of the rows, a title's TF-IDF can have 4 words); the
+            # classifier on the labelled rows alone.
+            Z = model[:-1].fit_transform(X)
+            score = model[-1].fit(Z[rows], y[rows]).score(Z[test], y[test])
+    return float(score), time.perf_counter() - start
+
+
 def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=None,
-                params=None, fit_seeds=1):
+                params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS):
     X, y, modalities = data.LOADERS[name](n_samples=n_samples)
     rows = {}
     for method, factory in METHODS.items():
@@ -145,15 +158,17 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
         if method in LABELLED:
             neural = {**(params or {}), **({} if max_epochs is None
                                            else {"max_epochs": max_epochs})}
-            scores, seconds = labelled_curve(factory, X, y, modalities, seeds, neural)
+            scores, seconds = labelled_curve(factory, X, y, modalities, seeds, neural,
+                                             fractions, fit_seeds, first_fit)
             rows[method] = {"scores": scores, "fit_s": seconds}
             print(f"  {method:<24} " + "  ".join(f"{np.mean(scores[f]):.3f}"
-                                                 for f in FRACTIONS) + f"  ({seconds:.1f} s)",
+                                                 for f in fractions) + f"  ({seconds:.1f} s)",
                   flush=True)
             continue
-        scores = {f: [] for f in FRACTIONS}
+        scores = {f: [] for f in fractions}
         seconds = []
-        for fit_seed in range(1 if method in DETERMINISTIC else fit_seeds):
+        fits = range(first_fit, first_fit + fit_seeds)
+        for fit_seed in (range(1) if method in DETERMINISTIC else fits):
             neural = {**(params or {}), "random_state": fit_seed}
             if max_epochs is not None:
                 neural["max_epochs"] = max_epochs
@@ -167,31 +182,40 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                 warnings.simplefilter("ignore", category=UserWarning)
                 Z = methods.as_array(model.fit_transform(X))
             seconds.append(time.perf_counter() - start)
-            for fraction, accuracies in probe_curve(Z, y, seeds).items():
+            for fraction, accuracies in probe_curve(Z, y, seeds, fractions).items():
                 scores[fraction] += accuracies
         seconds = float(np.mean(seconds))
         rows[method] = {"scores": scores, "fit_s": seconds}
         print(f"  {method:<24} " + "  ".join(
-            f"{np.mean(rows[method]['scores'][f]):.3f}" for f in FRACTIONS)
+            f"{np.mean(rows[method]['scores'][f]):.3f}" for f in fractions)
             + f"  ({seconds:.1f} s)", flush=True)
     return rows, len(y), np.bincount(y).max() / len(y)
 
 
-def markdown(name, rows, n_rows, majority):
+def markdown(name, rows, n_rows, majority, fractions=FRACTIONS):
     unsupervised = [row for method, row in rows.items() if method not in LABELLED] or \
         list(rows.values())
-    best = {f: max(np.mean(row["scores"][f]) for row in unsupervised) for f in FRACTIONS}
+    best = {f: max(np.mean(row["scores"][f]) for row in unsupervised) for f in fractions}
     lines = [f"### {name} ({n_rows} rows; majority class {majority:.3f})", "",
-             "| method | " + " | ".join(f"{f:.0%} labels" for f in FRACTIONS) + " | fit (s) |",
-             "|---" * (len(FRACTIONS) + 2) + "|"]
+             "| method | " + " | ".join(f"{f:.0%} labels" for f in fractions) + " | fit (s) |",
+             "|---" * (len(fractions) + 2) + "|"]
     for method, row in rows.items():
         cells = []
-        for f in FRACTIONS:
+        for f in fractions:
             mean, std = np.mean(row["scores"][f]), np.std(row["scores"][f])
             cell = f"{mean:.3f} ± {std:.3f}"
             cells.append(f"**{cell}**" if mean == best[f] else cell)
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {row['fit_s']:.1f} |")
     return "\n".join(lines)
+
+
+def write_json(results, path):
+    """Every score of ``results``, fractions as strings (``read_json`` reads it back)."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({name: {m: {"fit_s": r["fit_s"],
+                              "scores": {str(k): v for k, v in r["scores"].items()}}
+                          for m, r in rows.items()} for name, rows in results.items()},
+                  f, indent=1)
 
 
 def read_json(path):
@@ -213,8 +237,9 @@ def plot(results, path):
     fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.2), squeeze=False)
     for ax, (name, rows) in zip(axes[0], results.items()):
         for method, row in rows.items():
-            means = [np.mean(row["scores"][f]) for f in FRACTIONS]
-            ax.plot(FRACTIONS, means, marker="o", markersize=3, label=method)
+            shares = sorted(row["scores"])
+            means = [np.mean(row["scores"][f]) for f in shares]
+            ax.plot(shares, means, marker="o", markersize=3, label=method)
         ax.set_xscale("log")
         ax.set_xticks(FRACTIONS, [f"{f:.0%}" for f in FRACTIONS])
         ax.set_title(name, fontsize=9)
@@ -235,6 +260,10 @@ def main(argv=None):
                         help="fits of every learned representation (random_state 0, 1, ...)")
     parser.add_argument("--n-samples", type=int, default=None,
                         help="rows of every data set (default: data.STUDY_SIZES; 0: all)")
+    parser.add_argument("--first-fit", type=int, default=0,
+                        help="the first fit's number, to add fits to an earlier run's")
+    parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS),
+                        help="shares of the training rows labelled (default: all five)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}",
                         help="a dict of TupleInfoNCEFusion parameters for the neural methods")
@@ -253,22 +282,20 @@ def main(argv=None):
     results, reports = {}, []
     for name in args.datasets:
         settings = {"n_samples": data.study_rows(name, args.n_samples), "seeds": args.seeds,
-                    "params": ast.literal_eval(args.params), "fit_seeds": args.fit_seeds}
+                    "params": ast.literal_eval(args.params), "fit_seeds": args.fit_seeds,
+                    "first_fit": args.first_fit,
+                    "fractions": tuple(args.fractions)}
         if args.quick:
             settings.update(QUICK)
         print(f"{name}:", flush=True)
         rows, n_rows, majority = run_dataset(name, only=args.methods, **settings)
         results[name] = rows
-        reports.append(markdown(name, rows, n_rows, majority))
+        reports.append(markdown(name, rows, n_rows, majority, settings["fractions"]))
         print(reports[-1], flush=True)
+        if args.json:  # after every data set, so that a run cut short keeps what it measured
+            write_json(results, args.json)
     if args.plot:
         plot(results, args.plot)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({name: {m: {"fit_s": r["fit_s"],
-                                  "scores": {str(k): v for k, v in r["scores"].items()}}
-                              for m, r in rows.items()} for name, rows in results.items()},
-                      f, indent=1)
     return results, reports
 
 

@@ -9,6 +9,7 @@ models, each modality's cross-modal accuracy A^k (top-1 among ``score_chunk_size
     python benchmarks/bench_quality.py                       # all data sets, full settings
     python benchmarks/bench_quality.py --quick               # small samples, few epochs
     python benchmarks/bench_quality.py --datasets generated multiple_features
+    python benchmarks/bench_quality.py --json benchmarks/results/quality.json
 """
 
 import argparse
@@ -20,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import data
 import methods
+import results_io
 from bench_label_efficiency import paired_splits, probe_curve
 
 # max_epochs None: the library's default, since the defaults are what is being judged.
@@ -109,17 +111,22 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=list(data.LOADERS))
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--n-samples", type=int, default=None)
+    parser.add_argument("--json", help="write the tables and every score to this file")
     args = parser.parse_args(argv)
     settings = dict(QUICK if args.quick else FULL)
     if args.n_samples:
         settings["n_samples"] = args.n_samples
-    reports = []
+    reports, results = [], {}
     for name in args.datasets:
         print(f"{name}:", flush=True)
         rows, names, n_rows, majority = run_dataset(name, settings, args.methods)
         report = markdown(name, rows, names, n_rows, majority)
         print(report, flush=True)
         reports.append(report)
+        results[name] = rows
+        if args.json:  # after every data set, so that a run cut short keeps what it measured
+            results_io.write(args.json, script="bench_quality.py", argv=argv,
+                             printed="\n\n".join(reports), results=results)
     return reports
 
 

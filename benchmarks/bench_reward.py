@@ -11,6 +11,7 @@ mean log-probability of the right match.
     python benchmarks/bench_reward.py                    # generated data, 3,000 rows
     python benchmarks/bench_reward.py --dataset multiple_features
     python benchmarks/bench_reward.py --quick
+    python benchmarks/bench_reward.py --json benchmarks/results/reward.json
 """
 
 import argparse
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
 import methods  # noqa: E402
+import results_io  # noqa: E402
 
 CHUNK_SIZES = (4, 8, 16, 32, 64, 128, 256)
 
@@ -64,20 +66,24 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Signal of the cross-modal reward.")
     parser.add_argument("--dataset", default="generated")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", help="write the table and its figures to this file")
     args = parser.parse_args(argv)
     settings = ({"n_samples": 300, "max_epochs": 2, "eval_seeds": 2, "chunk_sizes": (4, 16)}
                 if args.quick else {})
     rows = reward_table(args.dataset, **settings)
     print(f"{args.dataset}: mean over modalities on held-out rows; noise = std over "
           "evaluation seeds")
-    print("| M | chance | A uniform | A whole-tuple | gap / noise | log p uniform | "
-          "log p whole-tuple | gap / noise |")
-    print("|---|---|---|---|---|---|---|---|")
+    table = ["| M | chance | A uniform | A whole-tuple | gap / noise | log p uniform | "
+             "log p whole-tuple | gap / noise |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         (a1, s1, l1, t1), (a2, s2, l2, t2) = r["uniform"], r["whole-tuple"]
-        print(f"| {r['M']} | {r['chance']:.3f} | {a1:.3f} ± {s1:.3f} | {a2:.3f} ± {s2:.3f} | "
-              f"{r['accuracy_gap_in_noise']:.1f} | {l1:.2f} ± {t1:.2f} | {l2:.2f} ± {t2:.2f} | "
-              f"{r['log_prob_gap_in_noise']:.1f} |")
+        table.append(f"| {r['M']} | {r['chance']:.3f} | {a1:.3f} ± {s1:.3f} | {a2:.3f} ± "
+                     f"{s2:.3f} | {r['accuracy_gap_in_noise']:.1f} | {l1:.2f} ± {t1:.2f} | "
+                     f"{l2:.2f} ± {t2:.2f} | {r['log_prob_gap_in_noise']:.1f} |")
+    print("\n".join(table))
+    if args.json:
+        results_io.write(args.json, script="bench_reward.py", argv=argv,
+                         printed="\n".join(table), results=rows)
     return rows
 
 

@@ -12,7 +12,7 @@ times (the median is reported):
   reward's evaluations;
 - the same with ``batch_candidates=False``: each branch its own net, ``--n-jobs`` at a
   time, each on one torch thread;
-- the search as it was before the lineage (``branch_fraction=None, refit=True``): every
+- the rounds design (``branch_fraction=None, refit=True``): every
   candidate trains ``epochs_per_round`` epochs on the training rows, the best carries on,
   and the learned setting is refitted on all rows: ``n_candidates * 0.8 + 1`` fits.
 
@@ -30,6 +30,7 @@ Run it alone on the machine: another busy process distorts timings badly on two 
     python benchmarks/bench_search.py --device cuda      # on a GPU
     python benchmarks/bench_search.py --memory 100000    # peak memory at 100k rows
     python benchmarks/bench_search.py --quick            # a smoke run on tiny data
+    python benchmarks/bench_search.py --json benchmarks/results/search_cost.json
 """
 
 import argparse
@@ -45,6 +46,7 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import results_io  # noqa: E402
 from bench_cost import _PeakMemory, _rss_bytes  # noqa: E402
 
 from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch  # noqa: E402
@@ -64,7 +66,7 @@ def _estimators(modalities, *, n_rounds, epochs_per_round, n_candidates, n_jobs,
 
     return {"single fit": fusion, "search, batched": search(),
             "search, one by one": search(batch_candidates=False),
-            "search, before": search(branch_fraction=None, refit=True)}
+            "search, rounds": search(branch_fraction=None, refit=True)}
 
 
 def _data(n_samples, random_state):
@@ -95,7 +97,7 @@ def run(n_samples=5000, n_rounds=5, epochs_per_round=3, n_candidates=5, n_jobs=1
         "seconds": medians,
         "ratio": {name: t / medians["single fit"] for name, t in medians.items()},
         "no_overhead_ratio": 1 + 0.8 * n_candidates * branch_fraction / epochs_per_round,
-        "no_overhead_ratio_before": n_candidates * (1 - 0.2) + 1,
+        "no_overhead_ratio_rounds": n_candidates * (1 - 0.2) + 1,
     }
 
 
@@ -129,7 +131,7 @@ def memory(n_samples, device="cpu"):
     """Peak memory of one fit and of each search, each in a fresh process, cold and warm."""
     results = {}
     for warm in ("cold", "warm"):
-        for kind in ("single fit", "search, batched", "search, one by one", "search, before"):
+        for kind in ("single fit", "search, batched", "search, one by one", "search, rounds"):
             out = subprocess.run(
                 [sys.executable, __file__, "--memory-child", kind, str(n_samples), device,
                  warm], check=True, capture_output=True, text=True).stdout
@@ -148,6 +150,7 @@ def main(argv=None):
     parser.add_argument("--epochs-per-round", type=int, default=3)
     parser.add_argument("--memory", type=int, metavar="N", help="peak memory at N rows")
     parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="write the table and the figures to this file")
     args = parser.parse_args(argv)
     if args.memory_child:
         kind, n_samples, device, warm = args.memory_child
@@ -167,6 +170,17 @@ def main(argv=None):
                 line += (f"; CUDA {result['cuda_peak_mb']:.1f} MB, "
                          f"{result['cuda_peak_mb'] / reference['cuda_peak_mb']:.2f}x")
             print(line)
+        if args.json:
+            table = ["| run | cold peak | ratio | warm peak | ratio |", "|---|---|---|---|---|"]
+            for kind in dict.fromkeys(kind for _, kind in results):
+                cells = []
+                for warm in ("cold", "warm"):
+                    peak = results[warm, kind]["peak_over_baseline_mb"]
+                    reference = results[warm, "single fit"]["peak_over_baseline_mb"]
+                    cells += [f"{peak:.1f} MB", f"{peak / reference:.2f}"]
+                table.append(f"| {kind} | " + " | ".join(cells) + " |")
+            results_io.write(args.json, script="bench_search.py", argv=argv,
+                             printed="\n".join(table), results=results)
         return results
     settings = {"n_jobs": args.n_jobs, "device": args.device, "repeats": args.repeats,
                 "n_rounds": args.n_rounds, "epochs_per_round": args.epochs_per_round}
@@ -176,7 +190,13 @@ def main(argv=None):
     for name, seconds in results["seconds"].items():
         print(f"{name:20s}: {seconds:7.2f} s  {results['ratio'][name]:5.2f}x")
     print(f"(without overhead or batching gains: {results['no_overhead_ratio']:.2f}x; "
-          f"before: {results['no_overhead_ratio_before']:.1f}x)")
+          f"rounds: {results['no_overhead_ratio_rounds']:.1f}x)")
+    if args.json:
+        table = ["| run | seconds | x single fit |", "|---|---|---|"] + [
+            f"| {name} | {seconds:.2f} | {results['ratio'][name]:.2f} |"
+            for name, seconds in results["seconds"].items()]
+        results_io.write(args.json, script="bench_search.py", argv=argv,
+                         printed="\n".join(table), results=results)
     return results
 
 

@@ -11,8 +11,8 @@ and ``random_state``.
   ``random_state``);
 - ``search (<reward>)``: TupleInfoNCESearch with its defaults and that reward: the lineage,
   with candidates branching off it for a quarter of the training rows each round;
-- ``search (<reward>, rounds + refit)`` (``--designs rounds``): the search as it was before
-  the lineage, ``branch_fraction=None, refit=True``: every candidate trains
+- ``search (<reward>, rounds + refit)`` (``--designs rounds``): the rounds design,
+  ``branch_fraction=None, refit=True``: every candidate trains
   ``epochs_per_round`` epochs, the best carries on, and the learned alpha is refitted, so
   that it and uniform differ only by alpha;
 - ``search (probe, 10% labels)``: ``reward="probe"``, fitted with ``y`` holding the labelled
@@ -22,6 +22,7 @@ and ``random_state``.
     python benchmarks/bench_search_quality.py --datasets multiple_features --seeds 5
     python benchmarks/bench_search_quality.py --rewards rankme --designs lineage rounds
     python benchmarks/bench_search_quality.py --quick
+    python benchmarks/bench_search_quality.py --json benchmarks/results/search_quality.json
 """
 
 import argparse
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
 import methods  # noqa: E402
+import results_io  # noqa: E402
 from bench_label_efficiency import labelled_rows  # noqa: E402
 
 from sktnce import TupleInfoNCESearch  # noqa: E402
@@ -101,6 +103,7 @@ def main(argv=None):
     parser.add_argument("--rewards", nargs="+", default=["log_prob", "rankme", "probe"])
     parser.add_argument("--designs", nargs="+", default=["lineage"], choices=list(DESIGNS))
     parser.add_argument("--quick", action="store_true", help="small data, few epochs")
+    parser.add_argument("--json", help="write the table and every score to this file")
     args = parser.parse_args(argv)
     search_params = {"n_candidates": 5, "n_rounds": 10, "epochs_per_round": 5}
     fusion_params = {}
@@ -113,15 +116,20 @@ def main(argv=None):
         report[dataset] = run(dataset, n_samples, seeds=1 if args.quick else args.seeds,
                               rewards=args.rewards, search_params=search_params,
                               fusion_params=fusion_params, designs=args.designs)
-    print("\n| data set | method | probe, 10% labels (mean ± sd) | paired gain over uniform |")
-    print("|---|---|---|---|")
+    table = ["| data set | method | probe, 10% labels (mean ± sd) | paired gain over uniform |",
+             "|---|---|---|---|"]
     for dataset, scores in report.items():
         base = np.array(scores["uniform"])
         for label, values in scores.items():
             values = np.array(values)
             gain = "" if label == "uniform" else (
                 f"{np.mean(values - base):+.3f} ± {np.std(values - base):.3f}")
-            print(f"| {dataset} | {label} | {values.mean():.3f} ± {values.std():.3f} | {gain} |")
+            table.append(f"| {dataset} | {label} | {values.mean():.3f} ± {values.std():.3f} "
+                         f"| {gain} |")
+    print("\n" + "\n".join(table))
+    if args.json:
+        results_io.write(args.json, script="bench_search_quality.py", argv=argv,
+                         printed="\n".join(table), results=report)
     return report
 
 

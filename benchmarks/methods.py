@@ -163,8 +163,8 @@ def cross_modal_contrast(modalities, **params):
 
 
 # --------------------------------------------------------------------------- levers
-# Issue 19's levers from the literature, tried as benchmark variants before any of them
-# becomes a parameter: each swaps one piece of the library's training module.
+# Levers from the literature, as benchmark variants of the library's training module (a
+# bench_defaults setting {'variant': ...}): each swaps one piece of it.
 class PeriodicEmbedding(torch.nn.Module):
     """Periodic numeric embeddings, the "PLR (lite)" of Gorishniy et al. (2022): every
     column ``x_j`` becomes ``ReLU(W [cos(2 pi c_j x_j), sin(2 pi c_j x_j)])``, with

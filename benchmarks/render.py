@@ -1,0 +1,709 @@
+"""Render the README's results table and ``benchmarks/RESULTS.md`` from the result files.
+
+Every figure comes from a JSON file under ``benchmarks/results/``: the label-efficiency
+scores that ``bench_label_efficiency.py --json`` writes, the defaults and target-aware
+studies' files, and the ``results_io`` files (``command``, ``defaults``, ``tables``) of the
+other benchmarks. Which file feeds which row is written out below (``LABEL_EFFICIENCY``,
+``SECTIONS``); a file measured under other defaults than ``TODAY`` feeds only tables that say
+so.
+
+    python benchmarks/render.py            # write README.md's table and RESULTS.md
+    python benchmarks/render.py --check    # exit 1 where either differs from the rendering
+"""
+
+import argparse
+import difflib
+import json
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+RESULTS_DIR = HERE / "results"
+RESULTS_MD = HERE / "RESULTS.md"
+README = HERE.parent / "README.md"
+TABLE_MARKERS = ("<!-- results-table: start -->", "<!-- results-table: end -->")
+DEMO_MARKERS = ("<!-- demo-figures: start -->", "<!-- demo-figures: end -->")
+
+#: The library's defaults that the current tables were measured under (tests check them
+#: against TupleInfoNCEFusion's: a change of default means measuring again).
+TODAY = {"max_epochs": 50, "batch_size": 256, "n_components": 32, "corruption": 0.3,
+         "modality_dropout": 0.2, "temperature": 0.1, "reconstruction": 3.0, "lr": 0.001,
+         "score_chunk_size": 32}
+MACHINE = ("the project's 2-core AMD EPYC, 24 GiB, no GPU; Python 3.11.7, torch 2.13.0+cpu, "
+           "scikit-learn 1.9.1, skorch 1.4.0, numpy 2.4.6")
+
+#: (key, short name, README name), in the study's order.
+DATASETS = [
+    ("generated", "generated", "generated (strong, medium, weak modality)"),
+    ("multiple_features", "Multiple Features", "UCI Multiple Features (6 views)"),
+    ("clothing_tfidf", "clothing, TF-IDF", "clothing reviews (numbers, categories, TF-IDF text)"),
+    ("movielens", "MovieLens", "MovieLens ratings (user, movie, title)"),
+    ("adult", "Adult", "UCI Adult (4 column groups)"),
+    ("trump_tweets", "Trump tweets", "Trump's campaign tweets (text, time, engagement)"),
+    ("election_tweets", "election tweets", "2016 election tweets (text, metadata, engagement)"),
+    ("lending_club", "Lending Club", "Lending Club loans (job title, applicant, credit, loan)"),
+    ("telco_churn", "Telco churn", "Telco churn (demographics, services, account)"),
+]
+SHORT = {key: short for key, short, _ in DATASETS}
+REAL = [key for key, _, _ in DATASETS if key != "generated"]
+README_ORDER = ["multiple_features", "adult", "movielens", "clothing_tfidf", "generated",
+                "trump_tweets", "election_tweets", "lending_club", "telco_churn"]
+FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
+LE = "OMP_NUM_THREADS=1 python benchmarks/bench_label_efficiency.py"
+RAW, PCA, WHOLE, TNCE, AWARE, MLP = ("raw features", "PCA", "whole-tuple contrast",
+                                     "TupleInfoNCE", "TupleInfoNCE, target-aware",
+                                     "supervised MLP (reference)")
+LABELLED = {AWARE, MLP}
+
+
+@dataclass(frozen=True)
+class Source:
+    """``methods`` of the label-efficiency file ``file``, as ``command`` wrote them.
+    ``extends``: more fits of rows an earlier source gave (their scores are appended);
+    ``optional``: skipped where the file is absent; ``stale``: measured under earlier
+    defaults, used only for the 1% and 10% cells that no other source gives, each marked
+    with a dagger."""
+
+    file: str
+    methods: tuple
+    command: str
+    extends: bool = False
+    optional: bool = False
+    stale: bool = False
+
+
+#: The sources of the label-efficiency table under today's defaults, in order. Raw
+#: features, PCA and the MLP do not depend on the fusion's parameters.
+LABEL_EFFICIENCY = [
+    Source("label_efficiency.json", (RAW, PCA),
+           f"{LE} --fit-seeds 3 --json benchmarks/results/label_efficiency.json"),
+    Source("label_efficiency.json", (MLP,),
+           f'{LE} --methods "TupleInfoNCE, target-aware" "supervised MLP (reference)", merged '
+           "into label_efficiency.json"),
+    Source("label_efficiency_new_sets.json", (RAW, PCA),
+           f"{LE} --datasets trump_tweets election_tweets lending_club telco_churn --methods "
+           '"raw features" "PCA" "whole-tuple contrast" "TupleInfoNCE" --fit-seeds 3 --json '
+           "benchmarks/results/label_efficiency_new_sets.json"),
+    Source("label_efficiency_new_sets.json", (MLP,),
+           f"{LE} --datasets trump_tweets election_tweets lending_club telco_churn --methods "
+           '"TupleInfoNCE, target-aware" "supervised MLP (reference)", merged into '
+           "label_efficiency_new_sets.json"),
+    Source("label_efficiency_dropout_0.2.json", (WHOLE, TNCE),
+           f'{LE} --methods "whole-tuple contrast" "TupleInfoNCE" --fit-seeds 3 --json '
+           "benchmarks/results/label_efficiency_dropout_0.2.json (two processes of four and "
+           "five sets, merged)"),
+    Source("label_efficiency_target_aware.json", (AWARE,),
+           f'{LE} --methods "TupleInfoNCE, target-aware" --fractions 0.01 0.1 --json '
+           "benchmarks/results/label_efficiency_target_aware.json"),
+    Source("label_efficiency_target_aware_fits_1_2.json", (AWARE,),
+           f'{LE} --methods "TupleInfoNCE, target-aware" --fractions 0.01 0.1 --fit-seeds 2 '
+           "--first-fit 1 --json benchmarks/results/label_efficiency_target_aware_fits_1_2.json",
+           extends=True),
+]
+#: {(data set, method): file} of the cells that a stale source filled.
+STALE = {}
+METHOD_ORDER = [RAW, PCA, WHOLE, TNCE, AWARE, MLP]
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+#: The result files read since the module was loaded.
+READ = set()
+
+
+def load(name):
+    READ.add(name)
+    with open(RESULTS_DIR / name, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def label_efficiency(sources=LABEL_EFFICIENCY):
+    """``{dataset: {method: {fraction: [scores]}}}`` merged from ``sources``, in order;
+    ``STALE`` holds the cells that a stale source filled."""
+    table = {}
+    STALE.clear()
+    for source in sources:
+        if source.optional and not (RESULTS_DIR / source.file).exists():
+            continue
+        for name, rows in load(source.file).items():
+            for method in source.methods:
+                if method not in rows:
+                    continue
+                if source.stale:
+                    if method in table.get(name, {}):
+                        continue
+                    STALE[name, method] = source.file
+                    table.setdefault(name, {})[method] = {
+                        f: rows[method]["scores"][str(f)] for f in (0.01, 0.1)}
+                    continue
+                cell = table.setdefault(name, {}).setdefault(method, {})
+                for key, scores in rows[method]["scores"].items():
+                    fraction = float(key)
+                    if source.extends:
+                        cell[fraction] = cell[fraction] + list(scores)
+                    elif fraction in cell:
+                        raise ValueError(f"{source.file}: {name} {method} {key} has a source")
+                    else:
+                        cell[fraction] = list(scores)
+    return table
+
+
+def used_sources(sources=LABEL_EFFICIENCY):
+    """The sources that feed a cell."""
+    return [s for s in sources
+            if not (s.optional and not (RESULTS_DIR / s.file).exists())
+            and not (s.stale and not any(file == s.file and method in s.methods
+                                         for (_, method), file in STALE.items()))]
+
+
+DAGGER = "†"
+STALE_NOTE = (f"{DAGGER}: measured under `modality_dropout=0.1`, not yet under today's "
+              "defaults.")
+
+
+def mark(name, method):
+    return DAGGER if (name, method) in STALE else ""
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+def md_table(columns, rows):
+    return ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|",
+            *("| " + " | ".join(str(c) for c in row) + " |" for row in rows)]
+
+
+def defaults_text(defaults):
+    """``today's defaults``, or which parameters differ from ``TODAY``."""
+    changed = [f"`{k}={v}`" for k, v in defaults.items() if k in TODAY and v != TODAY[k]]
+    if not changed:
+        return "today's defaults"
+    return "today's defaults but " + ", ".join(changed)
+
+
+def cell(scores):
+    return f"{np.mean(scores):.3f} ± {np.std(scores):.3f}"
+
+
+def paired(a, b, seeds=5):
+    """``(mean, sd)`` of ``a - b``: element by element (the same fit and split) where both
+    hold as many scores, else by split, each method's mean over its fits on that split."""
+    a, b = np.asarray(a), np.asarray(b)
+    if len(a) != len(b):
+        a = a.reshape(-1, seeds).mean(axis=0)
+        b = b.reshape(-1, seeds).mean(axis=0)
+    d = a - b
+    return float(d.mean()), float(d.std(ddof=1))
+
+
+def paired_cell(a, b):
+    mean, sd = paired(a, b)
+    mark = " (above)" if mean > sd else " (below)" if -mean > sd else ""
+    return f"{mean:+.3f} ± {sd:.3f}{mark}"
+
+
+def fits(scores, seeds=5):
+    """``"3 × 5"``: fits × splits of a cell."""
+    return f"{len(scores) // seeds} × {seeds}"
+
+
+# -- the README ------------------------------------------------------------------------------
+
+README_COLUMNS = [  # (method, fraction, header)
+    (RAW, 0.01, "raw 1%"), (TNCE, 0.01, "TupleInfoNCE 1%"), (AWARE, 0.01, "target-aware 1%"),
+    (RAW, 0.1, "raw 10%"), (WHOLE, 0.1, "whole-tuple 10%"), (TNCE, 0.1, "TupleInfoNCE 10%"),
+    (AWARE, 0.1, "target-aware 10%"), (MLP, 0.1, "MLP 10%"), (RAW, 1.0, "raw 100%"),
+    (TNCE, 1.0, "TupleInfoNCE 100%"),
+]
+
+
+def _fit_counts(table, method, fraction):
+    """How many fits × splits a column's cells hold, e.g. ``3 fits × 5 splits``."""
+    counts = sorted({len(table[name][method][fraction]) for name in README_ORDER})
+    text = " or ".join(f"{n // 5} fit{'s' if n // 5 > 1 else ''}" for n in counts)
+    return f"{text} × 5 splits"
+
+
+def _fit_flag(table, method):
+    """``--fit-seeds N`` for the most fits a method's cells hold (none for one)."""
+    n = max(len(table[name][method][0.1]) for name in README_ORDER) // 5
+    return f" --fit-seeds {n}" if n > 1 else ""
+
+
+def paired_counts(table, a, b, fraction, datasets=REAL):
+    """``(above, below)``: the data sets where ``a - b`` is beyond one sd either way."""
+    above, below = [], []
+    for name in datasets:
+        mean, sd = paired(table[name][a][fraction], table[name][b][fraction])
+        if mean > sd:
+            above.append(SHORT[name])
+        elif -mean > sd:
+            below.append(SHORT[name])
+    return above, below
+
+
+def _listed(names):
+    return f" ({', '.join(names)})" if names else ""
+
+
+def readme_block(table):
+    """The README's table with its caption, between ``TABLE_MARKERS``."""
+    defaults = ", ".join(f"{k}={v}" for k, v in TODAY.items() if k != "score_chunk_size")
+    caption = (
+        "Linear-probe test accuracy (StandardScaler + LogisticRegression) with 1%, 10% and "
+        "100% of the training rows labelled, mean over 5 paired stratified 70/30 splits, the "
+        "best of each share in bold; every column under today's defaults "
+        f"(`{defaults}`){' but the cells marked ' + DAGGER if STALE else ''}. "
+        "TupleInfoNCE and whole-tuple contrast (the same model with ordinary "
+        f"negatives only): {_fit_counts(table, TNCE, 0.1)}, `bench_label_efficiency.py "
+        "--methods \"whole-tuple contrast\" TupleInfoNCE --fit-seeds 3`. Target-aware: the "
+        "fusion with `label_weight=3`, fitted with the probe's labelled rows labelled, "
+        f"{_fit_counts(table, AWARE, 0.1)}, `bench_label_efficiency.py --methods "
+        f"\"TupleInfoNCE, target-aware\" --fractions 0.01 0.1{_fit_flag(table, AWARE)}`. Raw: the "
+        "standardised columns (deterministic); MLP: a supervised `MLPClassifier` of the "
+        "fusion's widths on the same labelled rows, one fit per split; both "
+        "`bench_label_efficiency.py --methods \"raw features\" \"supervised MLP (reference)\"`. "
+        "Rendered by `python benchmarks/render.py` from `benchmarks/results/`; full tables, "
+        "sources and commands in [benchmarks/RESULTS.md](benchmarks/RESULTS.md).")
+    rows = []
+    for name in README_ORDER:
+        means = [round(float(np.mean(table[name][m][f])), 3) for m, f, _ in README_COLUMNS]
+        best = {f: max(v for (_, g, _), v in zip(README_COLUMNS, means) if g == f)
+                for f in (0.01, 0.1, 1.0)}
+        cells = [(f"**{v:.3f}**" if v == best[f] else f"{v:.3f}") + mark(name, m)
+                 for (m, f, _), v in zip(README_COLUMNS, means)]
+        rows.append([dict((k, long) for k, _, long in DATASETS)[name], *cells])
+    above, below = paired_counts(table, TNCE, WHOLE, 0.1)
+    aware_above, aware_below = paired_counts(table, AWARE, TNCE, 0.1)
+    summary = (
+        f"At 10% of the labels, paired over fits and splits (RESULTS \"Paired differences\"), "
+        "TupleInfoNCE is above whole-tuple contrast by more than one standard deviation on "
+        f"{len(above)} of the {len(REAL)} real sets{_listed(above)} and below it on "
+        f"{len(below)}{_listed(below)}; the target-aware fusion is above TupleInfoNCE on "
+        f"{len(aware_above)}{_listed(aware_above)} and below it on "
+        f"{len(aware_below)}{_listed(aware_below)}.")
+    note = [wrap(STALE_NOTE), ""] if STALE else []
+    return "\n".join([TABLE_MARKERS[0], wrap(caption), "",
+                      *md_table(["data set", *(h for _, _, h in README_COLUMNS)], rows), "",
+                      *note, wrap(summary), TABLE_MARKERS[1]])
+
+
+DEMO_NAMES = {"raw features": "the raw features",
+              "TupleInfoNCE (uniform alpha)": "the fused embedding",
+              "whole-tuple contrast (alpha=(1,0,0,0))": "whole-tuple contrast"}
+DEMO_METHODS = {"raw features": RAW, "TupleInfoNCE (uniform alpha)": TNCE,
+                "whole-tuple contrast (alpha=(1,0,0,0))": WHOLE}
+
+
+def _order(values):
+    return [name for name, _ in sorted(values.items(), key=lambda item: -item[1])]
+
+
+def demo_sentence():
+    """The README's sentences on the demo's figures, from ``demo.json`` and the demo
+    generator's fits × splits."""
+    [demo] = load("demo.json")["tables"]
+    column = {c: i for i, c in enumerate(demo["columns"])}
+    printed = {row[0]: row for row in demo["rows"]}
+    study = load("label_efficiency_demo_generator.json")["generated"]
+    once, over = [], []
+    for share, fraction in (("1%", 0.01), ("10%", 0.1)):
+        values = {name: float(row[column[f"probe {share}"]]) for name, row in printed.items()}
+        once.append(f"with {share} of the labels " + ", ".join(
+            f"{DEMO_NAMES[name]} {values[name]:.3f}" for name in _order(values)))
+        means = {name: float(np.mean(study[DEMO_METHODS[name]]["scores"][str(fraction)]))
+                 for name in printed}
+        over.append(f"with {share} " + ", ".join(
+            f"{DEMO_NAMES[name]} {means[name]:.3f}" for name in _order(means)))
+    count = fits(study[TNCE]["scores"]["0.1"]).replace(" × ", " fits × ")
+    return wrap(f"On its one split it prints, {once[0]}; {once[1]}. Over {count} splits of "
+                f"the same generator, {over[0]}; {over[1]} (RESULTS \"The demo's generator\").")
+
+
+def wrap(text, width=95):
+    """``text`` wrapped at spaces into lines of at most ``width`` characters."""
+    return textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)
+
+
+def render_readme(text, table):
+    for (start, end), block in ((TABLE_MARKERS, readme_block(table)),
+                                (DEMO_MARKERS, None)):
+        head, found, rest = text.partition(start)
+        if not found:
+            raise ValueError(f"README.md has no {start}")
+        _, found, tail = rest.partition(end)
+        if not found:
+            raise ValueError(f"README.md has no {end}")
+        if block is None:  # inline: the markers stay inside their paragraph
+            block = f"{start}\n{demo_sentence()}{end}"
+            text = head + block + tail
+        else:
+            text = head + block + tail
+    return text
+
+
+# -- RESULTS.md ------------------------------------------------------------------------------
+
+def section_label_efficiency(table):
+    out = ["## Label efficiency under today's defaults", "",
+           wrap("Each representation is learned on all rows (without labels but for the "
+                "target-aware fusion and the MLP); then, for 5 seeds, a stratified 70/30 split, "
+                "the same for every method, and a linear probe (StandardScaler + "
+                "LogisticRegression) trained on 1%, 5%, 10%, 25% and 100% of the training rows "
+                "(at least one row per class) and scored on the test rows. A cell is the mean ± "
+                "sd over fits × splits (the column \"fits × splits\"). The target-aware fusion "
+                "(`label_weight=3`, cross-entropy) is fitted once per fit, split and share with "
+                "exactly the probe's labelled rows labelled, `random_state` = split + fit × 5; "
+                "the MLP (hidden layers of 64 and 32) once per split, on the labelled rows "
+                "alone. Bold: the best row that learns without labels. \"–\": not measured "
+                "under today's defaults."), "",
+           "Sources, in the order `render.py` merges them:", ""]
+    rows = [[", ".join(s.methods), f"`{s.file}`", f"`{s.command}`"] for s in used_sources()]
+    out += md_table(["rows", "file", "command"], rows) + [""]
+    rows = []
+    for key, short, _ in DATASETS:
+        methods = [m for m in METHOD_ORDER if m in table[key]]
+        best = {f: max(round(float(np.mean(table[key][m][f])), 3) for m in methods
+                       if m not in LABELLED and f in table[key][m]) for f in FRACTIONS}
+        for i, method in enumerate(methods):
+            scores = table[key][method]
+            cells = []
+            for f in FRACTIONS:
+                if f not in scores:
+                    cells.append("–")
+                    continue
+                text = cell(scores[f])
+                mean = round(float(np.mean(scores[f])), 3)
+                cells.append((f"**{text}**" if method not in LABELLED and mean == best[f]
+                              else text) + mark(key, method))
+            count = "1 × 5 (deterministic)" if method in (RAW, PCA) else fits(scores[0.1])
+            rows.append([short if i == 0 else "", method, count, *cells])
+    out += md_table(["data set", "method", "fits × splits", "1%", "5%", "10%", "25%", "100%"],
+                    rows)
+    return out + (["", wrap(STALE_NOTE)] if STALE else [])
+
+
+def section_paired(table):
+    rows = []
+    for key, short, _ in DATASETS:
+        t = table[key]
+        rows.append([short, paired_cell(t[TNCE][0.01], t[WHOLE][0.01]),
+                     paired_cell(t[TNCE][0.1], t[WHOLE][0.1]),
+                     paired_cell(t[AWARE][0.01], t[TNCE][0.01]) + mark(key, AWARE),
+                     paired_cell(t[AWARE][0.1], t[TNCE][0.1]) + mark(key, AWARE),
+                     paired_cell(t[AWARE][0.1], t[RAW][0.1]) + mark(key, AWARE)])
+    out = ["### Paired differences", "",
+           wrap("From the table above. Where both rows hold the same fits, each difference "
+                "pairs a fit and a split (15 differences); otherwise each split's mean over "
+                "fits (5 differences). Mean ± sample sd; \"above\"/\"below\" where the mean "
+                "is beyond one sd."), ""]
+    out += md_table(["data set", "TupleInfoNCE - whole-tuple, 1%",
+                     "TupleInfoNCE - whole-tuple, 10%", "target-aware - TupleInfoNCE, 1%",
+                     "target-aware - TupleInfoNCE, 10%", "target-aware - raw, 10%"], rows)
+    lines = []
+    for a, b, label in ((TNCE, WHOLE, "TupleInfoNCE against whole-tuple contrast"),
+                        (AWARE, TNCE, "target-aware against TupleInfoNCE")):
+        for f in (0.01, 0.1):
+            above, below = paired_counts(table, a, b, f)
+            lines.append(f"- {label}, {f:.0%}: above on {len(above)} of the {len(REAL)} real "
+                         f"sets{_listed(above)}, below on {len(below)}{_listed(below)}.")
+    return out + [""] + lines
+
+
+def section_demo():
+    data = load("demo.json")
+    [demo] = data["tables"]
+    study = load("label_efficiency_demo_generator.json")["generated"]
+    out = ["## The demo's generator", "", wrap(
+        f"`{demo['command']}` ({demo['note']}; {defaults_text(demo['defaults'])}; measured "
+        f"{data['measured']}) prints:"), ""]
+    out += md_table(demo["columns"], demo["rows"]) + [""]
+    command = (f"{LE} --datasets generated --n-samples 3000 --params \"{{'max_epochs': 60}}\" "
+               "--methods \"raw features\" \"PCA\" \"whole-tuple contrast\" \"TupleInfoNCE\" "
+               "--fit-seeds 3 --json benchmarks/results/label_efficiency_demo_generator.json")
+    out += [wrap(f"The same generator and settings over fits × splits (`{command}`; today's "
+                 "defaults; bold: the best row):"), ""]
+    best = {f: max(round(float(np.mean(r["scores"][str(f)])), 3) for r in study.values())
+            for f in FRACTIONS}
+    rows = []
+    for method, row in study.items():
+        cells = []
+        for f in FRACTIONS:
+            scores = row["scores"][str(f)]
+            mean = round(float(np.mean(scores)), 3)
+            cells.append(f"**{cell(scores)}**" if mean == best[f] else cell(scores))
+        count = "1 × 5" if method in (RAW, PCA) else fits(row["scores"]["0.1"])
+        rows.append([method, count, *cells])
+    return out + md_table(["method", "fits × splits", "1%", "5%", "10%", "25%", "100%"], rows)
+
+
+def transcribed(name, titles=None, columns=None, heading="###"):
+    """The tables of result file ``name`` (``titles``: those only), each with its command,
+    its defaults and its note; ``columns``: the columns kept, by header."""
+    data = load(name)
+    out = []
+    for table in data["tables"]:
+        if titles is not None and table.get("title") not in titles:
+            continue
+        command = table.get("command", data.get("command"))
+        defaults = table.get("defaults", data.get("defaults"))
+        if table.get("title"):
+            out += [f"{heading} {table['title']}", ""]
+        commands = [command] if isinstance(command, str) else command
+        text = " and ".join(f"`{c}`" for c in commands) + f"; {defaults_text(defaults)}"
+        if table.get("note"):
+            text += f"; {table['note']}"
+        out += [wrap(text + "."), ""]
+        keep = list(range(len(table["columns"])))
+        if columns:
+            keep = [i for i, c in enumerate(table["columns"]) if c in columns]
+        out += md_table([table["columns"][i] for i in keep],
+                        [[row[i] for i in keep] for row in table["rows"]]) + [""]
+    return out[:-1] if out and out[-1] == "" else out
+
+
+FIVE_SET_STUDIES = ("Five sets, leave one set out, 3 fits",
+                    "Five sets, the reconstruction term and four others, 3 fits",
+                    "Five sets, one setting at a time, 1 fit")
+SUMMARY_COLUMNS = ("setting", "mean change", "worst change", "data sets improved (10%)")
+
+
+def section_defaults():
+    levers = load("defaults_levers.json")["tables"]
+    held_out = next(t for t in levers if t["title"].endswith("held out"))
+    mean = next(row for row in held_out["rows"] if row[0] == "mean")
+    out = ["## Settings tried against today's defaults (rejected)", "",
+           wrap("`bench_defaults.py` fits each setting 3 times on every real set and probes "
+                "it at 1%, 5% and 10% of the labels on the 5 paired splits; a set's change is "
+                "its mean over the shares against the defaults. Then each set in turn is held "
+                "out: the setting with the best mean change on the others is scored on it. "
+                f"Held out, the chosen settings change the set by {mean[2]} on average "
+                f"(regret {mean[5]}): none holds, and the defaults stay."), ""]
+    out += transcribed("defaults_levers.json", columns=SUMMARY_COLUMNS + (
+        "held-out data set", "chosen on the others", "its change there", "best there",
+        "best change", "regret", "data set", "fit time, periodic sigma=0.01 / defaults"),
+        heading="###")
+    return out
+
+
+def defaults_real_summary():
+    """The eight-set study under ``modality_dropout=0.1``, from ``defaults_real_{a,b}.json``."""
+    from bench_defaults import _label, changes, leave_one_set_out
+
+    settings = [{}, {"reconstruction": 0.0}, {"reconstruction": 1.0}, {"n_components": 64},
+                {"n_components": 128}, {"modality_dropout": 0.0}, {"modality_dropout": 0.2}]
+    results = {i: {} for i in range(len(settings))}
+    for name in ("defaults_real_a.json", "defaults_real_b.json"):
+        for i, by_set in load(name).items():
+            for dataset, cells in by_set.items():
+                results[int(i)][dataset] = {float(k): v for k, v in cells.items()}
+    datasets = list(results[0])
+    change = changes(results, datasets)
+    chosen = [row["chosen"] for row in leave_one_set_out(results, datasets)]
+    rows = []
+    for i, params in enumerate(settings):
+        per_set = list(change[i].values())
+        improved = sum(results[i][n][0.1] > results[0][n][0.1] for n in datasets)
+        rows.append([_label(params) if params else "`modality_dropout=0.1` (baseline)",
+                     f"{np.mean(per_set):+.3f}", f"{min(per_set):+.3f}",
+                     f"{improved}/{len(datasets)}", f"{chosen.count(i)}/{len(datasets)}"])
+    command = ("OMP_NUM_THREADS=1 python benchmarks/bench_defaults.py \"[{}, {'reconstruction': "
+               "0.0}, {'reconstruction': 1.0}, {'n_components': 64}, {'n_components': 128}, "
+               "{'modality_dropout': 0.0}, {'modality_dropout': 0.2}]\" --fit-seeds 3 "
+               "--from-json benchmarks/results/defaults_real_a.json "
+               "benchmarks/results/defaults_real_b.json")
+    return ["### Eight real sets, against `modality_dropout=0.1`", "",
+            wrap(f"`{command}`; {defaults_text({**TODAY, 'modality_dropout': 0.1})}; 3 fits × 5 "
+                 "splits per cell. \"chosen held out\": on how many held-out sets the setting "
+                 "was the choice of the other seven. The setting chosen on every set became "
+                 "today's default."), "",
+            *md_table(["setting", "mean change", "worst change", "data sets improved (10%)",
+                       "chosen held out"], rows)]
+
+
+def section_earlier():
+    out = ["## Settings tried under earlier defaults (rejected)", "",
+           wrap("Measured before today's `modality_dropout=0.2` (and, where it says "
+                "`reconstruction=0.0`, before the reconstruction term), so their figures are "
+                "not comparable with the tables above; each row's change is against the "
+                "baseline of its own run."), ""]
+    out += defaults_real_summary() + [""]
+    out += ["### Five study sets", ""]
+    out += transcribed("defaults_five_sets.json", titles=FIVE_SET_STUDIES,
+                       columns=SUMMARY_COLUMNS, heading="####") + [""]
+    out += section_old_label_efficiency() + [""] + section_target_aware()
+    return out
+
+
+OLD_ROWS = [TNCE, "TupleInfoNCE, r + modality embeddings", "TupleInfoNCE, searched",
+            "whole-tuple contrast, contrast alone", "TupleInfoNCE, contrast alone", AWARE]
+
+
+def section_old_label_efficiency():
+    data = load("label_efficiency.json")
+    rows = []
+    for key, short, _ in DATASETS:
+        if key not in data:
+            continue
+        for i, method in enumerate(OLD_ROWS):
+            scores = data[key][method]["scores"]
+            rows.append([short if i == 0 else "", method, fits(scores["0.1"]),
+                         *(cell(scores[str(f)]) for f in (0.01, 0.1, 1.0))])
+    clothing = load("label_efficiency_clothing_all_rows.json")["clothing_tfidf"]
+    all_rows = [[m, fits(r["scores"]["0.1"]),
+                 *(cell(r["scores"][str(f)]) for f in (0.01, 0.1, 1.0))]
+                for m, r in clothing.items()]
+    return ["### Label-efficiency rows under `modality_dropout=0.1`", "",
+            wrap(f"`{LE} --fit-seeds 3 --json benchmarks/results/label_efficiency.json` (the "
+                 "target-aware row: one fit per split, merged from `--methods \"TupleInfoNCE, "
+                 "target-aware\" \"supervised MLP (reference)\"`); "
+                 f"{defaults_text({**TODAY, 'modality_dropout': 0.1})}. \"Contrast alone\": "
+                 "`reconstruction=0`; \"searched\": `TupleInfoNCESearch` with 5 candidates, "
+                 "10 rounds of 5 epochs, rankme reward, `branch_fraction=None, refit=True`."),
+            "", *md_table(["data set", "method", "fits × splits", "1%", "10%", "100%"], rows),
+            "", wrap(f"Clothing reviews on all 23,486 rows: `{LE} --datasets clothing_tfidf "
+                     "--n-samples 0 --methods \"raw features\" \"whole-tuple contrast\" "
+                     "TupleInfoNCE \"TupleInfoNCE, r + modality embeddings\" \"TupleInfoNCE, "
+                     "contrast alone\" --json "
+                     "benchmarks/results/label_efficiency_clothing_all_rows.json`; "
+                     f"{defaults_text({**TODAY, 'modality_dropout': 0.1})}:"), "",
+            *md_table(["method", "fits × splits", "1%", "10%", "100%"], all_rows)]
+
+
+def section_target_aware():
+    from bench_target_aware import leakage_report
+
+    rows = load("target_aware_choose.json")
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    settings = list(dict.fromkeys(r["setting"] for r in rows))
+
+    def mean(**where):
+        return np.mean([r["accuracy"] for r in rows
+                        if all(r[k] == v for k, v in where.items())])
+
+    change = {s: {n: np.mean([mean(dataset=n, setting=s, fraction=f)
+                              - mean(dataset=n, setting="none", fraction=f)
+                              for f in (0.01, 0.1)]) for n in datasets} for s in settings}
+    chosen = [max(settings, key=lambda s: np.mean([change[s][n] for n in datasets if n != h]))
+              for h in datasets]
+    table = [[s, f"{np.mean(list(change[s].values())):+.3f}",
+              f"{min(change[s].values()):+.3f}", f"{chosen.count(s)}/{len(datasets)}"]
+             for s in settings]
+    old = {**TODAY, "modality_dropout": 0.1}
+    clothing = load("target_aware_clothing_all_rows.json")
+    clothing_rows = [[s, cell([r["accuracy"] for r in clothing if r["setting"] == s])]
+                     for s in dict.fromkeys(r["setting"] for r in clothing)]
+    leakage = load("target_aware_leakage.json")
+    return [
+        "### Target-aware training: the supervised term", "",
+        wrap("`OMP_NUM_THREADS=1 python benchmarks/bench_target_aware.py choose --settings "
+             "none cross_entropy:1 cross_entropy:3 cross_entropy:10 supcon:1 supcon:3 "
+             "--fractions 0.01 0.1 --splits 1 --json benchmarks/results/target_aware_choose.json`"
+             f" (split 0; {defaults_text(old)}). \"mean-normalised\": the term averaged over "
+             "the batch's labelled rows instead of summed and divided by the batch's rows. "
+             "Change against `none` at 1% and 10%; \"chosen held out\" as above. Chosen: "
+             "cross-entropy, weight 3 (`label_weight` stays 0 by default)."), "",
+        *md_table(["setting", "mean change", "worst change", "chosen held out"], table), "",
+        wrap("Clothing reviews on all 23,486 rows at 10%: `OMP_NUM_THREADS=1 python "
+             "benchmarks/bench_target_aware.py choose --datasets clothing_tfidf --n-samples 0 "
+             "--settings none cross_entropy:3 --fractions 0.1 --splits 2 --json "
+             "benchmarks/results/target_aware_clothing_all_rows.json` (" + defaults_text(old)
+             + "):"), "",
+        *md_table(["setting", "10% (2 splits)"], clothing_rows), "",
+        "### Target-aware training: leakage and cross-fitting", "",
+        wrap("`OMP_NUM_THREADS=1 python benchmarks/bench_target_aware.py leakage --setting "
+             "cross_entropy:3 --fractions 0.1 1.0 --splits 1 --json "
+             f"benchmarks/results/target_aware_leakage.json` (split 0; {defaults_text(old)}). "
+             "Inductive: the Pipeline's protocol (fitted on the training rows alone); "
+             "transductive: fitted on all rows, the test rows unlabelled; cross-fitted: each "
+             "third of the labelled rows embedded by a fit that never saw their labels. "
+             "Cross-fitting is not offered: it scored below the inductive fit."), "",
+        *leakage_report(leakage).splitlines()]
+
+
+ALIGNMENT_DESIGNS = {"held_out": "validation rows held out of training",
+                     "trained_on": "validation rows trained on"}
+REWARDS = ("log_prob", "accuracy", "rankme", "probe")
+
+
+def section_alignment_validation(name="alignment_validation_rows.json"):
+    """``bench_alignment.py --json``'s file, where it exists: ``{design: {"command": ...,
+    "spearman": {"<data set>, partial_share=<share>": {reward: rho}}}}``."""
+    if not (RESULTS_DIR / name).exists():
+        return []
+    data = load(name)
+    out = ["", "### Validation rows trained on or held out", ""]
+    rows = []
+    for design, label in ALIGNMENT_DESIGNS.items():
+        if design not in data:
+            continue
+        out += [wrap(f"{label[0].upper()}{label[1:]}: `{data[design]['command']}`."), ""]
+        for key, rho in data[design]["spearman"].items():
+            rows.append([key, label, *(f"{rho[r]:+.2f}" for r in REWARDS)])
+    return out + md_table(["data set", "design", *REWARDS], rows)
+
+
+def render_results(table):
+    out = [
+        "# Benchmark results", "",
+        wrap("Rendered by `python benchmarks/render.py` from the result files in "
+             "`benchmarks/results/`; do not edit it by hand (`python benchmarks/render.py "
+             "--check` fails where it differs). Every table names the command that produced "
+             "it and the defaults it ran under; a table measured under other defaults than "
+             "today's says so."), "",
+        wrap(f"Machine: {MACHINE}. Today's defaults: "
+             + ", ".join(f"`{k}={v}`" for k, v in TODAY.items()) + ". Timing ratios come from "
+             "runs interleaved in one process with nothing else running; fit times measured "
+             "beside other jobs are indicative only."), ""]
+    out += section_label_efficiency(table) + [""] + section_paired(table) + [""]
+    out += section_demo() + [""] + section_defaults() + [""] + section_earlier() + [""]
+    out += ["## The search", ""] + transcribed("search_quality.json") + [""]
+    out += ["## Disturbed negatives and partial views", ""] + transcribed("ablation.json")
+    out += ["", "## Does the search's reward track the probe?", ""]
+    out += transcribed("alignment.json")
+    out += section_alignment_validation()
+    out += ["", "## Other representations, under the paper's loss", ""]
+    out += transcribed("quality.json", heading="###")
+    out += ["", "## Cost", ""] + transcribed("cost.json") + [""]
+    out += transcribed("disturbed.json") + [""] + transcribed("search_cost.json") + [""]
+    out += transcribed("reward.json")
+    return "\n".join(out) + "\n"
+
+
+def rendered():
+    """``{path: text}`` of README.md and RESULTS.md as the result files give them."""
+    table = label_efficiency()
+    return {README: render_readme(README.read_text(encoding="utf-8"), table),
+            RESULTS_MD: render_results(table)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 where README.md or RESULTS.md differs")
+    args = parser.parse_args(argv)
+    differs = []
+    for path, text in rendered().items():
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current == text:
+            continue
+        differs.append(path)
+        if args.check:
+            sys.stdout.writelines(difflib.unified_diff(
+                current.splitlines(keepends=True), text.splitlines(keepends=True),
+                str(path), "rendered", n=1))
+        else:
+            path.write_text(text, encoding="utf-8")
+    if args.check and differs:
+        print("differs from the rendering: " + ", ".join(p.name for p in differs))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

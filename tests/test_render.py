@@ -1,0 +1,119 @@
+"""benchmarks/render.py: README.md's results table and benchmarks/RESULTS.md are what the
+committed result files render to."""
+
+import importlib.util
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
+
+
+@pytest.fixture
+def render(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location("render", BENCHMARKS / "render.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_table_and_results_md_are_the_rendering_of_the_committed_results(render):
+    rendered = render.rendered()
+    assert rendered[render.README] == render.README.read_text(encoding="utf-8"), (
+        "README.md's results table differs from the result files: run "
+        "python benchmarks/render.py")
+    assert rendered[render.RESULTS_MD] == render.RESULTS_MD.read_text(encoding="utf-8"), (
+        "benchmarks/RESULTS.md differs from the result files: run python benchmarks/render.py")
+    assert render.main(["--check"]) == 0
+
+
+def _copy(render, monkeypatch, tmp_path):
+    """README.md, RESULTS.md and the result files, copied under tmp_path for the renderer."""
+    results = tmp_path / "results"
+    shutil.copytree(render.RESULTS_DIR, results)
+    for name, path in (("README", render.README), ("RESULTS_MD", render.RESULTS_MD)):
+        copy = tmp_path / path.name
+        shutil.copy(path, copy)
+        monkeypatch.setattr(render, name, copy)
+    monkeypatch.setattr(render, "RESULTS_DIR", results)
+    return results
+
+
+def test_check_fails_where_the_readme_table_was_edited_by_hand(render, monkeypatch, tmp_path,
+                                                                capsys):
+    _copy(render, monkeypatch, tmp_path)
+    text = render.README.read_text(encoding="utf-8")
+    start, end = text.index(render.TABLE_MARKERS[0]), text.index(render.TABLE_MARKERS[1])
+    row = next(line for line in text[start:end].splitlines()
+               if line.startswith("| UCI Adult"))
+    cells = row.split(" | ")
+    cells[2] = "0.999"
+    render.README.write_text(text.replace(row, " | ".join(cells)), encoding="utf-8")
+    assert render.main(["--check"]) == 1
+    assert "README.md" in capsys.readouterr().out
+    assert render.main([]) == 0  # rewritten from the results
+    assert render.main(["--check"]) == 0
+    assert row in render.README.read_text(encoding="utf-8")
+
+
+def test_check_fails_where_a_result_file_changed(render, monkeypatch, tmp_path):
+    results = _copy(render, monkeypatch, tmp_path)
+    path = results / "label_efficiency_dropout_0.2.json"
+    scores = json.loads(path.read_text(encoding="utf-8"))
+    scores["adult"]["TupleInfoNCE"]["scores"]["0.1"] = [
+        s + 0.01 for s in scores["adult"]["TupleInfoNCE"]["scores"]["0.1"]]
+    path.write_text(json.dumps(scores), encoding="utf-8")
+    assert render.main(["--check"]) == 1
+    # a transcribed table too
+    path = results / "cost.json"
+    cost = json.loads(path.read_text(encoding="utf-8"))
+    cost["tables"][0]["rows"][0][1] = "9.999"
+    path.write_text(json.dumps(cost), encoding="utf-8")
+    render.main([])
+    assert "| 9.999 |" in render.RESULTS_MD.read_text(encoding="utf-8")
+
+
+def test_the_tables_state_the_library_defaults(render):
+    # A changed default means measuring the README's rows again under it.
+    import results_io
+
+    assert render.TODAY == results_io.library_defaults()
+
+
+def test_every_result_file_the_renderer_reads_is_committed_not_ignored(render):
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    render.rendered()
+    read = sorted(str((render.RESULTS_DIR / name).relative_to(ROOT)) for name in render.READ)
+    assert "benchmarks/results/label_efficiency_dropout_0.2.json" in read
+    ignored = subprocess.run(["git", "check-ignore", *read], cwd=ROOT, capture_output=True,
+                             text=True).stdout.split()
+    assert ignored == []
+
+
+def test_paired_differences_pair_fits_and_splits_or_split_means(render):
+    # Same fits: element by element; else each split's mean over the fits.
+    assert render.paired([1.0, 2.0, 3.0], [0.0, 0.0, 1.0], seeds=3)[0] == pytest.approx(5 / 3)
+    three_fits = [0.5, 0.6, 0.7, 0.7, 0.6, 0.5]  # 2 fits x 3 splits: split means 0.6, 0.6, 0.6
+    mean, sd = render.paired([0.7, 0.6, 0.8], three_fits, seeds=3)
+    assert mean == pytest.approx(0.1) and sd == pytest.approx(0.1)
+    assert render.paired_cell([0.9, 0.9, 0.9, 0.9, 0.9], [0.5] * 5).endswith("(above)")
+
+
+def test_readme_bold_marks_the_best_cell_of_each_share(render):
+    table = render.label_efficiency()
+    block = render.readme_block(table)
+    for line in block.splitlines():
+        if not line.startswith("| ") or line.startswith("| data set"):
+            continue
+        cells = line.strip("|").split(" | ")[1:]
+        groups = {0.01: cells[0:3], 0.1: cells[3:8], 1.0: cells[8:10]}
+        for group in groups.values():
+            values = [float(c.strip(" *†")) for c in group]
+            bold = [float(c.strip(" *†")) for c in group if c.strip().startswith("**")]
+            assert bold and all(b == max(values) for b in bold)
