@@ -9,12 +9,16 @@ rows. Prints one table per data set, mean ± standard deviation over the fits an
 marks the best unsupervised row of each column; ``--json`` writes every score, after each
 data set.
 
-Two rows learn from the labels: "TupleInfoNCE, target-aware" (``label_weight``) trains on all
-rows with exactly the probe's labelled rows labelled and every other row -1, and the
-"supervised MLP (reference)" (hidden layers of 64 and 32, the fusion's widths) on the
-labelled rows alone. Their fits depend on the labelled rows, so each is fitted once per fit
-seed, split and share, with ``random_state`` ``split + fit * seeds`` (the split's seed for
-fit 0); ``--first-fit`` starts at a later fit, to add fits to an earlier run's file.
+The rows of ``LABELLED`` learn from the labels: "TupleInfoNCE, target-aware"
+(``label_weight``) trains on all rows with exactly the probe's labelled rows labelled and every
+other row -1, and the probe on it; the classifiers predict themselves: the "supervised MLP
+(reference)" (hidden layers of 64 and 32, the fusion's widths) and HistGradientBoosting (with
+its defaults, or ``min_samples_leaf=5``) on the labelled rows of the raw features alone,
+SelfTrainingClassifier(LogisticRegression()) on every row of them (-1: unlabelled), and
+TupleInfoNCEClassifier on every row of the table. Their fits depend on the labelled rows, so
+each is fitted once per fit seed, split and share, with ``random_state`` ``split + fit *
+seeds`` (the split's seed for fit 0); ``--first-fit`` starts at a later fit, to add fits to an
+earlier run's file. For them ``--json`` also writes the balanced accuracy (``"balanced"``).
 
     python benchmarks/bench_label_efficiency.py                          # every study set
     python benchmarks/bench_label_efficiency.py --datasets movielens adult
@@ -34,6 +38,7 @@ import warnings
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -60,6 +65,12 @@ METHODS = {
     # "Of the same width" as the fusion's encoders: hidden layers of 64, then 32.
     "supervised MLP (reference)": lambda modalities, random_state=0, **_:
         methods.supervised_mlp(modalities, random_state, hidden=(64, 32)),
+    "HGB on raw features": lambda modalities, random_state=0, **_:
+        methods.gradient_boosting(modalities, random_state),
+    "HGB on raw features, min_samples_leaf=5": lambda modalities, random_state=0, **_:
+        methods.gradient_boosting(modalities, random_state, min_samples_leaf=5),
+    "self-training LR on raw features": methods.self_training,
+    "TupleInfoNCEClassifier (fine-tuned)": methods.tuple_infonce_classifier,
 }
 #: Methods whose representation does not depend on ``random_state``: fitted once.
 DETERMINISTIC = {"raw features", "PCA"}
@@ -67,7 +78,12 @@ DETERMINISTIC = {"raw features", "PCA"}
 #: label share (``labelled_curve``), on all rows with every other row's label -1 (the
 #: target-aware fusion), or on the labelled rows alone (the MLP, a classifier behind the raw
 #: features' preprocessing, scored directly).
-LABELLED = {"TupleInfoNCE, target-aware", "supervised MLP (reference)"}
+LABELLED = {"TupleInfoNCE, target-aware", "supervised MLP (reference)", "HGB on raw features",
+            "HGB on raw features, min_samples_leaf=5", "self-training LR on raw features",
+            "TupleInfoNCEClassifier (fine-tuned)"}
+#: Labelled methods whose classifier also reads the unlabelled rows (-1), as
+#: scikit-learn's semi-supervised estimators do.
+SEMI_SUPERVISED = {"self-training LR on raw features", "TupleInfoNCEClassifier (fine-tuned)"}
 QUICK = {"n_samples": 300, "max_epochs": 2, "seeds": 2,
          "search": {"n_rounds": 2, "epochs_per_round": 1, "n_candidates": 2}}
 
@@ -115,37 +131,47 @@ def probe_curve(Z, y, seeds, fractions=FRACTIONS):
 
 
 def labelled_curve(factory, X, y, modalities, seeds, params, fractions=FRACTIONS,
-                   fit_seeds=1, first_fit=0):
-    """``({fraction: [test accuracy per fit and split]}, fit seconds)`` of a method of
-    ``LABELLED``: fits ``first_fit`` to ``first_fit + fit_seeds - 1`` per split and label
-    share, each on exactly the probe's labelled rows, with ``random_state`` ``split + fit *
-    seeds`` (fit 0's is the split's seed); the scores are in that order, fit by fit."""
-    scores, seconds = {f: [] for f in fractions}, []
+                   fit_seeds=1, first_fit=0, semi_supervised=False):
+    """``({fraction: [test accuracy per fit and split]}, {fraction: [balanced accuracy]},
+    fit seconds)`` of a method of ``LABELLED``: fits ``first_fit`` to ``first_fit +
+    fit_seeds - 1`` per split and label share, each on exactly the probe's labelled rows
+    (with every other row, labelled -1, for a ``semi_supervised`` one), with
+    ``random_state`` ``split + fit * seeds`` (fit 0's is the split's seed); the scores are
+    in that order, fit by fit."""
+    scores, balanced, seconds = {f: [] for f in fractions}, {f: [] for f in fractions}, []
     for fit in range(first_fit, first_fit + fit_seeds):
         for index, (fraction, rows, test) in enumerate(paired_splits(y, seeds, fractions)):
             split = index // len(fractions)
             model = factory(modalities, **{**params, "random_state": split + fit * seeds})
-            score, fit_s = _labelled_score(model, X, y, rows, test)
+            predicted, fit_s = _labelled_predictions(model, X, y, rows, test, semi_supervised)
             seconds.append(fit_s)
-            scores[fraction].append(score)
-    return scores, float(np.mean(seconds))
+            scores[fraction].append(float(accuracy_score(y[test], predicted)))
+            balanced[fraction].append(float(balanced_accuracy_score(y[test], predicted)))
+    return scores, balanced, float(np.mean(seconds))
 
 
-def _labelled_score(model, X, y, rows, test):
-    """``(test accuracy, fit seconds)`` of one labelled method's fit on ``rows``."""
+def _labelled_predictions(model, X, y, rows, test, semi_supervised):
+    """``(predicted classes of the test rows, fit seconds)`` of one labelled method's fit
+    on ``rows``."""
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the MLP's convergence, the fusion's scale
         if hasattr(model, "transform"):
             Z = methods.as_array(model.fit_transform(X, partial_labels(y, rows)))
-            score = linear_probe().fit(Z[rows], y[rows]).score(Z[test], y[test])
+            predicted = linear_probe().fit(Z[rows], y[rows]).predict(Z[test])
+        elif not hasattr(model, "steps"):  # a classifier of the whole table
+            predicted = model.fit(X, partial_labels(y, rows)).predict(X.iloc[test])
         else:
             # The preprocessing learns without labels, on all rows as the raw features'
             # does (fitted on 1% of the rows, a title's TF-IDF can have 4 words); the
-            # classifier on the labelled rows alone.
+            # classifier on the labelled rows alone, or on every row with the others -1.
             Z = model[:-1].fit_transform(X)
-            score = model[-1].fit(Z[rows], y[rows]).score(Z[test], y[test])
-    return float(score), time.perf_counter() - start
+            if semi_supervised:
+                model[-1].fit(Z, partial_labels(y, rows))
+            else:
+                model[-1].fit(Z[rows], y[rows])
+            predicted = model[-1].predict(Z[test])
+    return predicted, time.perf_counter() - start
 
 
 def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=None,
@@ -158,9 +184,10 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
         if method in LABELLED:
             neural = {**(params or {}), **({} if max_epochs is None
                                            else {"max_epochs": max_epochs})}
-            scores, seconds = labelled_curve(factory, X, y, modalities, seeds, neural,
-                                             fractions, fit_seeds, first_fit)
-            rows[method] = {"scores": scores, "fit_s": seconds}
+            scores, balanced, seconds = labelled_curve(
+                factory, X, y, modalities, seeds, neural, fractions, fit_seeds, first_fit,
+                semi_supervised=method in SEMI_SUPERVISED)
+            rows[method] = {"scores": scores, "balanced": balanced, "fit_s": seconds}
             print(f"  {method:<24} " + "  ".join(f"{np.mean(scores[f]):.3f}"
                                                  for f in fractions) + f"  ({seconds:.1f} s)",
                   flush=True)
@@ -213,7 +240,8 @@ def write_json(results, path):
     """Every score of ``results``, fractions as strings (``read_json`` reads it back)."""
     with open(path, "w", encoding="utf-8") as f:
         json.dump({name: {m: {"fit_s": r["fit_s"],
-                              "scores": {str(k): v for k, v in r["scores"].items()}}
+                              **{key: {str(k): v for k, v in r[key].items()}
+                                 for key in ("scores", "balanced") if key in r}}
                           for m, r in rows.items()} for name, rows in results.items()},
                   f, indent=1)
 
@@ -223,7 +251,8 @@ def read_json(path):
     with open(path, encoding="utf-8") as f:
         raw = json.load(f)
     return {name: {method: {"fit_s": row["fit_s"],
-                            "scores": {float(k): v for k, v in row["scores"].items()}}
+                            **{key: {float(k): v for k, v in row[key].items()}
+                               for key in ("scores", "balanced") if key in row}}
                    for method, row in rows.items()} for name, rows in raw.items()}
 
 

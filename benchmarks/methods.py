@@ -1,7 +1,9 @@
 """The representations compared in the benchmarks, each a scikit-learn transformer factory.
 
 Every factory takes the data set's modality specification and returns an unfitted
-transformer that learns without labels; ``supervised_mlp`` is the labelled reference.
+transformer that learns without labels, or, for the models that learn from the labelled rows
+(``supervised_mlp``, ``gradient_boosting``, ``self_training``, ``tuple_infonce_classifier``),
+an unfitted classifier.
 """
 
 import numpy as np
@@ -9,12 +11,20 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.semi_supervised import SelfTrainingClassifier
 from sklearn.utils.validation import check_is_fitted
 
-from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch, tuple_infonce_loss
+from sktnce import (
+    TupleInfoNCEClassifier,
+    TupleInfoNCEFusion,
+    TupleInfoNCESearch,
+    tuple_infonce_loss,
+)
 from sktnce._augment import corrupt
 from sktnce._discrimination import score_cross_modal
 from sktnce._modalities import encode_input
@@ -269,6 +279,27 @@ def supervised_mlp(modalities, random_state=0, hidden=(128,), **_):
     return make_pipeline(_columns(modalities), StandardScaler(),
                          MLPClassifier(hidden, alpha=1e-3, max_iter=300, early_stopping=False,
                                        random_state=random_state))
+
+
+def gradient_boosting(modalities, random_state=0, **params):
+    """What a user picks without sktnce: HistGradientBoostingClassifier on the raw features
+    (``params``, such as ``min_samples_leaf``, are the booster's)."""
+    return make_pipeline(_columns(modalities), StandardScaler(),
+                         HistGradientBoostingClassifier(random_state=random_state, **params))
+
+
+def self_training(modalities, **_):
+    """scikit-learn's semi-supervised pick: SelfTrainingClassifier around a
+    LogisticRegression on the raw features, fitted with every row (-1: unlabelled)."""
+    return make_pipeline(_columns(modalities), StandardScaler(),
+                         SelfTrainingClassifier(LogisticRegression(max_iter=3000)))
+
+
+def tuple_infonce_classifier(modalities, random_state=0, **params):
+    """TupleInfoNCEClassifier with the study's fusion: the fusion on every row, then its
+    encoder fine-tuned with a linear head on the labelled rows."""
+    return TupleInfoNCEClassifier(tuple_infonce(modalities, random_state=random_state,
+                                                **params), random_state=random_state)
 
 
 #: The target-aware setting of the label-efficiency study (bench_target_aware.py chose it).

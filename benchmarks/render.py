@@ -648,6 +648,74 @@ def section_alignment_validation(name="alignment_validation_rows.json"):
     return out + md_table(["data set", "design", *REWARDS], rows)
 
 
+#: The rows a user builds without sktnce, and the classifier, each in a file of its own.
+USER_BASELINES = ("label_efficiency_user_baselines.json", "label_efficiency_classifier.json")
+WITHOUT_SKTNCE = (RAW, MLP, "HGB on raw features", "HGB on raw features, min_samples_leaf=5",
+                  "self-training LR on raw features")
+WITH_SKTNCE = (TNCE, AWARE, "TupleInfoNCEClassifier (fine-tuned)")
+
+
+def _user_rows():
+    """``{dataset: {method: {"scores"|"balanced": {fraction: [...]}}}}`` of the files in
+    ``USER_BASELINES`` that exist."""
+    rows = {}
+    for name in USER_BASELINES:
+        if (RESULTS_DIR / name).exists():
+            for dataset, methods in load(name).items():
+                for method, row in methods.items():
+                    rows.setdefault(dataset, {})[method] = {
+                        key: {float(k): v for k, v in row[key].items()}
+                        for key in ("scores", "balanced") if key in row}
+    return rows
+
+
+def section_user_baselines(table):
+    """What users pick without sktnce against sktnce's rows, where the files exist."""
+    extra = _user_rows()
+    if not extra:
+        return []
+    out = ["## Against what users pick without sktnce", "",
+           wrap("Accuracy, mean over 5 paired splits (the splits of the table above), one fit "
+                "per split and share, fitted on exactly the probe's labelled rows "
+                "(self-training and the classifier also read the other rows, labelled -1). "
+                "HGB: `HistGradientBoostingClassifier` on the standardised raw features; "
+                "self-training: `SelfTrainingClassifier(LogisticRegression())`; "
+                "`TupleInfoNCEClassifier`: the study's fusion on every row, then its encoder "
+                "and a linear head fine-tuned on the labelled rows with its defaults. "
+                "Balanced accuracy in brackets where the run recorded it. Commands: "
+                f'`{LE} --methods "HGB on raw features" "HGB on raw features, '
+                'min_samples_leaf=5" "self-training LR on raw features" --fractions 0.01 0.1 '
+                '1.0 --json benchmarks/results/label_efficiency_user_baselines.json` and '
+                f'`{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --fractions 0.01 0.1 '
+                "--json benchmarks/results/label_efficiency_classifier.json`."), ""]
+    rows, summary = [], []
+    for key, short, _ in DATASETS:
+        merged = {m: {"scores": v} for m, v in table.get(key, {}).items()}
+        merged.update(extra.get(key, {}))
+        for f in (0.01, 0.1, 1.0):
+            def mean(method, kind="scores"):
+                values = merged.get(method, {}).get(kind, {}).get(f)
+                return None if not values else float(np.mean(values))
+            found = {m: mean(m) for m in (*WITHOUT_SKTNCE, *WITH_SKTNCE) if mean(m) is not None}
+            without = [m for m in WITHOUT_SKTNCE if m in found]
+            within = [m for m in WITH_SKTNCE if m in found]
+            if not without or not within:
+                continue
+            best_out = max(without, key=found.get)
+            best_in = max(within, key=found.get)
+            summary.append([short, f"{f:.0%}", f"{found[best_out]:.3f} ({best_out})",
+                            f"{found[best_in]:.3f} ({best_in})",
+                            f"{found[best_in] - found[best_out]:+.3f}"])
+            for method in (*without, *within):
+                balanced = mean(method, "balanced")
+                rows.append([short, f"{f:.0%}", method, f"{found[method]:.3f}"
+                             + ("" if balanced is None else f" ({balanced:.3f})")])
+    out += md_table(["data set", "labels", "best without sktnce", "best with sktnce",
+                     "difference"], summary)
+    out += ["", "### Every row", ""]
+    return out + md_table(["data set", "labels", "method", "accuracy (balanced)"], rows)
+
+
 def render_results(table):
     out = [
         "# Benchmark results", "",
@@ -661,6 +729,8 @@ def render_results(table):
              "runs interleaved in one process with nothing else running; fit times measured "
              "beside other jobs are indicative only."), ""]
     out += section_label_efficiency(table) + [""] + section_paired(table) + [""]
+    users = section_user_baselines(table)
+    out += users + ([""] if users else [])
     out += section_demo() + [""] + section_defaults() + [""] + section_earlier() + [""]
     out += ["## The search", ""] + transcribed("search_quality.json") + [""]
     out += ["## Disturbed negatives and partial views", ""] + transcribed("ablation.json")

@@ -260,6 +260,41 @@ def test_bench_defaults_leave_one_set_out_choice(monkeypatch):
     assert "| setting |" in report and "| mean | |" in report
 
 
+def test_bench_label_efficiency_rows_users_pick_and_the_classifier(monkeypatch, tmp_path):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_label_efficiency")
+    seen = {}
+    original = bench.methods.self_training
+
+    def recording(modalities, **params):
+        model = original(modalities, **params)
+        fit = model[-1].fit
+
+        def fit_recording(Z, y):
+            seen.setdefault("rows", []).append((len(y), int((y == -1).sum())))
+            return fit(Z, y)
+
+        model[-1].fit = fit_recording
+        return model
+
+    monkeypatch.setitem(bench.METHODS, "self-training LR on raw features", recording)
+    path = tmp_path / "users.json"
+    methods = ["HGB on raw features", "self-training LR on raw features",
+               "TupleInfoNCEClassifier (fine-tuned)"]
+    results, _ = bench.main(["--quick", "--datasets", "generated", "--methods", *methods,
+                             "--fractions", "0.1", "1.0", "--json", str(path)])
+    # self-training reads every row, the unlabelled ones as -1 (none with all labels)
+    n_train = round(0.7 * 300)
+    assert seen["rows"] == [(300, 300 - int(0.1 * n_train)), (300, 300 - n_train)] * 2
+    read = bench.read_json(path)["generated"]
+    for method in methods:
+        assert set(read[method]) == {"fit_s", "scores", "balanced"}
+        for key in ("scores", "balanced"):
+            assert all(len(v) == 2 and all(0 <= x <= 1 for x in v)
+                       for v in read[method][key].values())
+    assert read["HGB on raw features"]["balanced"] != read["HGB on raw features"]["scores"]
+
+
 def test_bench_alignment_quick(monkeypatch, capsys):
     _with_benchmarks_on_path(monkeypatch)
     results = load_benchmark("bench_alignment").main(
