@@ -703,15 +703,22 @@ def section_user_baselines(table):
                 continue
             best_out = max(without, key=found.get)
             best_in = max(within, key=found.get)
+            balanced = mean(best_out, "balanced")
             summary.append([short, f"{f:.0%}", f"{found[best_out]:.3f} ({best_out})",
+                            "–" if balanced is None else f"{balanced:.3f}",
                             f"{found[best_in]:.3f} ({best_in})",
                             f"{found[best_in] - found[best_out]:+.3f}"])
             for method in (*without, *within):
                 balanced = mean(method, "balanced")
                 rows.append([short, f"{f:.0%}", method, f"{found[method]:.3f}"
                              + ("" if balanced is None else f" ({balanced:.3f})")])
-    out += md_table(["data set", "labels", "best without sktnce", "best with sktnce",
-                     "difference"], summary)
+    out += md_table(["data set", "labels", "best without sktnce", "its balanced accuracy",
+                     "best with sktnce", "difference"], summary)
+    out += ["", wrap("The best of each side is chosen per data set and share, by accuracy, "
+                     "which a majority-class predictor can win where one class dominates "
+                     "(clothing 0.825, Telco 0.743, Adult 0.766 of the rows): a balanced "
+                     "accuracy of 0.500 marks such a predictor. The probe rows of sktnce "
+                     "(TupleInfoNCE, target-aware) recorded accuracy only.")]
     out += ["", "### Every row", ""]
     return out + md_table(["data set", "labels", "method", "accuracy (balanced)"], rows)
 
