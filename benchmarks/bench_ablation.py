@@ -88,10 +88,7 @@ def main(argv=None):
             off, on = (r for r in rows if r["partial views"] == partial)
             lines.append(f"| {dataset} | {partial} | {off['probe']:.3f} (A {off['score']:.2f}) "
                          f"| {on['probe']:.3f} (A {on['score']:.2f}) |")
-    print("\n" + "\n".join(lines))
-    if args.json:
-        results_io.write(args.json, script="bench_ablation.py", argv=argv,
-                         printed="\n".join(lines), results=report)
+    results_io.report(lines, args.json, script="bench_ablation.py", argv=argv, results=report)
     return report
 
 

@@ -126,10 +126,8 @@ def main(argv=None):
                 f"{np.mean(values - base):+.3f} ± {np.std(values - base):.3f}")
             table.append(f"| {dataset} | {label} | {values.mean():.3f} ± {values.std():.3f} "
                          f"| {gain} |")
-    print("\n" + "\n".join(table))
-    if args.json:
-        results_io.write(args.json, script="bench_search_quality.py", argv=argv,
-                         printed="\n".join(table), results=report)
+    results_io.report(table, args.json, script="bench_search_quality.py", argv=argv,
+                      results=report)
     return report
 
 

@@ -80,20 +80,23 @@ class Source:
 
 #: The sources of the label-efficiency table under today's defaults, in order. Raw
 #: features, PCA and the MLP do not depend on the fusion's parameters.
+NEW_SETS = "--datasets trump_tweets election_tweets lending_club telco_churn "
+
+
+def _raw_and_mlp(file, datasets, methods):
+    """The raw-feature, PCA and MLP rows of ``file``: the first two from its ``--json`` run
+    of ``methods``, the MLP's from a run merged into it."""
+    return [Source(file, (RAW, PCA),
+                   f"{LE} {datasets}{methods}--fit-seeds 3 --json benchmarks/results/{file}"),
+            Source(file, (MLP,),
+                   f'{LE} {datasets}--methods "TupleInfoNCE, target-aware" "supervised MLP '
+                   f'(reference)", merged into {file}')]
+
+
 LABEL_EFFICIENCY = [
-    Source("label_efficiency.json", (RAW, PCA),
-           f"{LE} --fit-seeds 3 --json benchmarks/results/label_efficiency.json"),
-    Source("label_efficiency.json", (MLP,),
-           f'{LE} --methods "TupleInfoNCE, target-aware" "supervised MLP (reference)", merged '
-           "into label_efficiency.json"),
-    Source("label_efficiency_new_sets.json", (RAW, PCA),
-           f"{LE} --datasets trump_tweets election_tweets lending_club telco_churn --methods "
-           '"raw features" "PCA" "whole-tuple contrast" "TupleInfoNCE" --fit-seeds 3 --json '
-           "benchmarks/results/label_efficiency_new_sets.json"),
-    Source("label_efficiency_new_sets.json", (MLP,),
-           f"{LE} --datasets trump_tweets election_tweets lending_club telco_churn --methods "
-           '"TupleInfoNCE, target-aware" "supervised MLP (reference)", merged into '
-           "label_efficiency_new_sets.json"),
+    *_raw_and_mlp("label_efficiency.json", "", ""),
+    *_raw_and_mlp("label_efficiency_new_sets.json", NEW_SETS,
+                  '--methods "raw features" "PCA" "whole-tuple contrast" "TupleInfoNCE" '),
     Source("label_efficiency_dropout_0.2.json", (WHOLE, TNCE),
            f'{LE} --methods "whole-tuple contrast" "TupleInfoNCE" --fit-seeds 3 --json '
            "benchmarks/results/label_efficiency_dropout_0.2.json (two processes of four and "

@@ -66,3 +66,12 @@ def write(path, *, script, argv, printed="", results=None):
                    "tables": parse_tables(printed), "results": _jsonable(results)},
                   f, indent=1)
         f.write("\n")
+
+
+def report(lines, path, *, script, argv, results=None):
+    """Print a run's closing table (``lines``) and, with a ``path`` (``--json``), write it
+    and ``results`` to that result file."""
+    printed = "\n".join(lines)
+    print("\n" + printed)
+    if path:
+        write(path, script=script, argv=argv, printed=printed, results=results)
