@@ -136,9 +136,16 @@ def _rebuild(description, objects, place, path):
     return cls(**params)
 
 
+def _module_weights(module):
+    """``module``'s tensors as safetensors bytes (numbers only, on the CPU)."""
+    import safetensors.torch
+
+    weights = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    return safetensors.torch.save(weights)
+
+
 def _fusion_parts(estimator, prefix):
     """The archive members (name: bytes) of a fitted TupleInfoNCEFusion, under ``prefix``."""
-    import safetensors.torch
     import skops.io
 
     description, objects = _describe(estimator)
@@ -159,11 +166,9 @@ def _fusion_parts(estimator, prefix):
         "architecture": training.net.module_.encoder.architecture._asdict(),
     }
     objects["fitted"] = {"modalities_": [spec[:3] for spec in preprocessing.plan]}
-    encoder = training.net.module_.encoder
-    weights = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
     return {
         prefix + _JSON: _header(description, _plain(fitted)),
-        prefix + _WEIGHTS: safetensors.torch.save(weights),
+        prefix + _WEIGHTS: _module_weights(training.net.module_.encoder),
         prefix + _SKOPS: skops.io.dumps(objects),
     }
 
@@ -172,7 +177,6 @@ def _wrapper_parts(estimator, prefix):
     """The archive members of a fitted search or classifier: its fitted fusions (such as
     ``best_estimator_``) as fusion parts in folders of their own, a fitted torch module
     (the classifier's ``network_``) as safetensors, every other fitted attribute in JSON."""
-    import safetensors.torch
     import skops.io
 
     description, objects = _describe(estimator)
@@ -186,8 +190,7 @@ def _wrapper_parts(estimator, prefix):
             fitted_estimators.append(name)
             continue
         if isinstance(value, torch.nn.Module):
-            weights = {k: v.detach().cpu().contiguous() for k, v in value.state_dict().items()}
-            parts[f"{prefix}{name}.safetensors"] = safetensors.torch.save(weights)
+            parts[f"{prefix}{name}.safetensors"] = _module_weights(value)
             networks.append(name)
             continue
         value = _plain(value)
@@ -320,6 +323,16 @@ class _Archive:
         except KeyError:
             raise ValueError(f"{self.path} is not an sktnce file (it has no {name}).") from None
 
+    def weights(self, name):
+        """The tensors of the safetensors member ``name``; corrupt data is a ValueError."""
+        import safetensors.torch
+
+        data = self.read(name)
+        try:
+            return safetensors.torch.load(data)
+        except Exception as exc:  # safetensors raises its own error types for corrupt data
+            raise ValueError(f"{self.path}: the weights are corrupt ({exc}).") from None
+
     def header(self, prefix, classes):
         try:
             header = json.loads(self.read(prefix + _JSON))
@@ -393,15 +406,9 @@ def _saved_architecture(fitted, config, preprocessing, weights):
 
 
 def _load_fusion(archive, prefix, trusted, place):
-    import safetensors.torch
-
     header = archive.header(prefix, ["TupleInfoNCEFusion"])
     objects = archive.objects(prefix, header, trusted)
-    weights_bytes = archive.read(prefix + _WEIGHTS)
-    try:
-        weights = safetensors.torch.load(weights_bytes)
-    except Exception as exc:  # safetensors raises its own error types for corrupt data
-        raise ValueError(f"{archive.path}: the weights are corrupt ({exc}).") from None
+    weights = archive.weights(prefix + _WEIGHTS)
     estimator = _rebuild(header, objects, place, archive.path)
     fitted = header["fitted"]
     preprocessing = Preprocessing(
@@ -440,8 +447,6 @@ def _classifier_network(classifier, weights):
 
 def _load_wrapper(archive, prefix, trusted, place):
     """A search or a classifier, as :func:`_wrapper_parts` wrote it."""
-    import safetensors.torch
-
     header = archive.header(prefix, [cls.__name__ for cls in _WRAPPERS])
     objects = archive.objects(prefix, header, trusted)
     estimator = _rebuild(header, objects, place, archive.path)
@@ -454,11 +459,7 @@ def _load_wrapper(archive, prefix, trusted, place):
         if getattr(estimator, "feature_names_in_", None) is not None:
             estimator.feature_names_in_ = np.asarray(estimator.feature_names_in_, dtype=object)
         for name in header.get("fitted_networks", []):
-            data = archive.read(f"{prefix}{name}.safetensors")
-            try:
-                weights = safetensors.torch.load(data)
-            except Exception as exc:  # safetensors raises its own error types
-                raise ValueError(f"{archive.path}: the weights are corrupt ({exc}).") from None
+            weights = archive.weights(f"{prefix}{name}.safetensors")
             setattr(estimator, name, _classifier_network(estimator, weights))
     return estimator
 
