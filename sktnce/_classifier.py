@@ -199,41 +199,42 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
             train, validation = _split_labelled(codes, self.validation_fraction,
                                                 int(seeds[_SPLIT]))
         with restore_on_failure(self):
-            self.fusion_ = self._fitted_fusion(template, X, labels, validation,
+            self.fusion_ = self._fitted_fusion(template, X, labels.classes, codes, validation,
                                                int(seeds[_FUSION]))
-            self._fit_network(X, labels, train, validation, int(seeds[_BATCHES]))
+            self._fit_network(X, labels, codes, train, validation, int(seeds[_BATCHES]))
         return self
 
-    def _fitted_fusion(self, template, X, labels, validation, seed):
+    def _fitted_fusion(self, template, X, classes, codes, validation, seed):
         """``template`` fitted on every row of ``X``; a target-aware one with the labels
-        of every labelled row but the ``validation`` ones."""
+        (``classes[codes]``, -1 for none) of every labelled row but the ``validation``
+        ones."""
         if template.random_state is None:
             template.set_params(random_state=seed)
         if not template.label_weight > 0:
             return template.fit(X)
-        codes = labels.codes.cpu().numpy().copy()
+        codes = codes.copy()
         if validation is not None:
             codes[validation] = UNLABELLED
-        classes = labels.classes
         y_fusion = classes[np.maximum(codes, 0)].astype(
             classes.dtype if classes.dtype.kind in "iuf" else object)
         y_fusion[codes == UNLABELLED] = UNLABELLED
         return template.fit(X, y_fusion)
 
-    def _fit_network(self, X, labels, train, validation, seed):
+    def _fit_network(self, X, labels, codes, train, validation, seed):
+        """The probe's head on the ``train`` rows, then the fine-tuning, from a copy of the
+        fitted fusion's encoder; ``codes`` are ``labels``' class indices as an array."""
         state = self.fusion_._get_state()
         encoder = copy.deepcopy(state.training.net.module_.encoder)
         encoded = encode_input(self.fusion_, state.preprocessing, X, encoder.absent.device)
-        codes = labels.codes.to(encoder.absent.device)
-        head = probe_head(encoder, encoded, train, labels.codes.cpu().numpy()[train],
-                          labels.n_classes)
+        head = probe_head(encoder, encoded, train, codes[train], labels.n_classes)
         network = ClassifierNetwork(encoder, head).eval()
         losses, validation_losses, best_epoch = [], [], 0
         if self.fine_tune:
             config = FineTuneConfig(self.max_epochs, self.lr, self.batch_size,
                                     self.n_iter_no_change, self.tol, seed)
-            losses, validation_losses, best_epoch = fine_tune(network, encoded, codes, train,
-                                                              validation, config)
+            losses, validation_losses, best_epoch = fine_tune(
+                network, encoded, labels.codes.to(encoder.absent.device), train, validation,
+                config)
         self.network_ = network.eval()
         self.classes_ = labels.classes
         self.n_iter_, self.best_epoch_ = len(losses), best_epoch
