@@ -9,6 +9,9 @@
    row counts (3 modalities, 100 columns in all), each size in a fresh process. Memory: the
    largest resident set seen during fit and transform, less the resident set just before
    (X already in memory), against the size of X itself (float64).
+4. The price of numeric embeddings: fit time with ``numeric_embedding="piecewise_linear"``
+   against none, on the widest study table (Multiple Features, 649 columns; interleaved,
+   median of the repeats).
 
 The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
 ``bench_search.py``. Run alone on the machine.
@@ -16,6 +19,7 @@ The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
     python benchmarks/bench_cost.py                                  # sizes 10k, 100k, 1M
     python benchmarks/bench_cost.py --device cuda --sizes 10000 100000  # on a GPU
     python benchmarks/bench_cost.py --reconstruction-only            # item 2 alone
+    python benchmarks/bench_cost.py --numeric-embedding-only         # item 4 alone
     python benchmarks/bench_cost.py --quick                          # tiny sizes, a smoke run
     python benchmarks/bench_cost.py --json benchmarks/results/cost.json  # and write the figures
 """
@@ -42,6 +46,7 @@ from sktnce.datasets import make_multimodal_classification
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import data  # noqa: E402
 import results_io  # noqa: E402
 
 WIDTHS = (50, 30, 20)
@@ -110,6 +115,23 @@ def reconstruction_price(n_samples=20000, epochs=5, repeats=3, device="cpu"):
     return {"with_s": with_s, "without_s": without_s, "ratio": with_s / without_s}
 
 
+def numeric_embedding_price(epochs=10, repeats=3, device="cpu", n_samples=None):
+    """Median fit time with ``numeric_embedding="piecewise_linear"`` and without, interleaved, on
+    the widest study table (Multiple Features: 649 numeric columns in 6 modalities)."""
+    X, _, modalities = data.LOADERS["multiple_features"](n_samples=n_samples)
+    seconds = {"embedded": [], "none": []}
+    for _ in range(repeats):
+        for label, embedding in (("embedded", "piecewise_linear"), ("none", None)):
+            fusion = TupleInfoNCEFusion(modalities=modalities, max_epochs=epochs, device=device,
+                                        random_state=0, numeric_embedding=embedding)
+            start = time.perf_counter()
+            fusion.fit(X)
+            seconds[label].append(time.perf_counter() - start)
+    with_s, without_s = statistics.median(seconds["embedded"]), statistics.median(seconds["none"])
+    return {"with_s": with_s, "without_s": without_s, "ratio": with_s / without_s,
+            "rows": len(X), "columns": X.shape[1], "epochs": epochs}
+
+
 def _rss_bytes():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize()
@@ -171,12 +193,29 @@ def scaling(sizes, device="cpu"):
     return results
 
 
+def _numeric_embedding_report(args, argv, quick):
+    price = numeric_embedding_price(device=args.device, **quick)
+    table = "\n".join([
+        f"Multiple Features, {price['rows']:,} rows, {price['columns']} columns; "
+        f"{price['epochs']} epochs, median fit of the interleaved repeats", "",
+        "| numeric_embedding | fit (s) | ratio |", "|---|---|---|",
+        f"| None | {price['without_s']:.2f} | 1.00 |",
+        f"| \"piecewise_linear\" | {price['with_s']:.2f} | {price['ratio']:.2f} |"])
+    print(table)
+    if args.json:
+        results_io.write(args.json, script="bench_cost.py", argv=argv, printed=table,
+                         results={"numeric_embedding": price})
+    return price
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Speed and memory of TupleInfoNCEFusion.")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--reconstruction-only", action="store_true")
+    parser.add_argument("--numeric-embedding-only", action="store_true",
+                        help="the price of numeric_embedding alone (item 4)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", help="write the tables and figures to this file")
     args = parser.parse_args(argv)
@@ -185,6 +224,8 @@ def main(argv=None):
         return None
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
     quick = {"n_samples": 600, "epochs": 2, "repeats": 1} if args.quick else {}
+    if args.numeric_embedding_only:
+        return _numeric_embedding_report(args, argv, quick)
     price = reconstruction_price(device=args.device, **quick)
     print(f"fit epoch: reconstruction={TupleInfoNCEFusion().reconstruction} {price['with_s']:.3f} s, "
           f"reconstruction=0 {price['without_s']:.3f} s, ratio {price['ratio']:.2f}")

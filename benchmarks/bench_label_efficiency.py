@@ -18,7 +18,11 @@ SelfTrainingClassifier(LogisticRegression()) on every row of them (-1: unlabelle
 TupleInfoNCEClassifier on every row of the table. Their fits depend on the labelled rows, so
 each is fitted once per fit seed, split and share, with ``random_state`` ``split + fit *
 seeds`` (the split's seed for fit 0); ``--first-fit`` starts at a later fit, to add fits to an
-earlier run's file. For them ``--json`` also writes the balanced accuracy (``"balanced"``).
+earlier run's file. ``--beside-raw`` adds, for each representation of ``BESIDE_RAW``, the
+pipeline a user who already boosts would build next: HistGradientBoosting (each setting of
+``BOOSTERS``) on the raw features and the representation side by side, trained on each
+split's labelled rows (its fit time: the representation's). ``--json`` also writes the
+balanced accuracy (``"balanced"``) of every row.
 
     python benchmarks/bench_label_efficiency.py                          # every study set
     python benchmarks/bench_label_efficiency.py --datasets movielens adult
@@ -28,6 +32,8 @@ earlier run's file. For them ``--json`` also writes the balanced accuracy (``"ba
     python benchmarks/bench_label_efficiency.py --quick                  # a smoke run
     python benchmarks/bench_label_efficiency.py --methods "TupleInfoNCE, target-aware" \
         --fractions 0.01 0.1 --fit-seeds 3 --json results/target_aware.json
+    python benchmarks/bench_label_efficiency.py --methods "raw features" TupleInfoNCE \
+        --beside-raw --fractions 0.01 0.1 1 --fit-seeds 3   # beside the raw features
 """
 
 import argparse
@@ -35,8 +41,10 @@ import ast
 import json
 import time
 import warnings
+from functools import partial
 
 import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
@@ -47,6 +55,7 @@ import data
 import methods
 
 FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
+CLASSIFIER = "TupleInfoNCEClassifier (fine-tuned)"
 #: The study's data sets and the rows each is subsampled to (None: all).
 SIZES = data.STUDY_SIZES
 METHODS = {
@@ -70,7 +79,7 @@ METHODS = {
     "HGB on raw features, min_samples_leaf=5": lambda modalities, random_state=0, **_:
         methods.gradient_boosting(modalities, random_state, min_samples_leaf=5),
     "self-training LR on raw features": methods.self_training,
-    "TupleInfoNCEClassifier (fine-tuned)": methods.tuple_infonce_classifier,
+    CLASSIFIER: methods.tuple_infonce_classifier,
 }
 #: Methods whose representation does not depend on ``random_state``: fitted once.
 DETERMINISTIC = {"raw features", "PCA"}
@@ -80,10 +89,24 @@ DETERMINISTIC = {"raw features", "PCA"}
 #: features' preprocessing, scored directly).
 LABELLED = {"TupleInfoNCE, target-aware", "supervised MLP (reference)", "HGB on raw features",
             "HGB on raw features, min_samples_leaf=5", "self-training LR on raw features",
-            "TupleInfoNCEClassifier (fine-tuned)"}
+            CLASSIFIER}
 #: Labelled methods whose classifier also reads the unlabelled rows (-1), as
 #: scikit-learn's semi-supervised estimators do.
-SEMI_SUPERVISED = {"self-training LR on raw features", "TupleInfoNCEClassifier (fine-tuned)"}
+SEMI_SUPERVISED = {"self-training LR on raw features", CLASSIFIER}
+#: Representations that ``--beside-raw`` also hands to gradient boosting beside the raw
+#: features (the raw features' preprocessing, then the representation's columns): the
+#: pipeline a user who already boosts would build next. One row per booster setting.
+BESIDE_RAW = {"TupleInfoNCE"}
+BOOSTERS = {"HGB on raw features": {},
+            "HGB on raw features, min_samples_leaf=5": {"min_samples_leaf": 5}}
+
+
+def learns_labels(method):
+    """Whether a row of the study learns from the labelled rows beyond a linear probe."""
+    return (method in LABELLED or method.startswith(CLASSIFIER[:-1])
+            or any(method.startswith(f"{booster} + ") for booster in BOOSTERS))
+
+
 QUICK = {"n_samples": 300, "max_epochs": 2, "seeds": 2,
          "search": {"n_rounds": 2, "epochs_per_round": 1, "n_candidates": 2}}
 
@@ -123,11 +146,20 @@ def partial_labels(y, labelled):
 
 def probe_curve(Z, y, seeds, fractions=FRACTIONS):
     """{fraction: [test accuracy per seed]} of a linear probe on the representation Z."""
-    scores = {f: [] for f in fractions}
+    return classifier_curves(linear_probe, Z, y, seeds, fractions)[0]
+
+
+def classifier_curves(make_classifier, Z, y, seeds, fractions=FRACTIONS):
+    """``({fraction: [test accuracy per seed]}, {fraction: [balanced accuracy per seed]})``
+    of a fresh ``make_classifier()`` trained on each split's labelled rows of ``Z``."""
+    scores, balanced = {f: [] for f in fractions}, {f: [] for f in fractions}
     for fraction, rows, test in paired_splits(y, seeds, fractions):
-        probe = linear_probe().fit(Z[rows], y[rows])
-        scores[fraction].append(float(probe.score(Z[test], y[test])))
-    return scores
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a 1% share's convergence
+            predicted = make_classifier().fit(Z[rows], y[rows]).predict(Z[test])
+        scores[fraction].append(float(accuracy_score(y[test], predicted)))
+        balanced[fraction].append(float(balanced_accuracy_score(y[test], predicted)))
+    return scores, balanced
 
 
 def labelled_curve(factory, X, y, modalities, seeds, params, fractions=FRACTIONS,
@@ -175,24 +207,29 @@ def _labelled_predictions(model, X, y, rows, test, semi_supervised):
 
 
 def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=None,
-                params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS):
+                params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS, beside_raw=False,
+                classifier=None):
     X, y, modalities = data.LOADERS[name](n_samples=n_samples)
-    rows = {}
+    rows, derived, raw_features = {}, {}, None
     for method, factory in METHODS.items():
         if only and method not in only:
             continue
         if method in LABELLED:
             neural = {**(params or {}), **({} if max_epochs is None
                                            else {"max_epochs": max_epochs})}
+            row = method
+            if method == CLASSIFIER and classifier:
+                neural["classifier"] = classifier
+                row = f"{CLASSIFIER[:-1]}, " + ", ".join(
+                    f"{key}={value}" for key, value in classifier.items()) + ")"
             scores, balanced, seconds = labelled_curve(
                 factory, X, y, modalities, seeds, neural, fractions, fit_seeds, first_fit,
                 semi_supervised=method in SEMI_SUPERVISED)
-            rows[method] = {"scores": scores, "balanced": balanced, "fit_s": seconds}
-            print(f"  {method:<24} " + "  ".join(f"{np.mean(scores[f]):.3f}"
+            rows[row] = {"scores": scores, "balanced": balanced, "fit_s": seconds}
+            print(f"  {row:<24} " + "  ".join(f"{np.mean(scores[f]):.3f}"
                                                  for f in fractions) + f"  ({seconds:.1f} s)",
                   flush=True)
             continue
-        scores = {f: [] for f in fractions}
         seconds = []
         fits = range(first_fit, first_fit + fit_seeds)
         for fit_seed in (range(1) if method in DETERMINISTIC else fits):
@@ -209,18 +246,34 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                 warnings.simplefilter("ignore", category=UserWarning)
                 Z = methods.as_array(model.fit_transform(X))
             seconds.append(time.perf_counter() - start)
-            for fraction, accuracies in probe_curve(Z, y, seeds, fractions).items():
-                scores[fraction] += accuracies
-        seconds = float(np.mean(seconds))
-        rows[method] = {"scores": scores, "fit_s": seconds}
-        print(f"  {method:<24} " + "  ".join(
-            f"{np.mean(rows[method]['scores'][f]):.3f}" for f in fractions)
-            + f"  ({seconds:.1f} s)", flush=True)
+            curves = {method: classifier_curves(linear_probe, Z, y, seeds, fractions)}
+            if beside_raw and method in BESIDE_RAW:
+                if raw_features is None:
+                    raw_features = methods.as_array(methods.raw(modalities).fit_transform(X))
+                beside = np.hstack([raw_features, Z])
+                for booster, settings in BOOSTERS.items():
+                    curves[f"{booster} + {method}"] = classifier_curves(
+                        partial(HistGradientBoostingClassifier, random_state=fit_seed, **settings),
+                        beside, y, seeds, fractions)
+            for row, (accuracy, balanced) in curves.items():
+                entry = derived.setdefault(row, {
+                    "scores": {f: [] for f in fractions},
+                    "balanced": {f: [] for f in fractions}, "fit_s": []})
+                for f in fractions:
+                    entry["scores"][f] += accuracy[f]
+                    entry["balanced"][f] += balanced[f]
+                entry["fit_s"].append(seconds[-1])
+        for row, entry in derived.items():
+            rows[row] = {**entry, "fit_s": float(np.mean(entry["fit_s"]))}
+            print(f"  {row:<24} " + "  ".join(
+                f"{np.mean(rows[row]['scores'][f]):.3f}" for f in fractions)
+                + f"  ({rows[row]['fit_s']:.1f} s)", flush=True)
+        derived.clear()
     return rows, len(y), np.bincount(y).max() / len(y)
 
 
 def markdown(name, rows, n_rows, majority, fractions=FRACTIONS):
-    unsupervised = [row for method, row in rows.items() if method not in LABELLED] or \
+    unsupervised = [row for method, row in rows.items() if not learns_labels(method)] or \
         list(rows.values())
     best = {f: max(np.mean(row["scores"][f]) for row in unsupervised) for f in fractions}
     lines = [f"### {name} ({n_rows} rows; majority class {majority:.3f})", "",
@@ -231,7 +284,8 @@ def markdown(name, rows, n_rows, majority, fractions=FRACTIONS):
         for f in fractions:
             mean, std = np.mean(row["scores"][f]), np.std(row["scores"][f])
             cell = f"{mean:.3f} ± {std:.3f}"
-            cells.append(f"**{cell}**" if mean == best[f] else cell)
+            cells.append(f"**{cell}**" if mean == best[f] and not learns_labels(method)
+                         else cell)
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {row['fit_s']:.1f} |")
     return "\n".join(lines)
 
@@ -293,9 +347,13 @@ def main(argv=None):
                         help="the first fit's number, to add fits to an earlier run's")
     parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS),
                         help="shares of the training rows labelled (default: all five)")
+    parser.add_argument("--beside-raw", action="store_true",
+                        help="also boost the raw features beside each BESIDE_RAW representation")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}",
                         help="a dict of TupleInfoNCEFusion parameters for the neural methods")
+    parser.add_argument("--classifier-params", default="{}",
+                        help=f"a dict of {CLASSIFIER}'s own parameters (named in its row)")
     parser.add_argument("--json", help="write every score to this file")
     parser.add_argument("--plot", help="draw the curves into this image file")
     parser.add_argument("--from-json", nargs="+", metavar="FILE",
@@ -312,7 +370,8 @@ def main(argv=None):
     for name in args.datasets:
         settings = {"n_samples": data.study_rows(name, args.n_samples), "seeds": args.seeds,
                     "params": ast.literal_eval(args.params), "fit_seeds": args.fit_seeds,
-                    "first_fit": args.first_fit,
+                    "first_fit": args.first_fit, "beside_raw": args.beside_raw,
+                    "classifier": ast.literal_eval(args.classifier_params),
                     "fractions": tuple(args.fractions)}
         if args.quick:
             settings.update(QUICK)

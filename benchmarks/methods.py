@@ -295,11 +295,13 @@ def self_training(modalities, **_):
                          SelfTrainingClassifier(LogisticRegression(max_iter=3000)))
 
 
-def tuple_infonce_classifier(modalities, random_state=0, **params):
-    """TupleInfoNCEClassifier with the study's fusion: the fusion on every row, then its
-    encoder fine-tuned with a linear head on the labelled rows."""
-    return TupleInfoNCEClassifier(tuple_infonce(modalities, random_state=random_state,
-                                                **params), random_state=random_state)
+def tuple_infonce_classifier(modalities, random_state=0, classifier=None, **params):
+    """TupleInfoNCEClassifier with the study's fusion (``params``): the fusion on every row,
+    then its encoder fine-tuned with a linear head on the labelled rows (``classifier``: a
+    dict of the classifier's own parameters)."""
+    return TupleInfoNCEClassifier(
+        tuple_infonce(modalities, random_state=random_state, **params),
+        random_state=random_state, **(classifier or {}))
 
 
 #: The target-aware setting of the label-efficiency study (bench_target_aware.py chose it).

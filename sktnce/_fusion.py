@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, _num_samples, check_is_fitted
 
 from ._discrimination import CrossModalScoringMixin
+from ._embeddings import NUMERIC_EMBEDDINGS
 from ._labels import encode_labels
 from ._modalities import Preprocessing, check_modalities, encode_input, fit_input
 from ._network import TupleInfoNCEModule
@@ -64,6 +65,7 @@ _ARCHITECTURE_PARAMETERS = {
     "projection_dim": "projection_dim",
     "reconstruct": "reconstruction",
     "n_classes": "label_weight / label_loss",
+    "numeric_embedding": "numeric_embedding",
 }
 
 
@@ -138,6 +140,7 @@ _PARAMETER_CONSTRAINTS = {
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
     "hidden_dim": [Interval(Integral, 1, None, closed="left")],
     "n_layers": [Interval(Integral, 0, None, closed="left")],
+    "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), dict, None],
     "n_derangements": [Interval(Integral, 1, None, closed="left")],
     "modality_dropout": [Interval(Real, 0, 1, closed="left")],
     "partial_share": [Interval(Real, 0, 1, closed="both")],
@@ -153,6 +156,14 @@ _PARAMETER_CONSTRAINTS = {
     "device": [str, torch.device],
     "verbose": ["verbose"],
 }
+
+
+def _feature_names(prefix, architecture, modalities):
+    """r's output names, then those of each of ``modalities``' embeddings."""
+    names = [f"{prefix}{i}" for i in range(architecture.n_components)]
+    names += [f"{prefix}_{modality}{j}" for modality in modalities
+              for j in range(architecture.embedding_dim)]
+    return np.asarray(names, dtype=object)
 
 
 class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator):
@@ -196,8 +207,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         Width of the fused representation r.
     output : {"fused", "fused_and_modalities"}, default="fused"
         What :meth:`transform` returns: r (``n_components`` columns), or r then each
-        modality's embedding e^k (``embedding_dim`` columns each; the user guide says when
-        they help a linear probe).
+        modality's embedding e^k (``embedding_dim`` columns each; see the user guide).
     projection_dim : int, default=32
         Width of the projection head's output, used only by the loss.
     embedding_dim : int, default=32
@@ -206,6 +216,11 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         Width of the hidden layers of the encoders and of the fusion head.
     n_layers : int, default=1
         Hidden layers in each modality encoder and in the fusion head.
+    numeric_embedding : {"piecewise_linear"}, dict or None, default=None
+        Encode every column of a modality's block on 3 bins (its quantiles) before the
+        modality's encoder, the piecewise-linear encoding of Gorishniy et al. (2022): for
+        every modality, or for those a dict names (``{"sensors": "piecewise_linear"}``).
+        None: none. The user guide gives its measured effect and cost.
     n_derangements : int, default=1
         Disturbed negatives per anchor and modality (R).
     modality_dropout : float, default=0.2
@@ -306,6 +321,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         embedding_dim=32,
         hidden_dim=64,
         n_layers=1,
+        numeric_embedding=None,
         n_derangements=1,
         modality_dropout=0.2,
         partial_share=0.0,
@@ -334,6 +350,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         self.embedding_dim = embedding_dim
         self.hidden_dim = hidden_dim
         self.n_layers = n_layers
+        self.numeric_embedding = numeric_embedding
         self.n_derangements = n_derangements
         self.modality_dropout = modality_dropout
         self.partial_share = partial_share
@@ -419,8 +436,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         check_is_fitted(self)
         encoder = self.net_.module_.encoder
         encoded = encode_input(self, self._preprocessing, X, encoder.absent.device)
-        with_embeddings = self.output == "fused_and_modalities"
-        return represent(encoder, encoded, with_embeddings=with_embeddings)
+        return represent(encoder, encoded, with_embeddings=self.output == "fused_and_modalities")
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.
@@ -439,13 +455,9 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         """
         check_is_fitted(self)
         _check_feature_names_in(self, input_features, generate_names=False)
-        architecture = self.net_.module_.encoder.architecture
-        prefix = type(self).__name__.lower()
-        names = [f"{prefix}{i}" for i in range(architecture.n_components)]
-        if self.output == "fused_and_modalities":
-            names += [f"{prefix}_{modality}{j}" for modality in self.output_indices_
-                      for j in range(architecture.embedding_dim)]
-        return np.asarray(names, dtype=object)
+        return _feature_names(
+            type(self).__name__.lower(), self.net_.module_.encoder.architecture,
+            list(self.output_indices_) if self.output == "fused_and_modalities" else [])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

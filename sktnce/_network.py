@@ -8,6 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._augment import corrupt, partial_views, random_derangement
+from ._embeddings import PiecewiseLinearEmbedding, build_numeric_embedding
 
 __all__ = ["Architecture", "TrainingOutputs", "TupleEncoder", "TupleInfoNCEModule"]
 
@@ -30,6 +31,8 @@ class Architecture(NamedTuple):
     reconstruct: bool
     #: Outputs of the classifier head; 0: no head.
     n_classes: int
+    #: Each modality's numeric embedding shape (``NUMERIC_EMBEDDINGS``) or None; ``()``: none.
+    numeric_embedding: tuple = ()
 
     def build(self):
         """A :class:`TupleEncoder` of this architecture, with fresh weights."""
@@ -37,7 +40,7 @@ class Architecture(NamedTuple):
             self.input_dims, embedding_dim=self.embedding_dim, hidden_dim=self.hidden_dim,
             n_layers=self.n_layers, n_components=self.n_components,
             projection_dim=self.projection_dim, reconstruct=self.reconstruct,
-            n_classes=self.n_classes)
+            n_classes=self.n_classes, numeric_embedding=self.numeric_embedding)
 
 
 class TrainingOutputs(NamedTuple):
@@ -80,6 +83,15 @@ def _mlp(in_features, hidden_dim, out_features, n_layers):
     return nn.Sequential(*layers)
 
 
+def _modality_encoder(in_features, embedding, hidden_dim, out_features, n_layers):
+    """h_k: the MLP, after the modality's numeric embedding where ``embedding`` gives its
+    shape (a value of :data:`~sktnce._embeddings.NUMERIC_EMBEDDINGS`)."""
+    if embedding is None:
+        return _mlp(in_features, hidden_dim, out_features, n_layers)
+    module, width = build_numeric_embedding(in_features, embedding)
+    return nn.Sequential(module, _mlp(in_features * width, hidden_dim, out_features, n_layers))
+
+
 class TupleEncoder(nn.Module):
     """The encoder g of the user guide: per-modality encoders h_k, absent embeddings a_k,
     fusion head phi and projection head psi.
@@ -104,14 +116,20 @@ class TupleEncoder(nn.Module):
     n_classes : int, default=0
         Above 0, a linear classifier head from r to the class logits, for a target-aware
         fit's cross-entropy term.
+    numeric_embedding : tuple, default=()
+        Per modality, the shape of a numeric embedding of its columns before its encoder
+        (a value of :data:`~sktnce._embeddings.NUMERIC_EMBEDDINGS`), or None; ``()``: no
+        modality's.
     """
 
     def __init__(self, input_dims, *, embedding_dim, hidden_dim, n_layers, n_components,
-                 projection_dim, reconstruct=False, n_classes=0):
+                 projection_dim, reconstruct=False, n_classes=0, numeric_embedding=()):
         super().__init__()
         self.input_dims = tuple(int(d) for d in input_dims)
+        embeddings = tuple(numeric_embedding) or (None,) * len(self.input_dims)
         self.modality_encoders = nn.ModuleList(
-            _mlp(d, hidden_dim, embedding_dim, n_layers) for d in self.input_dims
+            _modality_encoder(d, embedding, hidden_dim, embedding_dim, n_layers)
+            for d, embedding in zip(self.input_dims, embeddings)
         )
         self.absent = nn.Parameter(0.02 * torch.randn(len(self.input_dims), embedding_dim))
         self.fusion_head = _mlp(len(self.input_dims) * embedding_dim, hidden_dim, n_components,
@@ -140,7 +158,21 @@ class TupleEncoder(nn.Module):
             projection_dim=int(self.projection_head[-1].out_features),
             reconstruct=self.decoder is not None,
             n_classes=0 if self.classifier is None else int(self.classifier.out_features),
+            numeric_embedding=self._numeric_embedding(),
         )
+
+    def _numeric_embedding(self):
+        shapes = tuple(encoder[0].shape if isinstance(encoder[0], PiecewiseLinearEmbedding) else None
+                       for encoder in self.modality_encoders)
+        return shapes if any(shapes) else ()
+
+    def fit_numeric_embeddings(self, x):
+        """Fit the numeric embeddings that learn from data (their bins) on the rows ``x``
+        of shape (n, sum(input_dims))."""
+        for encoder, block in zip(self.modality_encoders, self.blocks(x)):
+            if isinstance(encoder[0], PiecewiseLinearEmbedding):
+                encoder[0].fit_bins(block)
+        return self
 
     def blocks(self, x):
         """Split ``x`` of shape (B, sum(input_dims)) into the modality blocks (views, not copies)."""

@@ -400,7 +400,10 @@ def _saved_architecture(fitted, config, preprocessing, weights):
     which did not save it, the parameters' with the classifier head the weights hold."""
     if "architecture" in fitted:
         saved = fitted["architecture"]
-        return Architecture(**{**saved, "input_dims": tuple(saved["input_dims"])})
+        embedding = tuple(None if shape is None else tuple(shape)
+                          for shape in saved.get("numeric_embedding", ()))
+        return Architecture(**{**saved, "input_dims": tuple(saved["input_dims"]),
+                               "numeric_embedding": embedding})
     n_classes = len(weights["classifier.bias"]) if "classifier.bias" in weights else 0
     return config.architecture(preprocessing.widths)._replace(n_classes=n_classes)
 

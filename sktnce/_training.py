@@ -15,7 +15,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ._embeddings import resolve_numeric_embedding
 from ._loss import ReconstructionTerm, SupervisionTerm
+from ._modalities import check_modalities
 from ._network import Architecture
 from ._skorch import (
     EpochProgressBar,
@@ -69,12 +71,17 @@ class TrainingConfig:
     #: outputs (benchmarks swap them in subclasses to build baselines on the same net).
     training_module: type
     criterion: type
+    #: Each modality's numeric embedding shape (``NUMERIC_EMBEDDINGS``) or None; ``()``: none.
+    numeric_embedding: tuple = ()
 
     @classmethod
     def from_estimator(cls, estimator):
         params = estimator.get_params(deep=False)
         fields = {name: params[name] for name in cls.__dataclass_fields__ if name in params}
         fields["device"] = resolve_device(params["device"])
+        names = [name for name, _, _ in check_modalities(params["modalities"])]
+        fields["numeric_embedding"] = resolve_numeric_embedding(
+            params.get("numeric_embedding"), names)
         return cls(**fields, training_module=type(estimator)._training_module,
                    criterion=type(estimator)._criterion)
 
@@ -108,6 +115,7 @@ class TrainingConfig:
             projection_dim=self.projection_dim,
             reconstruct=self.reconstructs,
             n_classes=n_classes if self.classifies else 0,
+            numeric_embedding=self.numeric_embedding,
         )
 
     @property
@@ -229,9 +237,10 @@ def load_optimizer_state(net, optimizer_state, lr):
 
 def build_fusion_net(config, widths, setting, seeds, *, max_epochs=None, rows=None,
                      initial_state=None, optimizer_state=None, scales=None, n_classes=0,
-                     architecture=None):
+                     architecture=None, reference=None):
     """The net of one fusion: its encoder (seeded, or ``initial_state``), its training
-    module with ``setting``, its criterion.
+    module with ``setting``, its criterion. A seeded encoder's numeric embeddings learn
+    their bins from the ``reference`` rows of the network's input, where given.
 
     The encoder's ``architecture`` is the configuration's for ``widths`` and ``n_classes``
     unless given (a loaded model's, read from its file). ``optimizer_state`` (an Adam state
@@ -242,6 +251,8 @@ def build_fusion_net(config, widths, setting, seeds, *, max_epochs=None, rows=No
     encoder = build_encoder(architecture, seeds.weights)
     if initial_state is not None:
         encoder.load_state_dict(initial_state)
+    elif reference is not None:
+        encoder.fit_numeric_embeddings(reference)
     module = config.training_module(
         encoder, corruption=setting.rates, disturbed_modalities=setting.disturbed_modalities,
         seed=seeds.augment, **config.module_params,
@@ -304,17 +315,20 @@ def train(config, encoded, setting, seeds, *, widths, start=None, rows=None, max
         }
     net = build_fusion_net(config, widths, setting, seeds, max_epochs=max_epochs, rows=rows,
                            scales=reconstruction_units(config, encoded, widths, rows),
-                           n_classes=labels.n_classes if supervised else 0, **continued)
+                           n_classes=labels.n_classes if supervised else 0,
+                           reference=encoded.features if rows is None else encoded.features[rows],
+                           **continued)
     losses = fit_net(net, encoded, on_interrupt=on_interrupt,
                      labels=labels.codes if supervised else None)
     earlier = () if start is None else tuple(start.loss_curve)
     return TrainingState(net, earlier + tuple(losses), seeds.evaluation)
 
 
-def initial_state(config, widths, setting, seeds, n_classes=0):
+def initial_state(config, widths, setting, seeds, n_classes=0, reference=None):
     """The :class:`TrainingState` of an untrained, seeded net: where a search's first
-    round of candidates starts."""
-    net = build_fusion_net(config, widths, setting, seeds, n_classes=n_classes)
+    round of candidates starts (its numeric embeddings' bins from the ``reference`` rows)."""
+    net = build_fusion_net(config, widths, setting, seeds, n_classes=n_classes,
+                           reference=reference)
     net.initialize()
     net.module_.eval()
     return TrainingState(net, (), seeds.evaluation)

