@@ -21,6 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import comparison  # noqa: E402
+from comparison import paired  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -193,17 +198,6 @@ def cell(scores):
     return f"{np.mean(scores):.3f} ± {np.std(scores):.3f}"
 
 
-def paired(a, b, seeds=5):
-    """``(mean, sd)`` of ``a - b``: element by element (the same fit and split) where both
-    hold as many scores, else by split, each method's mean over its fits on that split."""
-    a, b = np.asarray(a), np.asarray(b)
-    if len(a) != len(b):
-        a = a.reshape(-1, seeds).mean(axis=0)
-        b = b.reshape(-1, seeds).mean(axis=0)
-    d = a - b
-    return float(d.mean()), float(d.std(ddof=1))
-
-
 def paired_cell(a, b):
     mean, sd = paired(a, b)
     mark = " (above)" if mean > sd else " (below)" if -mean > sd else ""
@@ -334,7 +328,8 @@ def wrap(text, width=95):
 
 
 def render_readme(text, table):
-    for (start, end), block in ((TABLE_MARKERS, readme_block(table)),
+    for (start, end), block in ((COMPARISON_MARKERS, comparison_block(comparison_rows())),
+                                (TABLE_MARKERS, readme_block(table)),
                                 (DEMO_MARKERS, None)):
         head, found, rest = text.partition(start)
         if not found:
@@ -651,79 +646,195 @@ def section_alignment_validation(name="alignment_validation_rows.json"):
     return out + md_table(["data set", "design", *REWARDS], rows)
 
 
-#: The rows a user builds without sktnce, and the classifier, each in a file of its own.
-USER_BASELINES = ("label_efficiency_user_baselines.json", "label_efficiency_classifier.json")
-WITHOUT_SKTNCE = (RAW, MLP, "HGB on raw features", "HGB on raw features, min_samples_leaf=5",
-                  "self-training LR on raw features")
-WITH_SKTNCE = (TNCE, AWARE, "TupleInfoNCEClassifier (fine-tuned)")
+#: The comparison with what users pick without sktnce (``comparison.py``): each file, with
+#: the command that wrote it.
+COMPARISON_SOURCES = {
+    "label_efficiency_beside_raw.json":
+        f'{LE} --methods "raw features" TupleInfoNCE --beside-raw --fractions 0.01 0.1 1 '
+        "--fit-seeds 3 --json benchmarks/results/label_efficiency_beside_raw.json",
+    "label_efficiency_user_baselines.json":
+        f'{LE} --methods "HGB on raw features" "HGB on raw features, min_samples_leaf=5" '
+        '"self-training LR on raw features" --fractions 0.01 0.1 1.0 --json '
+        "benchmarks/results/label_efficiency_user_baselines.json",
+    "label_efficiency_classifier.json":
+        f'{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --fractions 0.01 0.1 --json '
+        "benchmarks/results/label_efficiency_classifier.json",
+    "label_efficiency_classifier_100.json":
+        f'{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --fractions 1 --json '
+        "benchmarks/results/label_efficiency_classifier_100.json",
+    "label_efficiency_classifier_lr.json":
+        f'{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --classifier-params '
+        "\"{'lr': 0.0001}\" --fractions 0.01 0.1 1 --json "
+        "benchmarks/results/label_efficiency_classifier_lr.json",
+    "label_efficiency_classifier_all_labels.json":
+        f'{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --classifier-params '
+        "\"{'lr': 0.0001, 'early_stopping': False, 'max_epochs': 10}\" --fractions 0.01 0.1 1 "
+        "--json benchmarks/results/label_efficiency_classifier_all_labels.json",
+}
+COMPARISON_MARKERS = ("<!-- comparison-table: start -->", "<!-- comparison-table: end -->")
 
 
-def _user_rows():
-    """``{dataset: {method: {"scores"|"balanced": {fraction: [...]}}}}`` of the files in
-    ``USER_BASELINES`` that exist."""
-    rows = {}
-    for name in USER_BASELINES:
-        if (RESULTS_DIR / name).exists():
-            for dataset, methods in load(name).items():
-                for method, row in methods.items():
-                    rows.setdefault(dataset, {})[method] = {
-                        key: {float(k): v for k, v in row[key].items()}
-                        for key in ("scores", "balanced") if key in row}
-    return rows
+def comparison_rows():
+    """The rows of every file of ``COMPARISON_SOURCES`` that exists, merged."""
+    return comparison.merged({name: load(name) for name in COMPARISON_SOURCES
+                              if (RESULTS_DIR / name).exists()})
 
 
-def section_user_baselines(table):
-    """What users pick without sktnce against sktnce's rows, where the files exist."""
-    extra = _user_rows()
-    if not extra:
+def _metric_name(dataset):
+    return "balanced accuracy" if comparison.metric(dataset) == "balanced" else "accuracy"
+
+
+def _comparison(rows):
+    """``{share: held-out results}`` of the shares whose candidates cover every set."""
+    out = {}
+    for share in comparison.SHARES:
+        if comparison.margins(rows, share, [*REAL, "generated"]):
+            out[share] = comparison.held_out(rows, share, REAL, extra=("generated",))
+    return out
+
+
+def _tally_sentence(results):
+    lines = []
+    for share, found in results.items():
+        real = [r for r in found if r["dataset"] in REAL]
+        level, above, below = comparison.tally(real)
+        lines.append(f"with {share:.0%} of the labels, at least level on {level} of the "
+                     f"{len(real)} real sets ({above} beyond one standard deviation of the "
+                     f"paired difference), below by more than one on {below}")
+    return "; ".join(lines)
+
+
+def comparison_block(rows):
+    """The README's first table, between ``COMPARISON_MARKERS``."""
+    results = _comparison(rows)
+    balanced = [SHORT[d] for d in REAL if comparison.metric(d) == "balanced"]
+    caption = (
+        "What your model gets from sktnce against what you would build without it, per data "
+        "set and share of labelled training rows: the best of a logistic regression, "
+        "`HistGradientBoostingClassifier` (defaults or `min_samples_leaf=5`) and "
+        "`SelfTrainingClassifier(LogisticRegression())` on the raw columns, chosen per set in "
+        "their favour, against one sktnce configuration per share chosen on the other real "
+        "sets (leave one set out; the generated set: chosen on all eight), its mean "
+        "difference ± the standard deviation over the 5 paired splits. Scored by balanced "
+        f"accuracy where one class holds over {comparison.BALANCED_ABOVE:.0%} of the rows "
+        f"({', '.join(balanced)}), else accuracy. Sources and every row: RESULTS \"Against "
+        "what users pick without sktnce\".")
+    headers, table = ["data set"], {d: [SHORT[d]] for d in README_ORDER}
+    for share, found in results.items():
+        headers += [f"without {share:.0%}", f"sktnce {share:.0%}", "difference"]
+        for r in found:
+            without = np.mean(comparison.values(rows, r["dataset"], r["without"], share))
+            chosen = np.mean(comparison.values(rows, r["dataset"], r["chosen"], share))
+            table[r["dataset"]] += [
+                f"{without:.3f} ({comparison.SHORT[r['without']]})",
+                f"{chosen:.3f} ({comparison.SHORT[r['chosen']]})",
+                f"{r['mean']:+.3f} ± {r['sd']:.3f}"]
+    summary = f"sktnce's configuration is {_tally_sentence(results)}." if results else ""
+    return "\n".join([COMPARISON_MARKERS[0], wrap(caption), "",
+                      *md_table(headers, [table[d] for d in README_ORDER]), "",
+                      wrap(summary), COMPARISON_MARKERS[1]])
+
+
+def section_user_baselines():
+    """What users pick without sktnce against sktnce's configurations."""
+    rows = comparison_rows()
+    results = _comparison(rows)
+    if not results:
         return []
+    commands = [f"`{command}`" for name, command in COMPARISON_SOURCES.items()
+                if (RESULTS_DIR / name).exists()]
     out = ["## Against what users pick without sktnce", "",
-           wrap("Accuracy, mean over 5 paired splits (the splits of the table above), one fit "
-                "per split and share, fitted on exactly the probe's labelled rows "
-                "(self-training and the classifier also read the other rows, labelled -1). "
-                "HGB: `HistGradientBoostingClassifier` on the standardised raw features; "
-                "self-training: `SelfTrainingClassifier(LogisticRegression())`; "
-                "`TupleInfoNCEClassifier`: the study's fusion on every row, then its encoder "
-                "and a linear head fine-tuned on the labelled rows with its defaults. "
-                "Balanced accuracy in brackets where the run recorded it. Commands: "
-                f'`{LE} --methods "HGB on raw features" "HGB on raw features, '
-                'min_samples_leaf=5" "self-training LR on raw features" --fractions 0.01 0.1 '
-                '1.0 --json benchmarks/results/label_efficiency_user_baselines.json` and '
-                f'`{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --fractions 0.01 0.1 '
-                "--json benchmarks/results/label_efficiency_classifier.json`."), ""]
-    rows, summary = [], []
+           wrap("Every row on the paired splits of the tables above, fitted on exactly the "
+                "labelled rows of each split and share (self-training and the classifiers "
+                "also read the other rows, labelled -1; the fusion under the boosted and "
+                "probed rows learns without labels on all rows). HGB on raw + fused: "
+                "`HistGradientBoostingClassifier` on the standardised raw columns and the "
+                "fused vector side by side. The classifier: `TupleInfoNCEClassifier` with the "
+                "study's fusion, its encoder and a linear head fine-tuned on the labelled "
+                "rows (LP-FT). Commands: " + "; ".join(commands) + "."), "",
+           "### One configuration per share, chosen leave one set out", "",
+           wrap("Each set's metric: balanced accuracy where one class holds over "
+                f"{comparison.BALANCED_ABOVE:.0%} of the rows, else accuracy. Chosen: the "
+                "configuration with the best mean margin over the best row without sktnce "
+                "on the other real sets; the generated set's, on all eight. Difference: "
+                "mean ± sd over the 5 splits (each side's mean over its fits per split)."), ""]
+    table = []
+    for share, found in results.items():
+        for r in found:
+            table.append([SHORT[r["dataset"]], f"{share:.0%}", _metric_name(r["dataset"]),
+                          comparison.SHORT[r["without"]], comparison.SHORT[r["chosen"]],
+                          f"{r['mean']:+.3f} ± {r['sd']:.3f}"])
+    out += md_table(["data set", "labels", "metric", "best without sktnce", "sktnce, chosen",
+                     "difference"], table)
+    out += ["", wrap(f"sktnce's configuration is {_tally_sentence(results)}.")]
+    out += ["", "### Every configuration's margin", "",
+            wrap("Mean over the 8 real sets of each configuration's difference from the best "
+                 "row without sktnce on that set, and on how many sets it is at least level; "
+                 "the choice on all eight sets is the first by mean."), ""]
+    margin_rows = []
+    for share in results:
+        margin = comparison.margins(rows, share, REAL)
+        for candidate in sorted(margin, key=lambda c: -np.mean(list(margin[c].values()))):
+            per_set = list(margin[candidate].values())
+            margin_rows.append([f"{share:.0%}", comparison.SHORT[candidate],
+                                f"{np.mean(per_set):+.3f}", f"{sum(m >= 0 for m in per_set)}/8"])
+    out += md_table(["labels", "configuration", "mean margin", "sets at least level"],
+                    margin_rows)
+    out += ["", "### Every row", "", wrap("Accuracy (balanced accuracy), mean over fits and "
+                                          "splits."), ""]
+    every = []
     for key, short, _ in DATASETS:
-        merged = {m: {"scores": v} for m, v in table.get(key, {}).items()}
-        merged.update(extra.get(key, {}))
-        for f in (0.01, 0.1, 1.0):
-            def mean(method, kind="scores"):
-                values = merged.get(method, {}).get(kind, {}).get(f)
-                return None if not values else float(np.mean(values))
-            found = {m: mean(m) for m in (*WITHOUT_SKTNCE, *WITH_SKTNCE) if mean(m) is not None}
-            without = [m for m in WITHOUT_SKTNCE if m in found]
-            within = [m for m in WITH_SKTNCE if m in found]
-            if not without or not within:
-                continue
-            best_out = max(without, key=found.get)
-            best_in = max(within, key=found.get)
-            balanced = mean(best_out, "balanced")
-            summary.append([short, f"{f:.0%}", f"{found[best_out]:.3f} ({best_out})",
-                            "–" if balanced is None else f"{balanced:.3f}",
-                            f"{found[best_in]:.3f} ({best_in})",
-                            f"{found[best_in] - found[best_out]:+.3f}"])
-            for method in (*without, *within):
-                balanced = mean(method, "balanced")
-                rows.append([short, f"{f:.0%}", method, f"{found[method]:.3f}"
-                             + ("" if balanced is None else f" ({balanced:.3f})")])
-    out += md_table(["data set", "labels", "best without sktnce", "its balanced accuracy",
-                     "best with sktnce", "difference"], summary)
-    out += ["", wrap("The best of each side is chosen per data set and share, by accuracy, "
-                     "which a majority-class predictor can win where one class dominates "
-                     "(clothing 0.825, Telco 0.743, Adult 0.766 of the rows): a balanced "
-                     "accuracy of 0.500 marks such a predictor. The probe rows of sktnce "
-                     "(TupleInfoNCE, target-aware) recorded accuracy only.")]
-    out += ["", "### Every row", ""]
-    return out + md_table(["data set", "labels", "method", "accuracy (balanced)"], rows)
+        for share in comparison.SHARES:
+            for method in (*comparison.WITHOUT, *comparison.CANDIDATES):
+                row = rows.get(key, {}).get(method, {})
+                if share in row.get("scores", {}):
+                    every.append([short, f"{share:.0%}", comparison.SHORT[method],
+                                  f"{np.mean(row['scores'][share]):.3f} "
+                                  f"({np.mean(row['balanced'][share]):.3f})"])
+    return out + md_table(["data set", "labels", "method", "accuracy (balanced)"], every)
+
+
+NUMERIC_EMBEDDING = "defaults_numeric_embedding.json"
+NUMERIC_EMBEDDING_COMMAND = (
+    "OMP_NUM_THREADS=1 python benchmarks/bench_defaults.py \"[{}, {'numeric_embedding': "
+    "'piecewise_linear'}]\" --datasets " + " ".join(REAL) + " --fit-seeds 3 --json "
+    f"benchmarks/results/{NUMERIC_EMBEDDING}")
+NUMERIC_EMBEDDING_COST = "cost_numeric_embedding.json"
+
+
+def section_numeric_embedding():
+    """``numeric_embedding="piecewise_linear"`` against none: the probe on the 8 real sets,
+    the leave-one-set-out choice between the two, and the price of a fit."""
+    if not (RESULTS_DIR / NUMERIC_EMBEDDING).exists():
+        return []
+    cells = load(NUMERIC_EMBEDDING)
+    base, embedded = cells["0"], cells["1"]
+    shares = sorted(base[REAL[0]], key=float)
+    change = {d: {f: embedded[d][f] - base[d][f] for f in shares} for d in REAL}
+    mean_change = {d: float(np.mean(list(change[d].values()))) for d in REAL}
+    rows, chosen_changes = [], []
+    for d in REAL:
+        others = np.mean([mean_change[o] for o in REAL if o != d])
+        chosen = "piecewise_linear" if others > 0 else "None"
+        chosen_changes.append(mean_change[d] if others > 0 else 0.0)
+        rows.append([SHORT[d], *(f"{change[d][f]:+.3f}" for f in shares),
+                     f"{mean_change[d]:+.3f}", chosen, f"{chosen_changes[-1]:+.3f}"])
+    improved = sum(m > 0 for m in mean_change.values())
+    out = ["## Numeric embeddings", "",
+           wrap(f"`{NUMERIC_EMBEDDING_COMMAND}`; today's defaults; 3 fits × 5 splits per cell. "
+                "The linear probe's change with `numeric_embedding=\"piecewise_linear\"` (every "
+                "modality's columns on 3 quantile bins) against none, per label share; a set's "
+                "change is its mean over the shares. Held out: the choice between the two by "
+                "the mean change on the other seven sets, and its change on the held-out "
+                "one."), ""]
+    out += md_table(["data set", *(f"{float(f):.0%}" for f in shares), "mean change",
+                     "chosen on the other seven", "its change there"], rows)
+    out += ["", wrap(f"Mean change {np.mean(list(mean_change.values())):+.3f}, "
+                     f"{improved} of {len(REAL)} sets improved; held out, the choice's mean "
+                     f"change is {np.mean(chosen_changes):+.3f}.")]
+    if (RESULTS_DIR / NUMERIC_EMBEDDING_COST).exists():
+        out += ["", "### The price of a fit", ""] + transcribed(NUMERIC_EMBEDDING_COST)
+    return out
 
 
 def render_results(table):
@@ -739,8 +850,10 @@ def render_results(table):
              "runs interleaved in one process with nothing else running; fit times measured "
              "beside other jobs are indicative only."), ""]
     out += section_label_efficiency(table) + [""] + section_paired(table) + [""]
-    users = section_user_baselines(table)
+    users = section_user_baselines()
     out += users + ([""] if users else [])
+    embeddings = section_numeric_embedding()
+    out += embeddings + ([""] if embeddings else [])
     out += section_demo() + [""] + section_defaults() + [""] + section_earlier() + [""]
     out += ["## The search", ""] + transcribed("search_quality.json") + [""]
     out += ["## Disturbed negatives and partial views", ""] + transcribed("ablation.json")

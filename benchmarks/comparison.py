@@ -1,0 +1,126 @@
+"""sktnce against what a user builds without it: one sktnce configuration per label share,
+chosen leave one set out, against the best row without sktnce on the held-out set.
+
+The rows are ``bench_label_efficiency.py``'s (``{dataset: {method: {"scores" | "balanced":
+{share: [per fit and split]}}}}``). A set whose majority class holds more than
+``BALANCED_ABOVE`` of the rows is scored by balanced accuracy, every other by accuracy, so
+that predicting the majority class wins nothing. On each set and share, "the best without
+sktnce" is the row of ``WITHOUT`` with the best mean there (chosen per set, in its favour).
+For a held-out set, the sktnce configuration is the one of ``CANDIDATES`` whose mean margin
+over the best without sktnce is largest on the other real sets; its paired difference on the
+held-out set is what a user would have got. Figures only, no formatting: ``render.py`` writes
+them out.
+"""
+
+import numpy as np
+
+RAW, TNCE = "raw features", "TupleInfoNCE"
+HGB, HGB_SMALL = "HGB on raw features", "HGB on raw features, min_samples_leaf=5"
+SELF_TRAINING = "self-training LR on raw features"
+CLASSIFIER = "TupleInfoNCEClassifier (fine-tuned)"
+#: What a user picks without sktnce, each on the raw columns.
+WITHOUT = (RAW, HGB, HGB_SMALL, SELF_TRAINING)
+#: The configurations with sktnce that a user could pick without labels to spare.
+CANDIDATES = (TNCE, f"{HGB} + {TNCE}", f"{HGB_SMALL} + {TNCE}", CLASSIFIER,
+              "TupleInfoNCEClassifier (fine-tuned, lr=0.0001)",
+              "TupleInfoNCEClassifier (fine-tuned, lr=0.0001, early_stopping=False, "
+              "max_epochs=10)")
+SHORT = {RAW: "LR on raw", HGB: "HGB", HGB_SMALL: "HGB leaf=5", SELF_TRAINING: "self-training",
+         TNCE: "LR on fused", f"{HGB} + {TNCE}": "HGB on raw + fused",
+         f"{HGB_SMALL} + {TNCE}": "HGB leaf=5 on raw + fused", CLASSIFIER: "classifier",
+         CANDIDATES[4]: "classifier lr=1e-4",
+         CANDIDATES[5]: "classifier lr=1e-4, all labels, 10 epochs"}
+SHARES = (0.01, 0.1, 1.0)
+#: Each study set's majority-class share at its study size, as bench_label_efficiency.py
+#: prints it.
+MAJORITY = {"generated": 0.138, "multiple_features": 0.100, "clothing_tfidf": 0.825,
+            "movielens": 0.558, "adult": 0.766, "trump_tweets": 0.532,
+            "election_tweets": 0.502, "lending_club": 0.301, "telco_churn": 0.743}
+BALANCED_ABOVE = 0.6
+
+
+def paired(a, b, seeds=5):
+    """``(mean, sd)`` of ``a - b``: element by element (the same fit and split) where both
+    hold as many scores, else by split, each method's mean over its fits on that split."""
+    a, b = np.asarray(a), np.asarray(b)
+    if len(a) != len(b):
+        a = a.reshape(-1, seeds).mean(axis=0)
+        b = b.reshape(-1, seeds).mean(axis=0)
+    d = a - b
+    return float(d.mean()), float(d.std(ddof=1))
+
+
+def metric(dataset):
+    """``"balanced"`` where the majority class exceeds ``BALANCED_ABOVE``, else ``"scores"``."""
+    return "balanced" if MAJORITY[dataset] > BALANCED_ABOVE else "scores"
+
+
+def merged(files):
+    """The rows of every file of ``files`` (``{name: rows}``), a method's shares gathered
+    from several files; a share given twice is an error."""
+    rows = {}
+    for name, by_set in files.items():
+        for dataset, methods in by_set.items():
+            for method, row in methods.items():
+                target = rows.setdefault(dataset, {}).setdefault(method, {})
+                for key in ("scores", "balanced"):
+                    for share, values in row.get(key, {}).items():
+                        cell = target.setdefault(key, {})
+                        if float(share) in cell:
+                            raise ValueError(f"{name}: {dataset} {method} {share} given twice")
+                        cell[float(share)] = list(values)
+    return rows
+
+
+def values(rows, dataset, method, share):
+    """The scores of ``method`` on ``dataset`` at ``share`` in the set's metric, or None."""
+    return rows.get(dataset, {}).get(method, {}).get(metric(dataset), {}).get(share)
+
+
+def best_without(rows, dataset, share):
+    """The row of ``WITHOUT`` with the best mean on ``dataset`` at ``share``, or None."""
+    found = [m for m in WITHOUT if values(rows, dataset, m, share)]
+    return max(found, key=lambda m: np.mean(values(rows, dataset, m, share)), default=None)
+
+
+def margins(rows, share, datasets):
+    """``{candidate: {dataset: mean - the best without sktnce's mean}}`` of the candidates
+    measured on every one of ``datasets`` at ``share``."""
+    out = {}
+    for candidate in CANDIDATES:
+        if all(values(rows, d, candidate, share) for d in datasets):
+            out[candidate] = {
+                d: float(np.mean(values(rows, d, candidate, share))
+                         - np.mean(values(rows, d, best_without(rows, d, share), share)))
+                for d in datasets}
+    return out
+
+
+def choose(margin, datasets):
+    """The candidate of ``margin`` with the best mean margin on ``datasets`` (the earlier
+    of ``CANDIDATES`` on a tie)."""
+    return max(margin, key=lambda c: (np.mean([margin[c][d] for d in datasets]),
+                                      -CANDIDATES.index(c)))
+
+
+def held_out(rows, share, real, extra=()):
+    """For each set of ``real`` (chosen on the other real sets) and of ``extra`` (chosen on
+    every real set): ``{"dataset", "chosen", "without", "mean", "sd"}``, the paired
+    difference of the chosen configuration against the best without sktnce there."""
+    margin = margins(rows, share, [*real, *extra])
+    out = []
+    for dataset in [*real, *extra]:
+        others = [d for d in real if d != dataset]
+        chosen = choose(margin, others)
+        without = best_without(rows, dataset, share)
+        mean, sd = paired(values(rows, dataset, chosen, share),
+                          values(rows, dataset, without, share))
+        out.append({"dataset": dataset, "chosen": chosen, "without": without,
+                    "mean": mean, "sd": sd})
+    return out
+
+
+def tally(results):
+    """``(at least level, above beyond one sd, below beyond one sd)``: counts of ``results``."""
+    return (sum(r["mean"] >= 0 for r in results), sum(r["mean"] > r["sd"] for r in results),
+            sum(-r["mean"] > r["sd"] for r in results))
