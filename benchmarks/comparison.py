@@ -21,15 +21,17 @@ CLASSIFIER = "TupleInfoNCEClassifier (fine-tuned)"
 #: What a user picks without sktnce, each on the raw columns.
 WITHOUT = (RAW, HGB, HGB_SMALL, SELF_TRAINING)
 #: The configurations with sktnce that a user could pick without labels to spare.
-CANDIDATES = (TNCE, f"{HGB} + {TNCE}", f"{HGB_SMALL} + {TNCE}", CLASSIFIER,
+AWARE = "TupleInfoNCE, target-aware"
+CANDIDATES = (TNCE, f"{HGB} + {TNCE}", f"{HGB_SMALL} + {TNCE}", AWARE, CLASSIFIER,
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001)",
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001, early_stopping=False, "
               "max_epochs=10)")
 SHORT = {RAW: "LR on raw", HGB: "HGB", HGB_SMALL: "HGB leaf=5", SELF_TRAINING: "self-training",
          TNCE: "LR on fused", f"{HGB} + {TNCE}": "HGB on raw + fused",
-         f"{HGB_SMALL} + {TNCE}": "HGB leaf=5 on raw + fused", CLASSIFIER: "classifier",
-         CANDIDATES[4]: "classifier lr=1e-4",
-         CANDIDATES[5]: "classifier lr=1e-4, all labels, 10 epochs"}
+         f"{HGB_SMALL} + {TNCE}": "HGB leaf=5 on raw + fused",
+         AWARE: "LR on target-aware fused", CLASSIFIER: "classifier",
+         CANDIDATES[5]: "classifier lr=1e-4",
+         CANDIDATES[6]: "classifier lr=1e-4, all labels, 10 epochs"}
 SHARES = (0.01, 0.1, 1.0)
 #: Each study set's majority-class share at its study size, as bench_label_efficiency.py
 #: prints it.

@@ -656,6 +656,9 @@ COMPARISON_SOURCES = {
         f'{LE} --methods "HGB on raw features" "HGB on raw features, min_samples_leaf=5" '
         '"self-training LR on raw features" --fractions 0.01 0.1 1.0 --json '
         "benchmarks/results/label_efficiency_user_baselines.json",
+    "label_efficiency_target_aware_balanced.json":
+        f'{LE} --methods "TupleInfoNCE, target-aware" --fractions 0.01 0.1 1 --json '
+        "benchmarks/results/label_efficiency_target_aware_balanced.json",
     "label_efficiency_classifier.json":
         f'{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --fractions 0.01 0.1 --json '
         "benchmarks/results/label_efficiency_classifier.json",

@@ -117,3 +117,56 @@ def test_readme_bold_marks_the_best_cell_of_each_share(render):
             values = [float(c.strip(" *†")) for c in group]
             bold = [float(c.strip(" *†")) for c in group if c.strip().startswith("**")]
             assert bold and all(b == max(values) for b in bold)
+
+
+@pytest.fixture
+def comparison(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location("comparison", BENCHMARKS / "comparison.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(accuracy, balanced=None, share=0.1):
+    """A row of 5 splits whose scores are ``accuracy`` (``balanced``) plus a small offset
+    per split."""
+    offsets = [0.0, 0.01, -0.01, 0.02, -0.02]
+    row = {"scores": {share: [accuracy + o for o in offsets]}}
+    if balanced is not None:
+        row["balanced"] = {share: [balanced + o for o in offsets]}
+    return row
+
+
+def test_imbalanced_sets_are_scored_by_balanced_accuracy(comparison):
+    assert comparison.metric("adult") == "balanced"  # majority 0.766
+    assert comparison.metric("movielens") == "scores"  # majority 0.558
+    # On an imbalanced set the booster's accuracy is the majority's; its balanced accuracy
+    # loses to the linear model's.
+    rows = {"adult": {comparison.HGB: _row(0.77, 0.50), comparison.RAW: _row(0.74, 0.70)}}
+    assert comparison.best_without(rows, "adult", 0.1) == comparison.RAW
+
+
+def test_the_configuration_is_chosen_on_the_other_sets(comparison):
+    a, b = comparison.CANDIDATES[:2]
+    sets = ["multiple_features", "movielens", "trump_tweets"]
+    # a leads b by a point everywhere but on trump_tweets, where b leads by ten.
+    rows = {d: {comparison.RAW: _row(0.5), a: _row(0.52), b: _row(0.51)} for d in sets}
+    rows["trump_tweets"][b] = _row(0.62)
+    found = {r["dataset"]: r for r in comparison.held_out(rows, 0.1, sets)}
+    assert found["trump_tweets"]["chosen"] == a  # chosen on the other two
+    assert found["trump_tweets"]["mean"] == pytest.approx(0.02)
+    # held out from either other set, b's lead on trump_tweets decides
+    assert found["movielens"]["chosen"] == b
+    assert found["movielens"]["without"] == comparison.RAW
+    assert comparison.tally(found.values()) == (3, 3, 0)
+
+
+def test_a_share_given_by_two_files_is_an_error(comparison):
+    row = {"scores": {"0.1": [0.5] * 5}}
+    with pytest.raises(ValueError, match="given twice"):
+        comparison.merged({"a.json": {"adult": {"TupleInfoNCE": row}},
+                           "b.json": {"adult": {"TupleInfoNCE": row}}})
+    both = comparison.merged({"a.json": {"adult": {"TupleInfoNCE": row}},
+                              "b.json": {"adult": {"TupleInfoNCE": {"scores": {"1.0": [0.6]}}}}})
+    assert both["adult"]["TupleInfoNCE"]["scores"] == {0.1: [0.5] * 5, 1.0: [0.6]}
