@@ -12,7 +12,8 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._finetune import ClassifierNetwork, FineTuneConfig, class_logits, fine_tune, probe_head
+from ._finetune import (ClassifierNetwork, FineTuneConfig, class_logits, contrastive_regulariser,
+                        fine_tune, probe_head)
 from ._fusion import TupleInfoNCEFusion, restore_on_failure
 from ._labels import UNLABELLED, encode_labels, unlabelled_mask
 from ._modalities import check_table, encode_input
@@ -21,7 +22,7 @@ from ._training import resolve_device
 __all__ = ["TupleInfoNCEClassifier"]
 
 #: Purposes of the seeds drawn from random_state.
-_FUSION, _SPLIT, _BATCHES = range(3)
+_FUSION, _SPLIT, _BATCHES, _CONTRAST = range(4)
 
 
 def _split_labelled(codes, validation_fraction, seed):
@@ -87,6 +88,11 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         Epochs without a validation loss lower than the best by ``tol`` before stopping.
     tol : float, default=1e-4
         The least decrease of the validation loss (in nats) that counts.
+    contrastive_weight : float, default=0.0
+        With ``fine_tune``, the weight of the fusion's own loss, without its supervised
+        term, on a batch of ``fusion.batch_size`` rows of the whole table (labelled or not)
+        added at every fine-tuning step: a regulariser that keeps the encoder close to what
+        it learned without labels. 0: the cross-entropy alone.
     random_state : int, RandomState instance or None, default=None
         Seeds the fusion (where its own is None), the validation split and the batches.
 
@@ -143,12 +149,13 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
     }
 
     def __init__(self, fusion=None, *, fine_tune=True, max_epochs=100, lr=1e-3,
                  batch_size=64, early_stopping=True, validation_fraction=0.2,
-                 n_iter_no_change=10, tol=1e-4, random_state=None):
+                 n_iter_no_change=10, tol=1e-4, contrastive_weight=0.0, random_state=None):
         self.fusion = fusion
         self.fine_tune = fine_tune
         self.max_epochs = max_epochs
@@ -158,6 +165,7 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.contrastive_weight = contrastive_weight
         self.random_state = random_state
 
     def _template(self):
@@ -192,7 +200,7 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         labels = encode_labels(
             y, len(X), owner=type(self).__name__, device=resolve_device(template.device),
             needs="TupleInfoNCEClassifier trains its head on the labelled rows", instead=None)
-        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=3)
+        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=4)
         codes = labels.codes.cpu().numpy()
         train, validation = np.flatnonzero(codes >= 0), None
         if self.fine_tune and self.early_stopping:
@@ -201,7 +209,7 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         with restore_on_failure(self):
             self.fusion_ = self._fitted_fusion(template, X, labels.classes, codes, validation,
                                                int(seeds[_FUSION]))
-            self._fit_network(X, labels, codes, train, validation, int(seeds[_BATCHES]))
+            self._fit_network(X, labels, codes, train, validation, seeds)
         return self
 
     def _fitted_fusion(self, template, X, classes, codes, validation, seed):
@@ -220,21 +228,23 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         y_fusion[codes == UNLABELLED] = UNLABELLED
         return template.fit(X, y_fusion)
 
-    def _fit_network(self, X, labels, codes, train, validation, seed):
+    def _fit_network(self, X, labels, codes, train, validation, seeds):
         """The probe's head on the ``train`` rows, then the fine-tuning, from a copy of the
-        fitted fusion's encoder; ``codes`` are ``labels``' class indices as an array."""
+        fitted fusion's encoder (and training module, for the regulariser); ``codes`` are
+        ``labels``' class indices as an array."""
         state = self.fusion_._get_state()
-        encoder = copy.deepcopy(state.training.net.module_.encoder)
+        module = copy.deepcopy(state.training.net.module_)
+        encoder = module.encoder
         encoded = encode_input(self.fusion_, state.preprocessing, X, encoder.absent.device)
         head = probe_head(encoder, encoded, train, codes[train], labels.n_classes)
         network = ClassifierNetwork(encoder, head).eval()
         losses, validation_losses, best_epoch = [], [], 0
         if self.fine_tune:
             config = FineTuneConfig(self.max_epochs, self.lr, self.batch_size,
-                                    self.n_iter_no_change, self.tol, seed)
+                                    self.n_iter_no_change, self.tol, int(seeds[_BATCHES]))
             losses, validation_losses, best_epoch = fine_tune(
                 network, encoded, labels.codes.to(encoder.absent.device), train, validation,
-                config)
+                config, self._regulariser(module, state, encoded, int(seeds[_CONTRAST])))
         self.network_ = network.eval()
         self.classes_ = labels.classes
         self.n_iter_, self.best_epoch_ = len(losses), best_epoch
@@ -243,6 +253,16 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         vars(self).pop("feature_names_in_", None)
         if hasattr(self.fusion_, "feature_names_in_"):
             self.feature_names_in_ = self.fusion_.feature_names_in_
+
+    def _regulariser(self, module, state, encoded, seed):
+        """The fine-tuning's contrastive regulariser, or None at ``contrastive_weight=0``."""
+        if not self.contrastive_weight > 0:
+            return None
+        criterion = copy.deepcopy(state.training.net.criterion_)
+        criterion.supervision = None
+        return contrastive_regulariser(module, criterion, encoded,
+                                       weight=self.contrastive_weight,
+                                       batch_size=self.fusion_.batch_size, seed=seed)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")

@@ -22,7 +22,7 @@ from ._modalities import EncodedTable
 from ._training import represent
 
 __all__ = ["ClassifierNetwork", "FineTuneConfig", "FineTuneResult", "class_logits",
-           "fine_tune", "probe_head"]
+           "contrastive_regulariser", "fine_tune", "probe_head"]
 
 
 class ClassifierNetwork(nn.Module):
@@ -106,15 +106,34 @@ def class_logits(network, encoded):
         return exact.head(r.to(exact.head.weight.device)).cpu().numpy()
 
 
+def contrastive_regulariser(module, criterion, encoded, *, weight, batch_size, seed):
+    """A fine-tuning regulariser: ``weight`` times the fusion's own loss (``criterion`` of
+    its training ``module``, whose encoder is the one fine-tuned) on ``batch_size`` rows of
+    ``encoded`` drawn afresh at each call, labelled or not, so that the encoder keeps what
+    it learned without labels while the head's cross-entropy moves it."""
+    generator = torch.Generator().manual_seed(seed)
+    n_rows = len(encoded.features)
+
+    def term():
+        module.train()
+        index = torch.randperm(n_rows, generator=generator)[:batch_size]
+        index = index.to(encoded.features.device)
+        return weight * criterion(module(encoded.features[index], encoded.missing[index]))
+
+    return term
+
+
 def _validation_loss(network, validation, codes):
     logits = torch.as_tensor(class_logits(network, validation))
     return float(F.cross_entropy(logits, codes.cpu()))
 
 
-def fine_tune(network, encoded, codes, train_rows, validation_rows, config):
+def fine_tune(network, encoded, codes, train_rows, validation_rows, config, auxiliary=None):
     """Train ``network`` (a :class:`ClassifierNetwork`, in place) on the cross-entropy of
     ``train_rows`` of ``encoded``, whose class indices are ``codes`` (one per row of
-    ``encoded``); return a :class:`FineTuneResult`.
+    ``encoded``); return a :class:`FineTuneResult`. ``auxiliary`` (None: none), called at
+    every step, returns a loss added to the batch's cross-entropy (a regulariser); the
+    loss curve is the cross-entropy's.
 
     With ``validation_rows`` (None: none), the network ends with the weights of the epoch
     of lowest validation loss, the probe's included, and training stops after
@@ -142,7 +161,7 @@ def fine_tune(network, encoded, codes, train_rows, validation_rows, config):
             loss = F.cross_entropy(network(encoded.features[batch], encoded.missing[batch]),
                                    codes[batch])
             optimizer.zero_grad()
-            loss.backward()
+            (loss if auxiliary is None else loss + auxiliary()).backward()
             optimizer.step()
             total += float(loss.detach()) * len(batch)
         network.eval()

@@ -1,13 +1,17 @@
+import copy
 import pickle
 
 import numpy as np
 import pytest
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sktnce import TupleInfoNCEClassifier, TupleInfoNCEFusion
+from sktnce._finetune import contrastive_regulariser
+from sktnce._modalities import encode_input
 
 from .conftest import FAST
 
@@ -171,3 +175,31 @@ def test_save_load_round_trip(tmp_path, data, modalities):
     assert loaded.classes_.tolist() == clf.classes_.tolist()
     assert loaded.get_params()["fusion"].label_weight == 1.0
     assert loaded.loss_curve_ == clf.loss_curve_
+
+
+def _fusions_own_loss(clf, X):
+    """The fused training loss (its contrast and reconstruction, without labels) of the
+    fine-tuned encoder on all of ``X``, over 5 seeded draws of the augmentations."""
+    state = clf.fusion_._get_state()
+    module = copy.deepcopy(state.training.net.module_)
+    module.encoder = copy.deepcopy(clf.network_.encoder)
+    criterion = copy.deepcopy(state.training.net.criterion_)
+    encoded = encode_input(clf.fusion_, state.preprocessing, X, "cpu")
+    term = contrastive_regulariser(module, criterion, encoded, weight=1.0, batch_size=len(X),
+                                   seed=0)
+    with torch.no_grad():
+        return float(np.mean([float(term()) for _ in range(5)]))
+
+
+def test_the_contrastive_regulariser_keeps_what_the_fusion_learned(data, modalities):
+    X, y, _ = data
+    y_partial = _partial(y)
+    params = {"early_stopping": False, "max_epochs": 10, "lr": 1e-2}
+    plain = _classifier(modalities, **params).fit(X, y_partial)
+    kept = _classifier(modalities, contrastive_weight=1.0, **params).fit(X, y_partial)
+    assert _fusions_own_loss(kept, X) < _fusions_own_loss(plain, X)
+    assert len(kept.loss_curve_) == len(plain.loss_curve_) == 10
+    # the fitted fusion is the same either way: the regulariser trains a copy
+    np.testing.assert_array_equal(kept.fusion_.transform(X), plain.fusion_.transform(X))
+    again = _classifier(modalities, contrastive_weight=1.0, **params).fit(X, y_partial)
+    np.testing.assert_array_equal(again.predict_proba(X), kept.predict_proba(X))
