@@ -673,6 +673,10 @@ COMPARISON_SOURCES = {
         f'{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --classifier-params '
         "\"{'lr': 0.0001, 'early_stopping': False, 'max_epochs': 10}\" --fractions 0.01 0.1 1 "
         "--json benchmarks/results/label_efficiency_classifier_all_labels.json",
+    "label_efficiency_classifier_contrastive.json":
+        f'{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --classifier-params '
+        "\"{'contrastive_weight': 1.0}\" --fractions 0.01 0.1 --json "
+        "benchmarks/results/label_efficiency_classifier_contrastive.json",
 }
 COMPARISON_MARKERS = ("<!-- comparison-table: start -->", "<!-- comparison-table: end -->")
 
@@ -701,10 +705,14 @@ def _tally_sentence(results):
     for share, found in results.items():
         real = [r for r in found if r["dataset"] in REAL]
         level, above, below = comparison.tally(real)
-        lines.append(f"with {share:.0%} of the labels, at least level on {level} of the "
-                     f"{len(real)} real sets ({above} beyond one standard deviation of the "
-                     f"paired difference), below by more than one on {below}")
-    return "; ".join(lines)
+        above_sets = [SHORT[r["dataset"]] for r in real if r["mean"] > r["sd"]]
+        below_sets = [SHORT[r["dataset"]] for r in real if -r["mean"] > r["sd"]]
+        lines.append(f"With {share:.0%} of the labels, sktnce's configuration is at least "
+                     f"level on {level} of the {len(real)} real sets: above by more than one "
+                     f"standard deviation of the paired difference on {above}"
+                     f"{_listed(above_sets)}, below by more than one on {below}"
+                     f"{_listed(below_sets)}.")
+    return " ".join(lines)
 
 
 def comparison_block(rows):
@@ -732,7 +740,7 @@ def comparison_block(rows):
                 f"{without:.3f} ({comparison.SHORT[r['without']]})",
                 f"{chosen:.3f} ({comparison.SHORT[r['chosen']]})",
                 f"{r['mean']:+.3f} ± {r['sd']:.3f}"]
-    summary = f"sktnce's configuration is {_tally_sentence(results)}." if results else ""
+    summary = _tally_sentence(results)
     return "\n".join([COMPARISON_MARKERS[0], wrap(caption), "",
                       *md_table(headers, [table[d] for d in README_ORDER]), "",
                       wrap(summary), COMPARISON_MARKERS[1]])
@@ -769,7 +777,7 @@ def section_user_baselines():
                           f"{r['mean']:+.3f} ± {r['sd']:.3f}"])
     out += md_table(["data set", "labels", "metric", "best without sktnce", "sktnce, chosen",
                      "difference"], table)
-    out += ["", wrap(f"sktnce's configuration is {_tally_sentence(results)}.")]
+    out += ["", wrap(_tally_sentence(results))]
     out += ["", "### Every configuration's margin", "",
             wrap("Mean over the 8 real sets of each configuration's difference from the best "
                  "row without sktnce on that set, and on how many sets it is at least level; "
