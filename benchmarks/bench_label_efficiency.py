@@ -18,11 +18,11 @@ SelfTrainingClassifier(LogisticRegression()) on every row of them (-1: unlabelle
 TupleInfoNCEClassifier on every row of the table. Their fits depend on the labelled rows, so
 each is fitted once per fit seed, split and share, with ``random_state`` ``split + fit *
 seeds`` (the split's seed for fit 0); ``--first-fit`` starts at a later fit, to add fits to an
-earlier run's file. ``--beside-raw`` adds, for each representation of ``BESIDE_RAW``, the
-pipeline a user who already boosts would build next: HistGradientBoosting (each setting of
-``BOOSTERS``) on the raw features and the representation side by side, trained on each
-split's labelled rows (its fit time: the representation's). ``--json`` also writes the
-balanced accuracy (``"balanced"``) of every row.
+earlier run's file. ``--beside-raw [MODEL ...]`` adds, for each representation of
+``BESIDE_RAW``, the pipeline a user who already models the raw columns would build next: each
+model of ``BESIDE_MODELS`` (all, or those named) on the raw features and the representation
+side by side, trained on each split's labelled rows (its fit time: the representation's).
+``--json`` also writes the balanced accuracy (``"balanced"``) of every row.
 
     python benchmarks/bench_label_efficiency.py                          # every study set
     python benchmarks/bench_label_efficiency.py --datasets movielens adult
@@ -34,6 +34,8 @@ balanced accuracy (``"balanced"``) of every row.
         --fractions 0.01 0.1 --fit-seeds 3 --json results/target_aware.json
     python benchmarks/bench_label_efficiency.py --methods "raw features" TupleInfoNCE \
         --beside-raw --fractions 0.01 0.1 1 --fit-seeds 3   # beside the raw features
+    python benchmarks/bench_label_efficiency.py --methods TupleInfoNCE --beside-raw \
+        "LR on raw features" --fractions 0.01 0.1 1 --fit-seeds 3
 """
 
 import argparse
@@ -93,18 +95,22 @@ LABELLED = {"TupleInfoNCE, target-aware", "supervised MLP (reference)", "HGB on 
 #: Labelled methods whose classifier also reads the unlabelled rows (-1), as
 #: scikit-learn's semi-supervised estimators do.
 SEMI_SUPERVISED = {"self-training LR on raw features", CLASSIFIER}
-#: Representations that ``--beside-raw`` also hands to gradient boosting beside the raw
-#: features (the raw features' preprocessing, then the representation's columns): the
-#: pipeline a user who already boosts would build next. One row per booster setting.
+#: Representations that ``--beside-raw`` also hands to a model beside the raw features (the
+#: raw features' preprocessing, then the representation's columns).
 BESIDE_RAW = {"TupleInfoNCE"}
-BOOSTERS = {"HGB on raw features": {},
-            "HGB on raw features, min_samples_leaf=5": {"min_samples_leaf": 5}}
+#: The models of ``--beside-raw``, each made from a seed: one row per model.
+BESIDE_MODELS = {
+    "HGB on raw features": partial(HistGradientBoostingClassifier),
+    "HGB on raw features, min_samples_leaf=5": partial(HistGradientBoostingClassifier,
+                                                       min_samples_leaf=5),
+    "LR on raw features": lambda random_state: linear_probe(),
+}
 
 
 def learns_labels(method):
     """Whether a row of the study learns from the labelled rows beyond a linear probe."""
     return (method in LABELLED or method.startswith(CLASSIFIER[:-1])
-            or any(method.startswith(f"{booster} + ") for booster in BOOSTERS))
+            or any(method.startswith(f"{model} + ") for model in BESIDE_MODELS))
 
 
 QUICK = {"n_samples": 300, "max_epochs": 2, "seeds": 2,
@@ -207,7 +213,7 @@ def _labelled_predictions(model, X, y, rows, test, semi_supervised):
 
 
 def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=None,
-                params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS, beside_raw=False,
+                params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS, beside_raw=(),
                 classifier=None):
     X, y, modalities = data.LOADERS[name](n_samples=n_samples)
     rows, derived, raw_features = {}, {}, None
@@ -251,9 +257,9 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                 if raw_features is None:
                     raw_features = methods.as_array(methods.raw(modalities).fit_transform(X))
                 beside = np.hstack([raw_features, Z])
-                for booster, settings in BOOSTERS.items():
-                    curves[f"{booster} + {method}"] = classifier_curves(
-                        partial(HistGradientBoostingClassifier, random_state=fit_seed, **settings),
+                for model in beside_raw:
+                    curves[f"{model} + {method}"] = classifier_curves(
+                        partial(BESIDE_MODELS[model], random_state=fit_seed),
                         beside, y, seeds, fractions)
             for row, (accuracy, balanced) in curves.items():
                 entry = derived.setdefault(row, {
@@ -347,8 +353,10 @@ def main(argv=None):
                         help="the first fit's number, to add fits to an earlier run's")
     parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS),
                         help="shares of the training rows labelled (default: all five)")
-    parser.add_argument("--beside-raw", action="store_true",
-                        help="also boost the raw features beside each BESIDE_RAW representation")
+    parser.add_argument("--beside-raw", nargs="*", choices=list(BESIDE_MODELS), default=None,
+                        metavar="MODEL", help="also fit these models (none named: every one "
+                        "of BESIDE_MODELS) on the raw features beside each BESIDE_RAW "
+                        "representation")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}",
                         help="a dict of TupleInfoNCEFusion parameters for the neural methods")
@@ -370,7 +378,8 @@ def main(argv=None):
     for name in args.datasets:
         settings = {"n_samples": data.study_rows(name, args.n_samples), "seeds": args.seeds,
                     "params": ast.literal_eval(args.params), "fit_seeds": args.fit_seeds,
-                    "first_fit": args.first_fit, "beside_raw": args.beside_raw,
+                    "first_fit": args.first_fit, "beside_raw": (() if args.beside_raw is None
+                                                   else args.beside_raw or list(BESIDE_MODELS)),
                     "classifier": ast.literal_eval(args.classifier_params),
                     "fractions": tuple(args.fractions)}
         if args.quick:

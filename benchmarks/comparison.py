@@ -22,17 +22,18 @@ CLASSIFIER = "TupleInfoNCEClassifier (fine-tuned)"
 WITHOUT = (RAW, HGB, HGB_SMALL, SELF_TRAINING)
 #: The configurations with sktnce that a user could pick without labels to spare.
 AWARE = "TupleInfoNCE, target-aware"
+BESIDE = f"LR on raw features + {TNCE}"
 CANDIDATES = (TNCE, f"{HGB} + {TNCE}", f"{HGB_SMALL} + {TNCE}", AWARE, CLASSIFIER,
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001)",
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001, early_stopping=False, "
-              "max_epochs=10)", "TupleInfoNCEClassifier (fine-tuned, contrastive_weight=1.0)")
+              "max_epochs=10)", "TupleInfoNCEClassifier (fine-tuned, contrastive_weight=1.0)", BESIDE)
 SHORT = {RAW: "LR on raw", HGB: "HGB", HGB_SMALL: "HGB leaf=5", SELF_TRAINING: "self-training",
          TNCE: "LR on fused", f"{HGB} + {TNCE}": "HGB on raw + fused",
          f"{HGB_SMALL} + {TNCE}": "HGB leaf=5 on raw + fused",
          AWARE: "LR on target-aware fused", CLASSIFIER: "classifier",
          CANDIDATES[5]: "classifier lr=1e-4",
          CANDIDATES[6]: "classifier lr=1e-4, all labels, 10 epochs",
-         CANDIDATES[7]: "classifier + contrastive regulariser"}
+         CANDIDATES[7]: "classifier + contrastive regulariser", BESIDE: "LR on raw + fused"}
 SHARES = (0.01, 0.1, 1.0)
 #: Each study set's majority-class share at its study size, as bench_label_efficiency.py
 #: prints it.

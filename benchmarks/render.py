@@ -677,14 +677,25 @@ COMPARISON_SOURCES = {
         f'{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --classifier-params '
         "\"{'contrastive_weight': 1.0}\" --fractions 0.01 0.1 --json "
         "benchmarks/results/label_efficiency_classifier_contrastive.json",
+    "label_efficiency_lr_beside_raw.json":
+        f'{LE} --methods TupleInfoNCE --beside-raw "LR on raw features" --fractions 0.01 0.1 1 '
+        "--fit-seeds 3 --json benchmarks/results/label_efficiency_lr_beside_raw.json",
 }
+#: The rows read from a file whose other rows another file gives (the same fits again).
+COMPARISON_ONLY = {"label_efficiency_lr_beside_raw.json": (comparison.BESIDE,)}
 COMPARISON_MARKERS = ("<!-- comparison-table: start -->", "<!-- comparison-table: end -->")
 
 
 def comparison_rows():
-    """The rows of every file of ``COMPARISON_SOURCES`` that exists, merged."""
-    return comparison.merged({name: load(name) for name in COMPARISON_SOURCES
-                              if (RESULTS_DIR / name).exists()})
+    """The rows of every file of ``COMPARISON_SOURCES`` that exists (those of
+    ``COMPARISON_ONLY`` where it names them), merged."""
+    files = {}
+    for name in COMPARISON_SOURCES:
+        if (RESULTS_DIR / name).exists():
+            files[name] = {dataset: {m: row for m, row in methods.items()
+                                     if m in COMPARISON_ONLY.get(name, (m,))}
+                           for dataset, methods in load(name).items()}
+    return comparison.merged(files)
 
 
 def _metric_name(dataset):

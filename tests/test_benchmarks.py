@@ -313,21 +313,30 @@ def test_bench_label_efficiency_boosts_the_raw_features_beside_the_fused_vector(
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_label_efficiency")
     widths = []
-    original = bench.HistGradientBoostingClassifier
 
-    class Recording(original):
-        def fit(self, X, y):
-            widths.append(X.shape[1])
-            return super().fit(X, y)
+    def recording(make):
+        def made(random_state):
+            model = make(random_state=random_state)
+            fit = model.fit
 
-    monkeypatch.setattr(bench, "HistGradientBoostingClassifier", Recording)
+            def fit_recording(X, y):
+                widths.append(X.shape[1])
+                return fit(X, y)
+
+            model.fit = fit_recording
+            return model
+        return made
+
+    for name, make in list(bench.BESIDE_MODELS.items()):
+        monkeypatch.setitem(bench.BESIDE_MODELS, name, recording(make))
     path = tmp_path / "beside.json"
     bench.main(["--quick", "--datasets", "generated", "--methods", "raw features",
                 "TupleInfoNCE", "--beside-raw", "--fractions", "0.1", "1.0",
                 "--json", str(path)])
     read = bench.read_json(path)["generated"]
     beside = ["HGB on raw features + TupleInfoNCE",
-              "HGB on raw features, min_samples_leaf=5 + TupleInfoNCE"]
+              "HGB on raw features, min_samples_leaf=5 + TupleInfoNCE",
+              "LR on raw features + TupleInfoNCE"]
     assert list(read) == ["raw features", "TupleInfoNCE", *beside]
     for row in read.values():
         assert all(len(v) == 2 and all(0 <= x <= 1 for x in v)
@@ -336,7 +345,7 @@ def test_bench_label_efficiency_boosts_the_raw_features_beside_the_fused_vector(
     n_raw = bench.methods.raw(bench.data.LOADERS["generated"](n_samples=300)[2]).fit_transform(
         bench.data.LOADERS["generated"](n_samples=300)[0]).shape[1]
     assert set(widths) == {n_raw + bench.methods.N_COMPONENTS}
-    assert len(widths) == len(beside) * 2 * 2  # settings x shares x splits
+    assert len(widths) == len(beside) * 2 * 2  # models x shares x splits
     assert not bench.learns_labels("TupleInfoNCE") and bench.learns_labels(beside[0])
 
 
