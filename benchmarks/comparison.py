@@ -26,7 +26,8 @@ BESIDE = f"LR on raw features + {TNCE}"
 CANDIDATES = (TNCE, f"{HGB} + {TNCE}", f"{HGB_SMALL} + {TNCE}", AWARE, CLASSIFIER,
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001)",
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001, early_stopping=False, "
-              "max_epochs=10)", "TupleInfoNCEClassifier (fine-tuned, contrastive_weight=1.0)", BESIDE)
+              "max_epochs=10)", "TupleInfoNCEClassifier (fine-tuned, contrastive_weight=1.0)",
+              BESIDE)
 SHORT = {RAW: "LR on raw", HGB: "HGB", HGB_SMALL: "HGB leaf=5", SELF_TRAINING: "self-training",
          TNCE: "LR on fused", f"{HGB} + {TNCE}": "HGB on raw + fused",
          f"{HGB_SMALL} + {TNCE}": "HGB leaf=5 on raw + fused",

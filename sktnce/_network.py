@@ -162,7 +162,8 @@ class TupleEncoder(nn.Module):
         )
 
     def _numeric_embedding(self):
-        shapes = tuple(encoder[0].shape if isinstance(encoder[0], PiecewiseLinearEmbedding) else None
+        shapes = tuple(encoder[0].shape
+                       if isinstance(encoder[0], PiecewiseLinearEmbedding) else None
                        for encoder in self.modality_encoders)
         return shapes if any(shapes) else ()
 

@@ -316,12 +316,18 @@ def train(config, encoded, setting, seeds, *, widths, start=None, rows=None, max
     net = build_fusion_net(config, widths, setting, seeds, max_epochs=max_epochs, rows=rows,
                            scales=reconstruction_units(config, encoded, widths, rows),
                            n_classes=labels.n_classes if supervised else 0,
-                           reference=encoded.features if rows is None else encoded.features[rows],
-                           **continued)
+                           reference=_bins_reference(config, encoded, rows), **continued)
     losses = fit_net(net, encoded, on_interrupt=on_interrupt,
                      labels=labels.codes if supervised else None)
     earlier = () if start is None else tuple(start.loss_curve)
     return TrainingState(net, earlier + tuple(losses), seeds.evaluation)
+
+
+def _bins_reference(config, encoded, rows):
+    """The rows that numeric embeddings fit their bins on; None (no copy) without any."""
+    if not config.numeric_embedding:
+        return None
+    return encoded.features if rows is None else encoded.features[rows]
 
 
 def initial_state(config, widths, setting, seeds, n_classes=0, reference=None):
