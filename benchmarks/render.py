@@ -769,9 +769,9 @@ def section_user_baselines():
            wrap("Every row on the paired splits of the tables above, fitted on exactly the "
                 "labelled rows of each split and share (self-training and the classifiers "
                 "also read the other rows, labelled -1; the fusion under the boosted and "
-                "probed rows learns without labels on all rows). HGB on raw + fused: "
-                "`HistGradientBoostingClassifier` on the standardised raw columns and the "
-                "fused vector side by side. The classifier: `TupleInfoNCEClassifier` with the "
+                "probed rows learns without labels on all rows). HGB (LR) on raw + fused: "
+                "`HistGradientBoostingClassifier` (the probe's logistic regression) on the "
+                "standardised raw columns and the fused vector side by side. The classifier: `TupleInfoNCEClassifier` with the "
                 "study's fusion, its encoder and a linear head fine-tuned on the labelled "
                 "rows (LP-FT). Commands: " + "; ".join(commands) + "."), "",
            "### One configuration per share, chosen leave one set out", "",
