@@ -664,7 +664,8 @@ COMPARISON_SOURCES = {
         "benchmarks/results/label_efficiency_classifier.json",
     "label_efficiency_classifier_100.json":
         f'{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --fractions 1 --json '
-        "benchmarks/results/label_efficiency_classifier_100.json",
+        "benchmarks/results/label_efficiency_classifier_100.json (two processes of five and "
+        "four sets, merged)",
     "label_efficiency_classifier_lr.json":
         f'{LE} --methods "TupleInfoNCEClassifier (fine-tuned)" --classifier-params '
         "\"{'lr': 0.0001}\" --fractions 0.01 0.1 1 --json "
