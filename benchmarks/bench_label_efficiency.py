@@ -216,7 +216,7 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                 params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS, beside_raw=(),
                 classifier=None):
     X, y, modalities = data.LOADERS[name](n_samples=n_samples)
-    rows, derived, raw_features = {}, {}, None
+    rows, raw_features = {}, None
     for method, factory in METHODS.items():
         if only and method not in only:
             continue
@@ -236,7 +236,7 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                                                  for f in fractions) + f"  ({seconds:.1f} s)",
                   flush=True)
             continue
-        seconds = []
+        seconds, derived = [], {}
         fits = range(first_fit, first_fit + fit_seeds)
         for fit_seed in (range(1) if method in DETERMINISTIC else fits):
             neural = {**(params or {}), "random_state": fit_seed}
@@ -257,9 +257,9 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                 if raw_features is None:
                     raw_features = methods.as_array(methods.raw(modalities).fit_transform(X))
                 beside = np.hstack([raw_features, Z])
-                for model in beside_raw:
-                    curves[f"{model} + {method}"] = classifier_curves(
-                        partial(BESIDE_MODELS[model], random_state=fit_seed),
+                for beside_model in beside_raw:
+                    curves[f"{beside_model} + {method}"] = classifier_curves(
+                        partial(BESIDE_MODELS[beside_model], random_state=fit_seed),
                         beside, y, seeds, fractions)
             for row, (accuracy, balanced) in curves.items():
                 entry = derived.setdefault(row, {
@@ -274,7 +274,6 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
             print(f"  {row:<24} " + "  ".join(
                 f"{np.mean(rows[row]['scores'][f]):.3f}" for f in fractions)
                 + f"  ({rows[row]['fit_s']:.1f} s)", flush=True)
-        derived.clear()
     return rows, len(y), np.bincount(y).max() / len(y)
 
 

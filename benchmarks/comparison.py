@@ -111,8 +111,11 @@ def choose(margin, datasets):
 def held_out(rows, share, real, extra=()):
     """For each set of ``real`` (chosen on the other real sets) and of ``extra`` (chosen on
     every real set): ``{"dataset", "chosen", "without", "mean", "sd"}``, the paired
-    difference of the chosen configuration against the best without sktnce there."""
+    difference of the chosen configuration against the best without sktnce there; empty
+    where no candidate was measured on every set at ``share``."""
     margin = margins(rows, share, [*real, *extra])
+    if not margin:
+        return []
     out = []
     for dataset in [*real, *extra]:
         others = [d for d in real if d != dataset]

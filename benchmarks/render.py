@@ -327,8 +327,10 @@ def wrap(text, width=95):
     return textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)
 
 
-def render_readme(text, table):
-    for (start, end), block in ((COMPARISON_MARKERS, comparison_block(comparison_rows())),
+def render_readme(text, table, users):
+    """README.md's ``text`` with its rendered blocks: the comparison of ``users`` (the
+    rows of ``comparison_rows``), the probe ``table`` and the demo's figures."""
+    for (start, end), block in ((COMPARISON_MARKERS, comparison_block(users)),
                                 (TABLE_MARKERS, readme_block(table)),
                                 (DEMO_MARKERS, None)):
         head, found, rest = text.partition(start)
@@ -707,8 +709,9 @@ def _comparison(rows):
     """``{share: held-out results}`` of the shares whose candidates cover every set."""
     out = {}
     for share in comparison.SHARES:
-        if comparison.margins(rows, share, [*REAL, "generated"]):
-            out[share] = comparison.held_out(rows, share, REAL, extra=("generated",))
+        found = comparison.held_out(rows, share, REAL, extra=("generated",))
+        if found:
+            out[share] = found
     return out
 
 
@@ -758,9 +761,9 @@ def comparison_block(rows):
                       wrap(summary), COMPARISON_MARKERS[1]])
 
 
-def section_user_baselines():
-    """What users pick without sktnce against sktnce's configurations."""
-    rows = comparison_rows()
+def section_user_baselines(rows):
+    """What users pick without sktnce (``rows``: ``comparison_rows``) against sktnce's
+    configurations."""
     results = _comparison(rows)
     if not results:
         return []
@@ -860,7 +863,7 @@ def section_numeric_embedding():
     return out
 
 
-def render_results(table):
+def render_results(table, users):
     out = [
         "# Benchmark results", "",
         wrap("Rendered by `python benchmarks/render.py` from the result files in "
@@ -873,7 +876,7 @@ def render_results(table):
              "runs interleaved in one process with nothing else running; fit times measured "
              "beside other jobs are indicative only."), ""]
     out += section_label_efficiency(table) + [""] + section_paired(table) + [""]
-    users = section_user_baselines()
+    users = section_user_baselines(users)
     out += users + ([""] if users else [])
     embeddings = section_numeric_embedding()
     out += embeddings + ([""] if embeddings else [])
@@ -893,9 +896,9 @@ def render_results(table):
 
 def rendered():
     """``{path: text}`` of README.md and RESULTS.md as the result files give them."""
-    table = label_efficiency()
-    return {README: render_readme(README.read_text(encoding="utf-8"), table),
-            RESULTS_MD: render_results(table)}
+    table, users = label_efficiency(), comparison_rows()
+    return {README: render_readme(README.read_text(encoding="utf-8"), table, users),
+            RESULTS_MD: render_results(table, users)}
 
 
 def main(argv=None):

@@ -195,8 +195,7 @@ def _initialized(template, specs, X, setting, random_state, labels=None):
     preprocessing, encoded = fit_input(start, specs, X, config.device)
     n_classes, classes = (0, None) if labels is None else (labels.n_classes, labels.classes)
     training = initial_state(config, preprocessing.widths, setting,
-                             FitSeeds.draw(random_state), n_classes,
-                             encoded.features if config.numeric_embedding else None)
+                             FitSeeds.draw(random_state), n_classes, encoded.features)
     return start._set_state(FusionState(preprocessing, setting, training, classes)), encoded
 
 

@@ -13,13 +13,18 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
 
 
-@pytest.fixture
-def render(monkeypatch):
+def _benchmark_module(monkeypatch, name):
+    """``benchmarks/<name>.py`` loaded, with its siblings importable by name."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("render", BENCHMARKS / "render.py")
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def render(monkeypatch):
+    return _benchmark_module(monkeypatch, "render")
 
 
 def test_readme_table_and_results_md_are_the_rendering_of_the_committed_results(render):
@@ -121,11 +126,7 @@ def test_readme_bold_marks_the_best_cell_of_each_share(render):
 
 @pytest.fixture
 def comparison(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("comparison", BENCHMARKS / "comparison.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _benchmark_module(monkeypatch, "comparison")
 
 
 def _row(accuracy, balanced=None, share=0.1):
