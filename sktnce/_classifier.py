@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ._finetune import (ClassifierNetwork, FineTuneConfig, class_logits, contrastive_regulariser,
                         fine_tune, probe_head)
 from ._fusion import TupleInfoNCEFusion, restore_on_failure
-from ._labels import UNLABELLED, encode_labels, unlabelled_mask
+from ._labels import UNLABELLED, encode_labels, label_array, labelled_rows
 from ._modalities import check_table, encode_input
 from ._training import resolve_device
 
@@ -27,25 +27,30 @@ _FUSION, _SPLIT, _BATCHES, _CONTRAST = range(4)
 
 def _split_labelled(codes, validation_fraction, seed):
     """``(train, validation)`` positions of the labelled rows (``codes >= 0``): a share of
-    them held out, stratified where every class has 2 labelled rows; each side keeps a
-    row, and the training side 2 classes."""
+    them held out, stratified where every class has 2 labelled rows and each side room for
+    every class; the validation side keeps a row, and the training side 2 classes."""
     labelled = np.flatnonzero(codes >= 0)
     n_validation = int(np.ceil(validation_fraction * len(labelled)))
-    if len(labelled) < 2 or not 0 < n_validation < len(labelled):
+    n_train = len(labelled) - n_validation
+    advice = ("Label more rows, lower validation_fraction, or set early_stopping=False "
+              "(which trains on every labelled row).")
+    if n_validation < 1 or n_train < 2:
         raise ValueError(
             f"early_stopping holds out validation_fraction={validation_fraction} of the "
-            f"{len(labelled)} labelled rows, which leaves none on one side. Label more rows, "
-            "or set early_stopping=False.")
+            f"{len(labelled)} labelled rows: {n_validation} to validate on and {n_train} to "
+            f"train on, but training needs at least 2 (of 2 classes) and validation 1. "
+            + advice)
     counts = np.bincount(codes[labelled])
+    n_classes = np.count_nonzero(counts)
     stratify = codes[labelled] if counts[counts > 0].min() >= 2 \
-        and n_validation >= np.count_nonzero(counts) else None
+        and min(n_validation, n_train) >= n_classes else None
     train, validation = train_test_split(labelled, test_size=n_validation, stratify=stratify,
                                          random_state=seed)
     if len(np.unique(codes[train])) < 2:
         raise ValueError(
             f"early_stopping holds out validation_fraction={validation_fraction} of the "
-            f"{len(labelled)} labelled rows, which leaves one class only to train on. Label "
-            "more rows, or set early_stopping=False.")
+            f"{len(labelled)} labelled rows, which leaves one class only to train on. "
+            + advice)
     return np.sort(train), np.sort(validation)
 
 
@@ -196,10 +201,10 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         template = self._template()
         X = check_table(X, estimator=self, min_rows=2)
         if y is not None:
-            y = column_or_1d(y, warn=True)
+            y = column_or_1d(label_array(y), warn=True)
         labels = encode_labels(
             y, len(X), owner=type(self).__name__, device=resolve_device(template.device),
-            needs="TupleInfoNCEClassifier trains its head on the labelled rows", instead=None)
+            needs="TupleInfoNCEClassifier trains its head", instead=None)
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=4)
         codes = labels.codes.cpu().numpy()
         train, validation = np.flatnonzero(codes >= 0), None
@@ -223,8 +228,10 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         codes = codes.copy()
         if validation is not None:
             codes[validation] = UNLABELLED
+        # Classes as the user gave them, in a dtype that holds -1 too: bool and unsigned
+        # classes (and str) go in an object array, which encode_labels reads back by type.
         y_fusion = classes[np.maximum(codes, 0)].astype(
-            classes.dtype if classes.dtype.kind in "iuf" else object)
+            classes.dtype if classes.dtype.kind in "if" else object)
         y_fusion[codes == UNLABELLED] = UNLABELLED
         return template.fit(X, y_fusion)
 
@@ -286,7 +293,8 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         check_is_fitted(self)
         encoder = self.network_.encoder
-        encoded = encode_input(self.fusion_, self.fusion_._get_state().preprocessing, X,
+        # Checked as this estimator's input, so that errors name the estimator called.
+        encoded = encode_input(self, self.fusion_._get_state().preprocessing, X,
                                encoder.absent.device)
         return class_logits(self.network_, encoded)
 
@@ -333,12 +341,11 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         -------
         score : float
         """
-        y = np.asarray(y)
-        labelled = np.flatnonzero(~unlabelled_mask(y))
+        labelled, y_labelled = labelled_rows(label_array(y))
         if len(labelled) == 0:
             raise ValueError("score needs labelled rows; every entry of y is -1.")
         weights = None if sample_weight is None else np.asarray(sample_weight)[labelled]
-        return accuracy_score(y[labelled], self.predict(_safe_indexing(X, labelled)),
+        return accuracy_score(y_labelled, self.predict(_safe_indexing(X, labelled)),
                               sample_weight=weights)
 
     def __sklearn_tags__(self):

@@ -67,26 +67,33 @@ def _rows(encoded, rows):
     return EncodedTable(encoded.features[index], encoded.missing[index])
 
 
+#: How far below the mean of the other classes' logits a class that the probe never saw
+#: starts: its probability is at most exp(-10), about 5e-5, on every row.
+_UNSEEN_CLASS_MARGIN = 10.0
+
+
 def probe_head(encoder, encoded, rows, codes, n_classes):
     """A linear layer from r to ``n_classes`` logits: a standardised logistic regression
     on the frozen r of ``rows``, with the scaling folded into the weights (the "LP" of
-    LP-FT). ``codes`` are the class indices of ``rows``; every class need not appear."""
+    LP-FT). ``codes`` are the class indices of ``rows``; a class absent from them is never
+    predicted (its probability is below ``exp(-_UNSEEN_CLASS_MARGIN)`` on every row)."""
     r = represent(encoder, _rows(encoded, rows)).astype(np.float64)
     scaler = StandardScaler().fit(r)
     probe = LogisticRegression(max_iter=3000).fit(scaler.transform(r), codes)
+    coef, intercept = probe.coef_, probe.intercept_
+    if coef.shape[0] == 1:
+        # Binary: the second class's logit against the first's, as a logit each.
+        coef, intercept = np.vstack([-coef, coef]) / 2, np.hstack([-intercept, intercept]) / 2
+    # The same vector added to every seen class's weights leaves their softmax as it is;
+    # centred, their logits average to their mean bias on every row, so that the best of
+    # them is at least that mean, whatever r.
+    coef = coef - coef.mean(axis=0)
     weight = np.zeros((n_classes, r.shape[1]))
     bias = np.zeros(n_classes)
-    if len(probe.classes_) == 2 and probe.coef_.shape[0] == 1:
-        # Binary: the logit of the second class against 0 for the first.
-        weight[probe.classes_[1]] = probe.coef_[0] / scaler.scale_
-        bias[probe.classes_[1]] = probe.intercept_[0] - weight[probe.classes_[1]] @ scaler.mean_
-    else:
-        for row, code in enumerate(probe.classes_):
-            weight[code] = probe.coef_[row] / scaler.scale_
-            bias[code] = probe.intercept_[row] - weight[code] @ scaler.mean_
-        # A class absent from ``rows`` gets a logit far below the others.
-        missing = np.setdiff1d(np.arange(n_classes), probe.classes_)
-        bias[missing] = bias[probe.classes_].min() - 10.0
+    weight[probe.classes_] = coef / scaler.scale_
+    bias[probe.classes_] = intercept - weight[probe.classes_] @ scaler.mean_
+    unseen = np.setdiff1d(np.arange(n_classes), probe.classes_)
+    bias[unseen] = bias[probe.classes_].mean() - _UNSEEN_CLASS_MARGIN
     head = nn.Linear(r.shape[1], n_classes)
     reference = encoder.absent
     with torch.no_grad():

@@ -8,7 +8,8 @@ from sklearn.utils.multiclass import type_of_target
 
 from ._loss import UNLABELLED
 
-__all__ = ["Labels", "UNLABELLED", "encode_labels", "unlabelled_mask"]
+__all__ = ["Labels", "UNLABELLED", "encode_labels", "label_array", "labelled_rows",
+           "unlabelled_mask"]
 
 
 class Labels(NamedTuple):
@@ -30,13 +31,51 @@ class Labels(NamedTuple):
         return self._replace(codes=codes)
 
 
+def label_array(y):
+    """``y`` (a list, an array, a pandas Series...) as an array in which the unlabelled
+    marker is still the integer -1: a list mixing str classes with -1 becomes an object
+    array, which ``np.asarray`` would turn into strings, making "-1" a class.
+
+    Raises ValueError where ``y`` holds the string "-1" (a str array, or an object array
+    read from text), which would silently become a class, as scikit-learn's
+    :class:`~sklearn.semi_supervised.SelfTrainingClassifier` refuses str arrays.
+    """
+    if isinstance(y, (list, tuple)):
+        values = np.asarray(y, dtype=object)
+        is_text = [isinstance(v, str) for v in values.ravel().tolist()]
+        y = values if any(is_text) and not all(is_text) else np.asarray(y)
+    else:
+        y = np.asarray(y)
+    if y.dtype.kind in "OU":
+        found = [v for v in y.ravel().tolist() if isinstance(v, str)].count("-1")
+        if found:
+            raise ValueError(
+                f"y holds the string '-1' in {found} row(s), which would be read as a class: "
+                "-1 marks an unlabelled row only as the integer -1. With str classes, pass "
+                "an object array with the integer -1 for rows without a label "
+                "(y = np.asarray(y, dtype=object); y[y == '-1'] = -1), or rename the "
+                "class '-1'.")
+    return y
+
+
 def unlabelled_mask(y):
     """Which entries of the 1-d array ``y`` are the unlabelled marker -1 (an int, not the
-    string ``"-1"``, so that string classes work as in SelfTrainingClassifier)."""
-    if y.dtype.kind in "iuf":
+    string ``"-1"``, which :func:`label_array` refuses)."""
+    if y.dtype.kind in "biuf":
         return y == UNLABELLED
     return np.array([not isinstance(value, str) and value == UNLABELLED for value in y],
                     dtype=bool)
+
+
+def labelled_rows(y):
+    """The positions of the labelled rows of the 1-d array ``y``, and their labels: those
+    of an object array (bools or numbers beside the integer -1) as the array their own
+    types make, so that scikit-learn reads them as the classes they are."""
+    rows = np.flatnonzero(~unlabelled_mask(y))
+    values = y[rows]
+    if values.dtype.kind == "O" and not any(isinstance(v, str) for v in values):
+        values = np.asarray(values.tolist())
+    return rows, values
 
 
 #: What a target-aware fusion does with its labels, and how to do without them.
@@ -60,8 +99,8 @@ def encode_labels(y, n_samples, *, owner, device, classes=None, needs=_FUSION_NE
     """``y`` of a target-aware fit as :class:`Labels` on ``device``.
 
     ``y`` holds a class per row, -1 for rows without one (scikit-learn's semi-supervised
-    convention); integer, string (as an object array when -1 marks some rows) or other
-    sortable classes. ``classes``: the classes of an earlier fit, which ``y`` must keep to.
+    convention); integer, bool, string (as a list, or an object array when -1 marks some
+    rows) or other sortable classes. ``classes``: the classes of an earlier fit, which ``y`` must keep to.
     Raises ValueError before any training: no y, a wrong shape, fewer than 2 labelled
     classes, a continuous target. The messages say that ``needs`` the labels (what
     ``owner`` does with them) and, where given, the fix ``instead``.
@@ -73,18 +112,17 @@ def encode_labels(y, n_samples, *, owner, device, classes=None, needs=_FUSION_NE
             "class per row, -1 for unlabelled rows (scikit-learn's semi-supervised "
             f"convention){fix}."
         )
-    y = np.asarray(y)
+    y = label_array(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     if y.ndim != 1 or len(y) != n_samples:
         raise ValueError(f"y must have shape ({n_samples},) to match X; got {y.shape}.")
-    labelled = ~unlabelled_mask(y)
-    if not labelled.any():
+    labelled, values = labelled_rows(y)
+    if not len(labelled):
         raise ValueError(
             f"y has no labelled row (every entry is -1), but {needs} on the labelled rows. "
             f"Label some rows{fix}."
         )
-    values = y[labelled]
     kind = type_of_target(values, input_name="y")
     if kind == "continuous":
         raise ValueError(

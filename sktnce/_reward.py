@@ -9,7 +9,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ._labels import unlabelled_mask
+from ._labels import label_array, unlabelled_mask
 
 __all__ = ["REWARDS", "Reward", "check_partial_labels", "labelled_probe_score", "rankme"]
 
@@ -74,7 +74,7 @@ def check_partial_labels(y, n_samples, where=""):
             "reward='probe' scores candidates by a linear probe on labelled rows: pass y, "
             "with -1 for unlabelled rows (scikit-learn's semi-supervised convention)."
         )
-    y = np.asarray(y)
+    y = label_array(y)
     if y.ndim != 1 or len(y) != n_samples:
         raise ValueError(f"y must have shape ({n_samples},); got {y.shape}.")
     labelled = y[~unlabelled_mask(y)]

@@ -1,10 +1,9 @@
 """Scoring a model on the labelled rows only, for partially labelled targets."""
 
-import numpy as np
 from sklearn.metrics import check_scoring
 from sklearn.utils import _safe_indexing
 
-from ._labels import unlabelled_mask
+from ._labels import label_array, labelled_rows
 
 __all__ = ["labelled_scorer"]
 
@@ -16,14 +15,13 @@ class _LabelledScorer:
         self.scorer = scorer
 
     def __call__(self, estimator, X, y, **kwargs):
-        y = np.asarray(y)
-        labelled = np.flatnonzero(~unlabelled_mask(y))
+        labelled, y_labelled = labelled_rows(label_array(y))
         if len(labelled) == 0:
             raise ValueError(
                 "labelled_scorer: every row to score has the label -1 (unlabelled), so there "
                 "is nothing to score. Use folds that hold labelled rows, for instance "
                 "StratifiedKFold, which spreads each class, -1 included, over the folds.")
-        return self.scorer(estimator, _safe_indexing(X, labelled), y[labelled], **kwargs)
+        return self.scorer(estimator, _safe_indexing(X, labelled), y_labelled, **kwargs)
 
     def __repr__(self):
         return f"labelled_scorer({self.scorer!r})"

@@ -9,8 +9,8 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_sco
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sktnce import TupleInfoNCEClassifier, TupleInfoNCEFusion
-from sktnce._finetune import contrastive_regulariser
+from sktnce import TupleInfoNCEClassifier, TupleInfoNCEFusion, labelled_scorer
+from sktnce._finetune import contrastive_regulariser, probe_head
 from sktnce._modalities import encode_input
 
 from .conftest import FAST
@@ -203,3 +203,112 @@ def test_the_contrastive_regulariser_keeps_what_the_fusion_learned(data, modalit
     np.testing.assert_array_equal(kept.fusion_.transform(X), plain.fusion_.transform(X))
     again = _classifier(modalities, contrastive_weight=1.0, **params).fit(X, y_partial)
     np.testing.assert_array_equal(again.predict_proba(X), kept.predict_proba(X))
+
+
+def _every_third_unlabelled(values):
+    y = np.array(values, dtype=object)
+    y[::3] = -1
+    return y
+
+
+# id: y from the data's classes (0 to 7); types that cannot hold -1 are fully labelled.
+LABEL_TYPES = {
+    "uint8": lambda y: y.astype(np.uint8),
+    "bool": lambda y: y < 4,
+    "bool with -1 (object)": lambda y: _every_third_unlabelled(y < 4),
+    "float with -1": lambda y: np.where(np.arange(len(y)) % 3, y, -1).astype(float),
+    "str list with -1": lambda y: _every_third_unlabelled(np.array(list("abcdefgh"))[y])
+    .tolist(),
+    "pandas categorical with -1": lambda y: pytest.importorskip("pandas").Series(
+        pytest.importorskip("pandas").Categorical(
+            _every_third_unlabelled(np.array(list("abcdefgh"))[y]))),
+}
+
+
+@pytest.mark.parametrize("kind", LABEL_TYPES)
+@pytest.mark.parametrize("label_weight", [0.0, 1.0])
+def test_every_label_type_fits_with_or_without_a_target_aware_fusion(data, modalities, kind,
+                                                                     label_weight):
+    X, y, _ = data
+    y_kind = LABEL_TYPES[kind](y)
+    values = np.asarray(y_kind, dtype=object)
+    labelled = np.array([not (type(v) in (int, float) and v == -1) for v in values])
+    clf = _classifier(modalities, fusion_params={"label_weight": label_weight},
+                      max_epochs=2).fit(X, y_kind)
+    assert clf.classes_.tolist() == sorted(set(values[labelled].tolist()))
+    if label_weight:
+        assert clf.fusion_.classes_.tolist() == clf.classes_.tolist()
+    assert set(clf.predict(X).tolist()) <= set(clf.classes_.tolist())
+    assert 0 <= clf.score(X, y_kind) <= 1
+    assert labelled_scorer()(clf, X, y_kind) == clf.score(X, y_kind)
+
+
+@pytest.mark.parametrize("as_list", [True, False])
+def test_the_string_minus_one_is_refused_before_training(data, modalities, as_list,
+                                                         monkeypatch):
+    X, y, _ = data
+    y_text = np.where(np.arange(len(y)) % 3, np.array(list("abcdefgh"))[y], "-1")
+    y_text = y_text.tolist() if as_list else y_text
+    fitted = _classifier(modalities, max_epochs=2).fit(X, y)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", no_training)
+    for fit in (_classifier(modalities).fit,
+                _classifier(modalities, fusion_params={"label_weight": 1.0}).fit):
+        with pytest.raises(ValueError, match="string '-1'.*integer -1"):
+            fit(X, y_text)
+    for score in (fitted.score, lambda X, y: labelled_scorer()(fitted, X, y)):
+        with pytest.raises(ValueError, match="string '-1'"):
+            score(X, y_text)
+
+
+@pytest.mark.parametrize("seen", [[1, 2], [0, 2, 3]], ids=["binary probe", "multiclass probe"])
+def test_a_class_the_probe_never_saw_is_never_predicted(data, modalities, seen):
+    X, y, _ = data
+    fusion = TupleInfoNCEFusion(modalities=modalities, **FAST).fit(X)
+    state = fusion._get_state()
+    encoder = state.training.net.module_.encoder
+    encoded = encode_input(fusion, state.preprocessing, X, "cpu")
+    rows = np.arange(len(X))
+    codes = np.array(seen)[y % len(seen)]
+    n_classes = max(seen) + 1
+    head = probe_head(encoder, encoded, rows, codes, n_classes)
+    r = torch.as_tensor(fusion.transform(X))
+    for scale in (1.0, 1e3):  # rows far outside the training rows' range too
+        with torch.no_grad():
+            logits = head(scale * r).double()
+        unseen = np.setdiff1d(np.arange(n_classes), seen)
+        margin = logits[:, seen].max(dim=1).values[:, None] - logits[:, unseen]
+        assert margin.min() >= 10 - 1e-3 * scale
+        assert set(logits.argmax(dim=1).tolist()) <= set(seen)
+    with torch.no_grad():
+        predicted = head(r).argmax(dim=1).numpy()
+    # the seen classes keep the probe's decisions: each of them is predicted
+    assert set(predicted.tolist()) == set(seen)
+
+
+def test_errors_name_the_classifier_in_plain_words(data, modalities):
+    X, y, _ = data
+    clf = _classifier(modalities, max_epochs=2)
+    with pytest.raises(ValueError) as error:
+        clf.fit(X, np.full(len(y), -1))
+    assert "on the labelled rows on" not in str(error.value)
+    with pytest.raises(ValueError) as error:
+        clf.fit(X, y + 0.5)
+    assert "rows on class labels" not in str(error.value)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="TupleInfoNCEClassifier is expecting"):
+        clf.predict(X[:, :10])
+
+
+@pytest.mark.parametrize("validation_fraction, n_labelled", [(0.9, 10), (0.5, 3)])
+def test_a_held_out_share_that_leaves_too_few_rows_is_refused_by_name(
+        data, modalities, validation_fraction, n_labelled):
+    X, y, _ = data
+    y_partial = np.where(np.arange(len(y)) < n_labelled, np.arange(len(y)) % 2, -1)
+    clf = _classifier(modalities, validation_fraction=validation_fraction)
+    with pytest.raises(ValueError, match=rf"validation_fraction={validation_fraction}.*"
+                                         r"early_stopping=False"):
+        clf.fit(X, y_partial)

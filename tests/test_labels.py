@@ -1,8 +1,10 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
 
-from sktnce._labels import UNLABELLED, encode_labels, unlabelled_mask
+from sktnce._labels import UNLABELLED, encode_labels, label_array, unlabelled_mask
 
 
 def _encode(y, n=None, **kwargs):
@@ -21,8 +23,6 @@ def test_string_classes_with_minus_one_for_unlabelled_rows():
     labels = _encode(y)
     assert labels.codes.tolist() == [0, -1, 1, 0]
     assert labels.classes.tolist() == ["cat", "dog"]
-    # the string "-1" is a class, as in scikit-learn's semi-supervised estimators
-    assert unlabelled_mask(np.array(["-1", "a"])).tolist() == [False, False]
 
 
 def test_a_column_vector_is_taken_as_y():
@@ -62,3 +62,75 @@ def test_the_callers_y_is_not_modified():
     before = y.copy()
     _encode(y).hide([0])
     np.testing.assert_array_equal(y, before)
+
+
+def _with_unlabelled(values, dtype=object):
+    """``values`` with every third row marked by the integer -1, in a ``dtype`` array."""
+    y = np.array(values, dtype=dtype)
+    y[::3] = -1
+    return y
+
+
+_CLASSES = np.array([0, 2, 1, 2, 0, 1, 1, 2, 0])
+_TEXT = np.array(["b", "c", "a"])[_CLASSES]
+# id: (y, the classes of its labelled rows); every type that scikit-learn's classifiers
+# accept, and -1 in every third row where the type can hold it.
+LABEL_TYPES = {
+    "int": (_CLASSES, [0, 1, 2]),
+    "int with -1": (_with_unlabelled(_CLASSES, np.int64), [0, 1, 2]),
+    "int32 with -1": (_with_unlabelled(_CLASSES, np.int32), [0, 1, 2]),
+    "uint8": (_CLASSES.astype(np.uint8), [0, 1, 2]),
+    "uint64": (_CLASSES.astype(np.uint64), [0, 1, 2]),
+    "bool": (_CLASSES > 0, [False, True]),
+    "bool with -1 (object)": (_with_unlabelled(_CLASSES > 0), [False, True]),
+    "float with -1": (_with_unlabelled(_CLASSES, np.float64), [0.0, 1.0, 2.0]),
+    "str array": (_TEXT, ["a", "b", "c"]),
+    "str object array with -1": (_with_unlabelled(_TEXT), ["a", "b", "c"]),
+    "str list": (_TEXT.tolist(), ["a", "b", "c"]),
+    "str list with -1": (_with_unlabelled(_TEXT).tolist(), ["a", "b", "c"]),
+}
+
+
+@pytest.mark.parametrize("kind", LABEL_TYPES)
+def test_every_label_type_of_scikit_learns_classifiers(kind):
+    y, classes = LABEL_TYPES[kind]
+    before = copy.deepcopy(y)
+    labels = _encode(y)
+    assert labels.classes.tolist() == classes
+    values = np.asarray(y, dtype=object)
+    unlabelled = np.zeros(len(values), dtype=bool)
+    unlabelled[::3] = "with -1" in kind
+    expected = np.full(len(values), UNLABELLED)
+    expected[~unlabelled] = [classes.index(v) for v in values[~unlabelled].tolist()]
+    assert labels.codes.tolist() == expected.tolist()
+    np.testing.assert_array_equal(values, np.asarray(before, dtype=object))
+
+
+@pytest.mark.parametrize("with_minus_one", [False, True])
+@pytest.mark.parametrize("categories", ["str", "int"])
+def test_pandas_categorical_labels(categories, with_minus_one):
+    pd = pytest.importorskip("pandas")
+    values = (_TEXT if categories == "str" else _CLASSES).tolist()
+    if with_minus_one:
+        values = [-1 if i % 3 == 0 else v for i, v in enumerate(values)]
+    y = pd.Series(pd.Categorical(values))
+    labels = _encode(y)
+    assert labels.classes.tolist() == sorted(set(values) - {-1}, key=str)
+    assert (labels.codes == UNLABELLED).sum().item() == values.count(-1)
+
+
+@pytest.mark.parametrize("y", [
+    np.array(["a", "-1", "b", "a"]),
+    ["a", "-1", "b", "a"],
+    np.array(["a", "-1", "b", "a"], dtype=object),
+], ids=["str array", "str list", "object array"])
+def test_the_string_minus_one_is_refused_with_the_fix(y):
+    with pytest.raises(ValueError, match=r"string '-1' in 1 row.*integer -1"):
+        _encode(y)
+    with pytest.raises(ValueError, match="string '-1'"):
+        label_array(y)
+
+
+def test_a_list_mixing_strings_and_minus_one_keeps_minus_one_an_int():
+    y = label_array(["a", -1, "b"])
+    assert y.dtype == object and unlabelled_mask(y).tolist() == [False, True, False]
