@@ -64,6 +64,12 @@ setup(
             "dask[dataframe,distributed]>=2024.1",
             "dask-ml>=2024.4",
             "ray>=2.9",
+            # The 'docs' extra's Sphinx build (the examples left unexecuted), warning-free, in
+            # tests/test_docs.py.
+            "sphinx>=7",
+            "numpydoc>=1.6",
+            "sphinx-gallery>=0.15",
+            "pydata-sphinx-theme>=0.15",
         ],
     },
 )

@@ -329,9 +329,11 @@ def wrap(text, width=95):
 
 def render_readme(text, table, users):
     """README.md's ``text`` with its rendered blocks: the comparison of ``users`` (the
-    rows of ``comparison_rows``), the probe ``table`` and the demo's figures."""
+    rows of ``comparison_rows``) and the advice drawn from it, the probe ``table`` and the
+    demo's figures."""
     for (start, end), block in ((COMPARISON_MARKERS, comparison_block(users)),
                                 (TABLE_MARKERS, readme_block(table)),
+                                (ADVICE_MARKERS, advice_block(users)),
                                 (DEMO_MARKERS, None)):
         head, found, rest = text.partition(start)
         if not found:
@@ -759,6 +761,151 @@ def comparison_block(rows):
     return "\n".join([COMPARISON_MARKERS[0], wrap(caption), "",
                       *md_table(headers, [table[d] for d in README_ORDER]), "",
                       wrap(summary), COMPARISON_MARKERS[1]])
+
+
+ADVICE_MARKERS = ("<!-- gradient-boosting-advice: start -->",
+                  "<!-- gradient-boosting-advice: end -->")
+#: How the advice names each row without sktnce.
+WITHOUT_NAMES = {comparison.RAW: "a `LogisticRegression`",
+                 comparison.HGB: "`HistGradientBoostingClassifier`",
+                 comparison.HGB_SMALL: "`HistGradientBoostingClassifier`",
+                 comparison.SELF_TRAINING: "`SelfTrainingClassifier(LogisticRegression())`"}
+FINE_TUNED = tuple(c for c in comparison.CANDIDATES if c.startswith("TupleInfoNCEClassifier"))
+BOOSTED = tuple(c for c in comparison.CANDIDATES if c.startswith(comparison.HGB))
+
+
+def verdicts(found):
+    """``(above, level, below)``: the real sets' results of ``found`` (one share's) where
+    sktnce is above the best without it by more than one sd, within one sd, below by more."""
+    real = [r for r in found if r["dataset"] in REAL]
+    above = [r for r in real if r["mean"] > r["sd"]]
+    below = [r for r in real if -r["mean"] > r["sd"]]
+    return above, [r for r in real if r not in above and r not in below], below
+
+
+def _joined(items, last="and"):
+    """``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def _grouped(texts):
+    """``[(shares, text)]``: the shares of ``texts`` (``{share: text}``) that give the same
+    text, joined by "or", in order."""
+    groups = {}
+    for share, text in texts.items():
+        groups.setdefault(text, []).append(f"{share:.0%}")
+    return [(_joined(shares, "or"), text) for text, shares in groups.items()]
+
+
+def _per_share(texts):
+    """``with 1% of the labels on A; with 10% or 100% on B``."""
+    parts = [f"with {shares}{' of the labels' if i == 0 else ''} on {text}"
+             for i, (shares, text) in enumerate(_grouped(texts))]
+    return "; ".join(parts)
+
+
+def _named(r, against=False):
+    """A set's short name, with its metric where balanced (and the row it is compared to)."""
+    notes = [f"against {comparison.SHORT[r['without']]}"] if against else []
+    if comparison.metric(r["dataset"]) == "balanced":
+        notes.append("by balanced accuracy")
+    return SHORT[r["dataset"]] + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _sets(results, against=False):
+    return _joined([_named(r, against) for r in results]) if results else "no set"
+
+
+def _chosen_sentence(results):
+    """Which configuration the leave-one-set-out choice picks most often, per share."""
+    most = {}
+    for share, found in results.items():
+        chosen = [r["chosen"] for r in found if r["dataset"] in REAL]
+        most[share] = comparison.SHORT[max(comparison.CANDIDATES, key=chosen.count)]
+    return "Chosen most often: " + ", ".join(
+        f"{text} with {shares}{' of the labels' if i == 0 else ''}"
+        for i, (shares, text) in enumerate(_grouped(most))) + "."
+
+
+def _rivals(below):
+    """The rows without sktnce that beat it in ``below``, most often first, as the advice
+    names them."""
+    names = [WITHOUT_NAMES[r["without"]] for r in below]
+    return _joined(sorted(set(names), key=lambda n: (-names.count(n), names.index(n))))
+
+
+def _fine_tuning_sentence(rows, shares):
+    """Whether fine-tuning the encoder or boosting the raw columns beside the fused vector
+    had a larger mean margin than the target-aware probe at any of ``shares``."""
+    better = {}
+    for share in shares:
+        margin = comparison.margins(rows, share, REAL)
+        if comparison.AWARE not in margin:
+            continue
+        aware = np.mean(list(margin[comparison.AWARE].values()))
+        for family, candidates in (("fine-tuning", FINE_TUNED), ("boosting", BOOSTED)):
+            if any(np.mean(list(margin[c].values())) > aware for c in candidates if c in margin):
+                better.setdefault(family, []).append(f"{share:.0%}")
+    names = {"fine-tuning": "fine-tuning the encoder (`TupleInfoNCEClassifier`, "
+                            f"{len(FINE_TUNED)} settings)",
+             "boosting": "boosting the raw columns beside the fused vector"}
+    source = " (RESULTS \"Every configuration's margin\")."
+    if not better:
+        return (f"Neither {names['fine-tuning']} nor {names['boosting']} had a larger mean "
+                f"margin over the {len(REAL)} real sets than "
+                f"{comparison.SHORT[comparison.AWARE]} at any share{source}")
+    return " ".join(
+        f"{names[family][0].upper()}{names[family][1:]} had a larger mean margin than "
+        f"{comparison.SHORT[comparison.AWARE]} with {_joined(found, 'or')} of the labels"
+        f"{source}" for family, found in better.items())
+
+
+def _advice(by_share):
+    """What to fit besides the fused vector, from ``by_share`` (``{share: verdicts}``)."""
+    quiet = [s for s, (above, _, _) in by_share.items() if not above]
+    behind = [s for s in quiet if by_share[s][2]]
+    level = [s for s in quiet if s not in behind]
+    lead = [s for s in by_share if s not in quiet]
+    out = []
+    if behind:
+        below = [r for s in behind for r in by_share[s][2]]
+        out.append(f"So with {_joined([f'{s:.0%}' for s in behind], 'or')} of the labels, "
+                   f"where sktnce leads on no set, fit {_rivals(below)} on the raw columns "
+                   "too, and keep the fused vector only where it measures better on your "
+                   "table.")
+    if level:
+        out.append(f"With {_joined([f'{s:.0%}' for s in level], 'or')} of the labels it is "
+                   "level on every set: the fused vector gains nothing measurable there.")
+    if lead:
+        below = [r for s in lead for r in by_share[s][2]]
+        compare = f", and compare it with {_rivals(below)} on the raw columns" if below else ""
+        out.append(f"With {_joined([f'{s:.0%}' for s in lead], 'or')}, where it leads, try "
+                   f"the fused vector first{compare}.")
+    return " ".join(out)
+
+
+def advice_sentences(rows):
+    """The README's sentences on when to fit gradient boosting instead, from ``rows``
+    (``comparison_rows``): where sktnce is above, level and below, and what follows."""
+    results = _comparison(rows)
+    by_share = {share: verdicts(found) for share, found in results.items()}
+    above = _per_share({s: _sets(v[0]) for s, v in by_share.items()})
+    if any(v[2] for v in by_share.values()):
+        below = ("It is below by more than one "
+                 + _per_share({s: _sets(v[2], against=True) for s, v in by_share.items()}))
+    else:
+        below = "It is below by more than one on no set at any share"
+    return " ".join([
+        _chosen_sentence(results),
+        "sktnce's configuration is above the best row without it by more than one standard "
+        f"deviation of the paired difference {above}.",
+        f"{below}; elsewhere it is level, within one standard deviation.",
+        _fine_tuning_sentence(rows, results), _advice(by_share)])
+
+
+def advice_block(rows):
+    """The README's advice on gradient boosting, between ``ADVICE_MARKERS``."""
+    return "\n".join([ADVICE_MARKERS[0], wrap(advice_sentences(rows)), ADVICE_MARKERS[1]])
 
 
 def section_user_baselines(rows):

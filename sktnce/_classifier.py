@@ -54,6 +54,25 @@ def _split_labelled(codes, validation_fraction, seed):
     return np.sort(train), np.sort(validation)
 
 
+def _fitted_fusion(template, X, classes, codes, validation, seed):
+    """``template`` fitted on every row of ``X``; a target-aware one with the labels
+    (``classes[codes]``, -1 for none) of every labelled row but the ``validation``
+    ones."""
+    if template.random_state is None:
+        template.set_params(random_state=seed)
+    if not template.label_weight > 0:
+        return template.fit(X)
+    codes = codes.copy()
+    if validation is not None:
+        codes[validation] = UNLABELLED
+    # Classes as the user gave them, in a dtype that holds -1 too: bool and unsigned
+    # classes (and str) go in an object array, which encode_labels reads back by type.
+    y_fusion = classes[np.maximum(codes, 0)].astype(
+        classes.dtype if classes.dtype.kind in "if" else object)
+    y_fusion[codes == UNLABELLED] = UNLABELLED
+    return template.fit(X, y_fusion)
+
+
 class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
     """Classify rows of a partly labelled table: TupleInfoNCE on every row, then the
     encoder fine-tuned with a linear head on the labelled ones.
@@ -75,7 +94,10 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         held-out validation rows' excepted.
     fine_tune : bool, default=True
         Train the encoder and the head on the labelled rows after the probe; False keeps the
-        probe on the frozen representation (a linear probe on ``fusion_.transform``).
+        probe on the frozen fused vector r: a standardised logistic regression on r, which
+        is ``fusion_.transform(X)`` with the fusion's ``output="fused"``, and its first
+        ``n_components`` columns with ``output="fused_and_modalities"`` (the head reads r
+        alone, never the modalities' embeddings).
     max_epochs : int, default=100
         Most passes over the labelled training rows when fine-tuning.
     lr : float, default=1e-3
@@ -104,7 +126,8 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     fusion_ : TupleInfoNCEFusion
-        The fitted fusion: ``fusion_.transform(X)`` is the fused vector before fine-tuning.
+        The fitted fusion: ``fusion_.transform(X)`` is the fused vector r before
+        fine-tuning (then the modalities' embeddings, with ``output="fused_and_modalities"``).
     network_ : torch.nn.Module
         The fine-tuned encoder (``network_.encoder``) and head (``network_.head``).
     classes_ : ndarray of shape (n_classes,)
@@ -212,28 +235,10 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
             train, validation = _split_labelled(codes, self.validation_fraction,
                                                 int(seeds[_SPLIT]))
         with restore_on_failure(self):
-            self.fusion_ = self._fitted_fusion(template, X, labels.classes, codes, validation,
-                                               int(seeds[_FUSION]))
+            self.fusion_ = _fitted_fusion(template, X, labels.classes, codes, validation,
+                                          int(seeds[_FUSION]))
             self._fit_network(X, labels, codes, train, validation, seeds)
         return self
-
-    def _fitted_fusion(self, template, X, classes, codes, validation, seed):
-        """``template`` fitted on every row of ``X``; a target-aware one with the labels
-        (``classes[codes]``, -1 for none) of every labelled row but the ``validation``
-        ones."""
-        if template.random_state is None:
-            template.set_params(random_state=seed)
-        if not template.label_weight > 0:
-            return template.fit(X)
-        codes = codes.copy()
-        if validation is not None:
-            codes[validation] = UNLABELLED
-        # Classes as the user gave them, in a dtype that holds -1 too: bool and unsigned
-        # classes (and str) go in an object array, which encode_labels reads back by type.
-        y_fusion = classes[np.maximum(codes, 0)].astype(
-            classes.dtype if classes.dtype.kind in "if" else object)
-        y_fusion[codes == UNLABELLED] = UNLABELLED
-        return template.fit(X, y_fusion)
 
     def _fit_network(self, X, labels, codes, train, validation, seeds):
         """The probe's head on the ``train`` rows, then the fine-tuning, from a copy of the

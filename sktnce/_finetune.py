@@ -104,8 +104,8 @@ def probe_head(encoder, encoded, rows, codes, n_classes):
 
 def class_logits(network, encoded):
     """The network's class logits of every row of ``encoded``, as float64, computed in
-    float64 from a copy of its weights: a row's logits do not depend on how many rows
-    share its call (float32 kernels round differently for different batch sizes)."""
+    float64 from a copy of its weights, so that a row's logits depend on how many rows
+    share its call by float64 rounding only (about 1e-15), not by float32's."""
     exact = copy.deepcopy(network).double()
     table = EncodedTable(encoded.features.double(), encoded.missing)
     r = torch.as_tensor(represent(exact.encoder, table))

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from scipy import sparse
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._indexing import _determine_key_type, _get_column_indices, _safe_indexing
@@ -293,12 +294,16 @@ def _preprocess(name, transformer, block, present, column_names, *, fit):
     rows = block if present.all() else _safe_indexing(block, present)
     n_rows = int(present.sum())
     try:
-        if transformer == "passthrough":
-            output = rows
-        elif fit:
-            output = transformer.fit_transform(rows)
-        else:
-            output = transformer.transform(rows)
+        # The modality's blocks are the network's input, arrays whatever the user's global
+        # transform_output: that config is for the fusion's own output (its set_output),
+        # and a sparse block (OneHotEncoder's) has no pandas output at all.
+        with config_context(transform_output="default"):
+            if transformer == "passthrough":
+                output = rows
+            elif fit:
+                output = transformer.fit_transform(rows)
+            else:
+                output = transformer.transform(rows)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"Modality {name!r}: its transformer failed: {exc}") from exc
     out = _to_float_block(name, output, n_rows)

@@ -167,12 +167,14 @@ class TupleEncoder(nn.Module):
                        for encoder in self.modality_encoders)
         return shapes if any(shapes) else ()
 
-    def fit_numeric_embeddings(self, x):
+    def fit_numeric_embeddings(self, x, missing):
         """Fit the numeric embeddings that learn from data (their bins) on the rows ``x``
-        of shape (n, sum(input_dims))."""
-        for encoder, block in zip(self.modality_encoders, self.blocks(x)):
-            if isinstance(encoder[0], PiecewiseLinearEmbedding):
-                encoder[0].fit_bins(block)
+        of shape (n, sum(input_dims)), each on the rows where its modality is present
+        (``missing``, (n, K) bool, marks the absent ones, whose zeros are no data)."""
+        for k, (encoder, block) in enumerate(zip(self.modality_encoders, self.blocks(x))):
+            present = ~missing[:, k]
+            if isinstance(encoder[0], PiecewiseLinearEmbedding) and present.any():
+                encoder[0].fit_bins(block[present])
         return self
 
     def blocks(self, x):

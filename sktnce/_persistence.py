@@ -163,6 +163,7 @@ def _fusion_parts(estimator, prefix):
         "selects_1d": [scalar for *_, scalar in preprocessing.plan],
         "eval_seed": training.eval_seed,
         "classes_": None if state.classes is None else state.classes.tolist(),
+        "classes_dtype": None if state.classes is None else state.classes.dtype.str,
         "architecture": training.net.module_.encoder.architecture._asdict(),
     }
     objects["fitted"] = {"modalities_": [spec[:3] for spec in preprocessing.plan]}
@@ -181,7 +182,7 @@ def _wrapper_parts(estimator, prefix):
 
     description, objects = _describe(estimator)
     objects["fitted"] = {}
-    fitted, parts, fitted_estimators, networks = {}, {}, [], []
+    fitted, parts, fitted_estimators, networks, dtypes = {}, {}, [], [], {}
     for name, value in vars(estimator).items():
         if not name.endswith("_") or name.startswith("_"):
             continue
@@ -193,6 +194,8 @@ def _wrapper_parts(estimator, prefix):
             parts[f"{prefix}{name}.safetensors"] = _module_weights(value)
             networks.append(name)
             continue
+        if isinstance(value, np.ndarray):
+            dtypes[name] = value.dtype.str  # JSON keeps the values; load, the dtype
         value = _plain(value)
         if not _is_plain(value):
             raise TypeError(
@@ -203,6 +206,7 @@ def _wrapper_parts(estimator, prefix):
         fitted[name] = value
     description["fitted_estimators"] = fitted_estimators
     description["fitted_networks"] = networks
+    description["fitted_dtypes"] = dtypes
     return {
         prefix + _JSON: _header(description, fitted),
         prefix + _SKOPS: skops.io.dumps(objects),
@@ -252,7 +256,7 @@ def _write_atomically(path, members):
 
 
 def save(estimator, path):
-    """Save a fitted :class:`~sktnce.TupleInfoNCEFusion` or :class:`~sktnce.TupleInfoNCESearch`.
+    """Save a fitted fusion, search or classifier of sktnce as a safe archive.
 
     The archive is written to a temporary file in the folder of ``path`` and moved over
     ``path`` once complete: if saving fails, a file already at ``path`` is left as it was.
@@ -422,7 +426,7 @@ def _load_fusion(archive, prefix, trusted, place):
     setting = resolve_setting(fitted["alpha_"], fitted["corruption_"], preprocessing.names)
     seeds = FitSeeds(weights=0, augment=0, shuffle=0, evaluation=fitted["eval_seed"])
     classes = fitted.get("classes_")
-    classes = None if classes is None else np.asarray(classes)
+    classes = None if classes is None else np.asarray(classes, dtype=fitted.get("classes_dtype"))
     config = TrainingConfig.from_estimator(estimator)
     net = build_fusion_net(config, preprocessing.widths, setting, seeds, initial_state=weights,
                            architecture=_saved_architecture(fitted, config, preprocessing,
@@ -455,10 +459,13 @@ def _load_wrapper(archive, prefix, trusted, place):
     estimator = _rebuild(header, objects, place, archive.path)
     for name in header.get("fitted_estimators", []):
         setattr(estimator, name, _load_fusion(archive, f"{prefix}{name}/", trusted, place))
+    dtypes = header.get("fitted_dtypes", {})
     for name, value in header["fitted"].items():
-        setattr(estimator, name, value)
+        setattr(estimator, name, value if name not in dtypes else np.asarray(
+            value, dtype=dtypes[name]))
     if isinstance(estimator, TupleInfoNCEClassifier):
-        estimator.classes_ = np.asarray(estimator.classes_)
+        if "classes_" not in dtypes:  # saved before the dtypes were
+            estimator.classes_ = np.asarray(estimator.classes_)
         if getattr(estimator, "feature_names_in_", None) is not None:
             estimator.feature_names_in_ = np.asarray(estimator.feature_names_in_, dtype=object)
         for name in header.get("fitted_networks", []):
@@ -486,8 +493,9 @@ def load(path, *, trusted=None, device=None):
     -------
     estimator : TupleInfoNCEFusion, TupleInfoNCESearch or TupleInfoNCEClassifier
         Fitted, as saved; its ``transform`` (a classifier's ``predict_proba``) equals the
-        saved estimator's. A search's fitted attributes other than ``best_estimator_``
-        come back as JSON types (lists for tuples and arrays, str dict keys).
+        saved estimator's. Fitted arrays (a classifier's ``classes_``) come back with their
+        dtype; a search's other fitted attributes, besides ``best_estimator_``, as JSON
+        types (lists for tuples, str dict keys).
     """
     _require_extras()
     archive = _Archive(path)

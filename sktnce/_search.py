@@ -41,7 +41,7 @@ from ._policy import SEARCHABLE, GaussianPolicy, Parameterization
 from ._reward import REWARDS, check_partial_labels
 from ._search_results import SearchResults
 from ._setting import FitSeeds, derive_seed, resolve_setting
-from ._training import TrainingConfig, initial_state, train
+from ._training import TrainingConfig, bins_reference, initial_state, train
 
 __all__ = ["TupleInfoNCESearch"]
 
@@ -187,15 +187,17 @@ def _checked_inputs(search, X, y):
     return _SearchInputs(template, specs, setting, searched, base, rows, labels, probe_rows, y)
 
 
-def _initialized(template, specs, X, setting, random_state, labels=None):
+def _initialized(template, specs, X, setting, random_state, labels=None, *, train_rows=None):
     """``template`` with its modalities ``specs`` fitted on all rows of ``X`` and seeded,
-    untrained weights (where the first round's candidates start), and ``X`` encoded."""
+    untrained weights (where the first round's candidates start; numeric embeddings' bins
+    from the ``train_rows``, default all, never the validation rows), and ``X`` encoded."""
     start = template.set_params(verbose=0, random_state=random_state)
     config = TrainingConfig.from_estimator(start)
     preprocessing, encoded = fit_input(start, specs, X, config.device)
     n_classes, classes = (0, None) if labels is None else (labels.n_classes, labels.classes)
     training = initial_state(config, preprocessing.widths, setting,
-                             FitSeeds.draw(random_state), n_classes, encoded.features)
+                             FitSeeds.draw(random_state), n_classes,
+                             bins_reference(config, encoded, train_rows))
     return start._set_state(FusionState(preprocessing, setting, training, classes)), encoded
 
 
@@ -551,7 +553,8 @@ class TupleInfoNCESearch(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         training_labels = None if inputs.labels is None else inputs.labels.training
         with restore_on_failure(self):
             start, encoded = _initialized(inputs.template, inputs.specs, X, inputs.setting,
-                                          derive_seed(inputs.base, _WEIGHTS), training_labels)
+                                          derive_seed(inputs.base, _WEIGHTS), training_labels,
+                                          train_rows=inputs.rows.train)
             data = _SearchData(encoded, inputs.rows, training_labels,
                                _scoring_data(start, X, inputs, self.scoring), inputs.base)
             design = (_PaperRounds if self.branch_fraction is None else _Lineage)(

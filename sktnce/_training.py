@@ -17,7 +17,7 @@ import torch
 
 from ._embeddings import resolve_numeric_embedding
 from ._loss import ReconstructionTerm, SupervisionTerm
-from ._modalities import check_modalities
+from ._modalities import EncodedTable, check_modalities
 from ._network import Architecture
 from ._skorch import (
     EpochProgressBar,
@@ -28,8 +28,8 @@ from ._skorch import (
     TupleInfoNCENet,
 )
 
-__all__ = ["TrainingConfig", "TrainingState", "block_scales", "build_encoder",
-           "build_fusion_net", "build_net", "fit_net", "initial_state", "load_optimizer_state",
+__all__ = ["TrainingConfig", "TrainingState", "bins_reference", "block_scales",
+           "build_encoder", "build_fusion_net", "build_net", "fit_net", "initial_state", "load_optimizer_state",
            "reconstruction_units", "represent", "resolve_device", "train"]
 
 #: Rows per chunk wherever a whole table passes through the network or a statistic.
@@ -240,7 +240,7 @@ def build_fusion_net(config, widths, setting, seeds, *, max_epochs=None, rows=No
                      architecture=None, reference=None):
     """The net of one fusion: its encoder (seeded, or ``initial_state``), its training
     module with ``setting``, its criterion. A seeded encoder's numeric embeddings learn
-    their bins from the ``reference`` rows of the network's input, where given.
+    their bins from the ``reference`` rows (an :class:`EncodedTable`), where given.
 
     The encoder's ``architecture`` is the configuration's for ``widths`` and ``n_classes``
     unless given (a loaded model's, read from its file). ``optimizer_state`` (an Adam state
@@ -252,7 +252,7 @@ def build_fusion_net(config, widths, setting, seeds, *, max_epochs=None, rows=No
     if initial_state is not None:
         encoder.load_state_dict(initial_state)
     elif reference is not None:
-        encoder.fit_numeric_embeddings(reference)
+        encoder.fit_numeric_embeddings(*reference)
     module = config.training_module(
         encoder, corruption=setting.rates, disturbed_modalities=setting.disturbed_modalities,
         seed=seeds.augment, **config.module_params,
@@ -316,23 +316,26 @@ def train(config, encoded, setting, seeds, *, widths, start=None, rows=None, max
     net = build_fusion_net(config, widths, setting, seeds, max_epochs=max_epochs, rows=rows,
                            scales=reconstruction_units(config, encoded, widths, rows),
                            n_classes=labels.n_classes if supervised else 0,
-                           reference=_bins_reference(config, encoded, rows), **continued)
+                           reference=bins_reference(config, encoded, rows), **continued)
     losses = fit_net(net, encoded, on_interrupt=on_interrupt,
                      labels=labels.codes if supervised else None)
     earlier = () if start is None else tuple(start.loss_curve)
     return TrainingState(net, earlier + tuple(losses), seeds.evaluation)
 
 
-def _bins_reference(config, encoded, rows):
-    """The rows that numeric embeddings fit their bins on; None (no copy) without any."""
+def bins_reference(config, encoded, rows):
+    """The :class:`EncodedTable` of the rows that numeric embeddings fit their bins on (the
+    training ``rows``, default: all); None (no copy) without any."""
     if not config.numeric_embedding:
         return None
-    return encoded.features if rows is None else encoded.features[rows]
+    return encoded if rows is None else EncodedTable(encoded.features[rows],
+                                                     encoded.missing[rows])
 
 
 def initial_state(config, widths, setting, seeds, n_classes=0, reference=None):
     """The :class:`TrainingState` of an untrained, seeded net: where a search's first
-    round of candidates starts (its numeric embeddings' bins from the ``reference`` rows)."""
+    round of candidates starts (its numeric embeddings' bins from the ``reference`` rows, an
+    :class:`EncodedTable`)."""
     net = build_fusion_net(config, widths, setting, seeds, n_classes=n_classes,
                            reference=reference)
     net.initialize()

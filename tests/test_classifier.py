@@ -60,6 +60,20 @@ def test_without_fine_tuning_it_is_the_linear_probe_on_the_fused_vector(data, mo
     np.testing.assert_allclose(clf.predict_proba(X), probe.predict_proba(Z), atol=1e-5)
 
 
+def test_the_head_reads_the_fused_vector_alone_whatever_the_fusions_output(data, modalities):
+    X, y, _ = data
+    y_partial = _partial(y)
+    labelled = y_partial != -1
+    clf = _classifier(modalities, fusion_params={"output": "fused_and_modalities"},
+                      fine_tune=False).fit(X, y_partial)
+    out = clf.fusion_.transform(X).astype(np.float64)
+    r = out[:, :FAST["n_components"]]
+    assert out.shape[1] > r.shape[1]
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+    np.testing.assert_allclose(clf.predict_proba(X), probe.fit(r[labelled], y[labelled])
+                               .predict_proba(r), atol=1e-5)
+
+
 def test_fine_tuning_keeps_the_epoch_of_lowest_validation_loss(data, modalities):
     X, y, _ = data
     clf = _classifier(modalities, max_epochs=30, n_iter_no_change=30).fit(X, _partial(y))

@@ -5,6 +5,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sktnce import TupleInfoNCEFusion, TupleInfoNCESearch, load, save
 from sktnce._embeddings import PiecewiseLinearEmbedding, resolve_numeric_embedding
+from sktnce._search import _split
 from sktnce.datasets import make_multimodal_classification
 
 
@@ -124,12 +125,38 @@ def test_a_bad_numeric_embedding_fails_before_any_preprocessing(table):
     assert not hasattr(fusion, "modalities_")
 
 
-def test_the_search_starts_its_candidates_from_fitted_bins(table):
+def test_the_search_starts_its_candidates_from_bins_of_its_training_rows(table, monkeypatch):
+    from sktnce import _search
+
     X, modalities = table
+    splits = []
+
+    def recording_split(*args):
+        splits.append(_split(*args))
+        return splits[-1]
+
+    monkeypatch.setattr(_search, "_split", recording_split)
     search = TupleInfoNCESearch(_fusion(modalities, numeric_embedding="piecewise_linear"),
                                 n_rounds=2, epochs_per_round=1, n_candidates=2,
                                 random_state=0).fit(X)
     encoder = search.best_estimator_.net_.module_.encoder
     strong = search.best_estimator_.modalities_[0]
     block = torch.as_tensor(strong[1].transform(X[:, strong[2]]), dtype=torch.float32)
-    torch.testing.assert_close(encoder.modality_encoders[0][0].edges[:, 0], block.min(0).values)
+    train_min = block[splits[0].train].min(0).values
+    assert not torch.equal(train_min, block.min(0).values)  # a validation row is lowest
+    torch.testing.assert_close(encoder.modality_encoders[0][0].edges[:, 0], train_min)
+
+
+def test_bins_are_fitted_on_the_rows_where_the_modality_is_present(table):
+    X, modalities = table
+    X = X.copy()
+    weak = modalities[2][2]
+    absent = np.random.default_rng(0).random(len(X)) < 0.6
+    X[np.ix_(absent, weak)] = np.nan
+    fusion = _fusion(modalities, numeric_embedding={"weak": "piecewise_linear"}).fit(X)
+    scaler = fusion.modalities_[2][1]
+    present = torch.as_tensor(scaler.transform(X[~absent][:, weak]), dtype=torch.float32)
+    expected = torch.quantile(present, torch.linspace(0, 1, 4), dim=0).T
+    edges = fusion.net_.module_.encoder.modality_encoders[2][0].edges
+    torch.testing.assert_close(edges, expected)
+    assert (edges[:, 1:] - edges[:, :-1]).min() > 0.05  # no bin of zero width at the zeros

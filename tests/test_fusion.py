@@ -336,6 +336,27 @@ def test_set_output_pandas(frame):
     assert out.index.equals(frame.index)
 
 
+def test_global_pandas_output_reaches_the_fusions_output_only(frame):
+    pd = pytest.importorskip("pandas")
+    from sklearn import config_context
+
+    from sktnce import TupleInfoNCEClassifier, make_modalities
+
+    y = np.where(np.arange(len(frame)) % 4 == 0, frame["department"].cat.codes, -1)
+    with config_context(transform_output="pandas"):  # the README's one-liner, configured
+        model = fusion(modalities=make_modalities(frame))
+        out = model.fit_transform(frame)
+        clf = TupleInfoNCEClassifier(clone(model), max_epochs=2, random_state=0).fit(frame, y)
+        proba = clf.predict_proba(frame)
+    assert isinstance(out, pd.DataFrame) and out.shape == (len(frame), 8)
+    assert proba.shape == (len(frame), 3)
+    # the internal transformers keep no pandas output of their own: outside the
+    # configuration, the fused vector is an array again, and the same numbers
+    again = model.transform(frame)
+    assert isinstance(again, np.ndarray)
+    np.testing.assert_array_equal(again, out.to_numpy())
+
+
 def test_sparse_input_is_refused(data):
     from scipy import sparse
 

@@ -452,3 +452,23 @@ def test_round_trip_keeps_the_output_option(tmp_path, fitted):
     assert loaded.output == "fused_and_modalities"
     assert np.array_equal(loaded.transform(X), est.transform(X))
     assert list(loaded.get_feature_names_out()) == list(est.get_feature_names_out())
+
+
+@pytest.mark.parametrize("kind", ["str object", "str", "bool", "uint8"])
+def test_a_round_trip_keeps_the_classes_dtype(tmp_path, data, modalities, kind):
+    from sktnce import TupleInfoNCEClassifier
+
+    X, y, _ = data
+    y_kind = {"str object": np.array(list("abcdefgh"), dtype=object)[y],
+              "str": np.array(list("abcdefgh"))[y],
+              "bool": y < 4,
+              "uint8": y.astype(np.uint8)}[kind]
+    fusion = TupleInfoNCEFusion(modalities=modalities, label_weight=1.0, **FAST)
+    clf = TupleInfoNCEClassifier(fusion, max_epochs=2, random_state=0).fit(X, y_kind)
+    save(clf, tmp_path / "clf.sktnce")
+    loaded = load(tmp_path / "clf.sktnce")
+    for ours, theirs in [(loaded.classes_, clf.classes_),
+                         (loaded.fusion_.classes_, clf.fusion_.classes_),
+                         (loaded.predict(X), clf.predict(X))]:
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)

@@ -171,3 +171,37 @@ def test_a_share_given_by_two_files_is_an_error(comparison):
     both = comparison.merged({"a.json": {"adult": {"TupleInfoNCE": row}},
                               "b.json": {"adult": {"TupleInfoNCE": {"scores": {"1.0": [0.6]}}}}})
     assert both["adult"]["TupleInfoNCE"]["scores"] == {0.1: [0.5] * 5, 1.0: [0.6]}
+
+
+def _advice_rows(render):
+    """Every study set at 10%: the raw columns' LR against the target-aware probe, level
+    (equal) but where the caller changes them."""
+    c = render.comparison
+    return {d: {c.RAW: _row(0.6, 0.6), c.AWARE: _row(0.6, 0.6)}
+            for d in [*render.REAL, "generated"]}
+
+
+def test_the_advice_names_the_sets_below_by_more_than_one_sd_and_what_beat_sktnce(render):
+    c = render.comparison
+    rows = _advice_rows(render)
+    rows["adult"][c.AWARE] = _row(0.70, 0.55)  # above by accuracy, below by balanced accuracy
+    rows["trump_tweets"][c.HGB] = _row(0.65)  # the booster beats the probe
+    rows["movielens"][c.AWARE] = {"scores": {0.1: [0.58, 0.61, 0.60, 0.61, 0.59]}}  # -0.002
+    [found] = render._comparison(rows).values()
+    above, level, below = render.verdicts(found)
+    assert [r["dataset"] for r in below] == ["adult", "trump_tweets"]
+    assert above == [] and len(level) == 6  # movielens within one sd
+    text = render.advice_sentences(rows)
+    assert ("below by more than one with 10% of the labels on Adult (against LR on raw, by "
+            "balanced accuracy) and Trump tweets (against HGB);") in text
+    assert "with 10% of the labels on no set." in text  # above nowhere
+    assert ("fit a `LogisticRegression` and `HistGradientBoostingClassifier` on the raw "
+            "columns too") in text
+    # Above on one set and below nowhere: no set named below, no booster advised.
+    rows = _advice_rows(render)
+    rows["multiple_features"][c.AWARE] = _row(0.7)
+    text = render.advice_sentences(rows)
+    assert "with 10% of the labels on Multiple Features." in text
+    assert "below by more than one on no set at any share" in text
+    assert "HistGradientBoostingClassifier" not in text
+    assert "try the fused vector first." in text
