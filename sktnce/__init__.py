@@ -2,6 +2,7 @@
 
 from ._auto import make_modalities
 from ._classifier import TupleInfoNCEClassifier
+from ._ensemble import TupleInfoNCEEnsembleClassifier
 from ._fusion import TupleInfoNCEFusion
 from ._loss import (
     labelled_cross_entropy,
@@ -16,6 +17,7 @@ from ._version import __version__
 
 __all__ = [
     "TupleInfoNCEClassifier",
+    "TupleInfoNCEEnsembleClassifier",
     "TupleInfoNCEFusion",
     "TupleInfoNCESearch",
     "labelled_cross_entropy",

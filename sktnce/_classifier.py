@@ -5,19 +5,17 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
-from sklearn.metrics import accuracy_score
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from ._finetune import (ClassifierNetwork, FineTuneConfig, class_logits, contrastive_regulariser,
                         fine_tune, probe_head)
-from ._fusion import TupleInfoNCEFusion, restore_on_failure
-from ._labels import UNLABELLED, encode_labels, label_array, labelled_rows
-from ._modalities import check_table, encode_input
-from ._training import resolve_device
+from ._fusion import restore_on_failure
+from ._modalities import encode_input
+from ._predictor import FusionPredictorMixin, fitted_fusion
 
 __all__ = ["TupleInfoNCEClassifier"]
 
@@ -54,26 +52,7 @@ def _split_labelled(codes, validation_fraction, seed):
     return np.sort(train), np.sort(validation)
 
 
-def _fitted_fusion(template, X, classes, codes, validation, seed):
-    """``template`` fitted on every row of ``X``; a target-aware one with the labels
-    (``classes[codes]``, -1 for none) of every labelled row but the ``validation``
-    ones."""
-    if template.random_state is None:
-        template.set_params(random_state=seed)
-    if not template.label_weight > 0:
-        return template.fit(X)
-    codes = codes.copy()
-    if validation is not None:
-        codes[validation] = UNLABELLED
-    # Classes as the user gave them, in a dtype that holds -1 too: bool and unsigned
-    # classes (and str) go in an object array, which encode_labels reads back by type.
-    y_fusion = classes[np.maximum(codes, 0)].astype(
-        classes.dtype if classes.dtype.kind in "if" else object)
-    y_fusion[codes == UNLABELLED] = UNLABELLED
-    return template.fit(X, y_fusion)
-
-
-class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
+class TupleInfoNCEClassifier(FusionPredictorMixin, ClassifierMixin, BaseEstimator):
     """Classify rows of a partly labelled table: TupleInfoNCE on every row, then the
     encoder fine-tuned with a linear head on the labelled ones.
 
@@ -167,6 +146,7 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
+    _needs_labels = "TupleInfoNCEClassifier trains its head"
     _parameter_constraints = {
         "fusion": [HasMethods(["fit", "transform"]), None],
         "fine_tune": ["boolean"],
@@ -196,17 +176,6 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         self.contrastive_weight = contrastive_weight
         self.random_state = random_state
 
-    def _template(self):
-        """A clone of ``fusion`` (or the default one), checked to be a fusion."""
-        if self.fusion is None:
-            return TupleInfoNCEFusion()
-        if not isinstance(self.fusion, TupleInfoNCEFusion):
-            raise TypeError("fusion must be a TupleInfoNCEFusion; got "
-                            f"{type(self.fusion).__name__}.")
-        template = clone(self.fusion)
-        template._validate_params()
-        return template
-
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Fit the fusion on every row, then the head (and the encoder) on the labelled rows.
@@ -221,13 +190,8 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : TupleInfoNCEClassifier
         """
-        template = self._template()
-        X = check_table(X, estimator=self, min_rows=2)
-        if y is not None:
-            y = column_or_1d(label_array(y), warn=True)
-        labels = encode_labels(
-            y, len(X), owner=type(self).__name__, device=resolve_device(template.device),
-            needs="TupleInfoNCEClassifier trains its head", instead=None)
+        template = self._fusion_template()
+        X, labels = self._checked_input(X, y, template.device)
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=4)
         codes = labels.codes.cpu().numpy()
         train, validation = np.flatnonzero(codes >= 0), None
@@ -235,8 +199,8 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
             train, validation = _split_labelled(codes, self.validation_fraction,
                                                 int(seeds[_SPLIT]))
         with restore_on_failure(self):
-            self.fusion_ = _fitted_fusion(template, X, labels.classes, codes, validation,
-                                          int(seeds[_FUSION]))
+            self.fusion_ = fitted_fusion(template, X, labels.classes, codes, validation,
+                                         int(seeds[_FUSION]))
             self._fit_network(X, labels, codes, train, validation, seeds)
         return self
 
@@ -261,10 +225,7 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = labels.classes
         self.n_iter_, self.best_epoch_ = len(losses), best_epoch
         self.loss_curve_, self.validation_loss_curve_ = losses, validation_losses
-        self.n_features_in_ = self.fusion_.n_features_in_
-        vars(self).pop("feature_names_in_", None)
-        if hasattr(self.fusion_, "feature_names_in_"):
-            self.feature_names_in_ = self.fusion_.feature_names_in_
+        self._take_input_attributes()
 
     def _regulariser(self, module, state, encoded, seed):
         """The fine-tuning's contrastive regulariser, or None at ``contrastive_weight=0``."""
@@ -297,11 +258,8 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X):
         check_is_fitted(self)
-        encoder = self.network_.encoder
-        # Checked as this estimator's input, so that errors name the estimator called.
-        encoded = encode_input(self, self.fusion_._get_state().preprocessing, X,
-                               encoder.absent.device)
-        return class_logits(self.network_, encoded)
+        return class_logits(self.network_,
+                            self._encoded(X, self.network_.encoder.absent.device))
 
     def predict_proba(self, X):
         """Each row's probability of each class in ``classes_`` (rows sum to 1).
@@ -315,48 +273,3 @@ class TupleInfoNCEClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
         """
         return softmax(self._logits(X), axis=1)
-
-    def predict(self, X):
-        """The most probable class of each row.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        logits = self._logits(X)
-        return self.classes_[np.argmax(logits, axis=1)]
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy on the rows with a label: rows whose ``y`` is -1 are left out, so that
-        :class:`~sklearn.model_selection.GridSearchCV` scores a partly labelled ``y``
-        as it should.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            The true classes, -1 for rows without one.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        labelled, y_labelled = labelled_rows(label_array(y))
-        if len(labelled) == 0:
-            raise ValueError("score needs labelled rows; every entry of y is -1.")
-        weights = None if sample_weight is None else np.asarray(sample_weight)[labelled]
-        return accuracy_score(y_labelled, self.predict(_safe_indexing(X, labelled)),
-                              sample_weight=weights)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.input_tags.string = True
-        tags.target_tags.required = True
-        return tags
-

@@ -217,11 +217,10 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
     n_layers : int, default=1
         Hidden layers in each modality encoder and in the fusion head.
     numeric_embedding : {"piecewise_linear"}, dict or None, default=None
-        Encode every column of a modality's block on 3 bins (its quantiles in the rows
-        where the modality is present) before the modality's encoder, the piecewise-linear
-        encoding of Gorishniy et al. (2022): for every modality, or for those a dict names
-        (``{"sensors": "piecewise_linear"}``).
-        None: none. The user guide gives its measured effect and cost.
+        Encode every column of a modality's block on 3 bins (its quantiles where the
+        modality is present) before its encoder, the piecewise-linear encoding of Gorishniy
+        et al. (2022): for every modality, or those a dict names (``{"sensors":
+        "piecewise_linear"}``). None: none. The user guide gives its effect and cost.
     n_derangements : int, default=1
         Disturbed negatives per anchor and modality (R).
     modality_dropout : float, default=0.2

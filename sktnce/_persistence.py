@@ -15,7 +15,9 @@ A :class:`~sktnce.TupleInfoNCESearch` is its own ``sktnce.json`` and ``modalitie
 in which its ``estimator`` parameter is described by its parameters (as a fusion's are),
 and its ``best_estimator_`` as the three parts of a fusion under ``best_estimator_/``. A
 :class:`~sktnce.TupleInfoNCEClassifier` is the same with its ``fusion_``, plus its
-fine-tuned ``network_`` as ``network_.safetensors``.
+fine-tuned ``network_`` as ``network_.safetensors``; a
+:class:`~sktnce.TupleInfoNCEEnsembleClassifier`, with its ``fusion_``, keeps its fitted
+members in its ``modalities.skops``.
 
 :func:`save` writes the archive to a new file beside the target and moves it over the target
 only once it is complete, so a failure while writing leaves the previous file intact.
@@ -30,9 +32,11 @@ import zipfile
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import TupleInfoNCEClassifier
+from ._ensemble import TupleInfoNCEEnsembleClassifier
 from ._finetune import ClassifierNetwork
 from ._fusion import FusionState, TupleInfoNCEFusion
 from ._modalities import Preprocessing
@@ -52,12 +56,16 @@ FORMAT_VERSION = 3
 _READABLE_VERSIONS = (1, 2, 3)
 _JSON, _WEIGHTS, _SKOPS = "sktnce.json", "weights.safetensors", "modalities.skops"
 _CLASSES = {cls.__name__: cls for cls in (TupleInfoNCEFusion, TupleInfoNCESearch,
-                                          TupleInfoNCEClassifier)}
+                                          TupleInfoNCEClassifier,
+                                          TupleInfoNCEEnsembleClassifier)}
 #: Estimators saved as their own JSON and skops parts, with fitted fusions in folders.
-_WRAPPERS = (TupleInfoNCESearch, TupleInfoNCEClassifier)
+_WRAPPERS = (TupleInfoNCESearch, TupleInfoNCEClassifier, TupleInfoNCEEnsembleClassifier)
 # Types loaded without being named in ``trusted``: skops' defaults, plus numpy.dtype, a
-# plain data-type descriptor that fitted scikit-learn transformers keep (SimpleImputer).
-_ALWAYS_TRUSTED = ("numpy.dtype",)
+# plain data-type descriptor that fitted scikit-learn transformers keep (SimpleImputer), and
+# the arrays of nodes that a fitted HistGradientBoostingClassifier keeps per tree (an
+# ensemble's default members), which hold numbers only.
+_ALWAYS_TRUSTED = ("numpy.dtype",
+                   "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor")
 # Version 1 kept these parameters in the skops part, every other one in JSON.
 _V1_OBJECT_PARAMS = ("modalities", "random_state")
 
@@ -174,10 +182,20 @@ def _fusion_parts(estimator, prefix):
     }
 
 
+def _holds_estimators(value):
+    """Whether ``value`` is a scikit-learn estimator, or a list or tuple of them and of
+    plain values (an ensemble's ``(name, estimator, view)`` members)."""
+    if isinstance(value, BaseEstimator):
+        return True
+    return isinstance(value, (list, tuple)) and all(
+        _is_plain(item) or _holds_estimators(item) for item in value)
+
+
 def _wrapper_parts(estimator, prefix):
     """The archive members of a fitted search or classifier: its fitted fusions (such as
     ``best_estimator_``) as fusion parts in folders of their own, a fitted torch module
-    (the classifier's ``network_``) as safetensors, every other fitted attribute in JSON."""
+    (the classifier's ``network_``) as safetensors, every other fitted attribute in JSON
+    where JSON keeps it exactly, else in the skops part (an ensemble's fitted members)."""
     import skops.io
 
     description, objects = _describe(estimator)
@@ -196,14 +214,18 @@ def _wrapper_parts(estimator, prefix):
             continue
         if isinstance(value, np.ndarray):
             dtypes[name] = value.dtype.str  # JSON keeps the values; load, the dtype
-        value = _plain(value)
-        if not _is_plain(value):
+        plain = _plain(value)
+        if _is_plain(plain):
+            fitted[name] = plain
+        elif _holds_estimators(value):  # an ensemble's members_, which skops keeps
+            objects["fitted"][name] = value
+        else:
             raise TypeError(
                 f"save cannot keep {type(estimator).__name__}.{name} (a "
-                f"{type(value).__name__}): besides fitted TupleInfoNCEFusion attributes, "
-                "only numbers, str, and lists and dicts of them are saved."
+                f"{type(value).__name__}): besides fitted TupleInfoNCEFusion attributes and "
+                "scikit-learn estimators, only numbers, str, and lists and dicts of them are "
+                "saved."
             )
-        fitted[name] = value
     description["fitted_estimators"] = fitted_estimators
     description["fitted_networks"] = networks
     description["fitted_dtypes"] = dtypes
@@ -263,10 +285,11 @@ def save(estimator, path):
 
     Parameters
     ----------
-    estimator : TupleInfoNCEFusion, TupleInfoNCESearch or TupleInfoNCEClassifier
+    estimator : TupleInfoNCEFusion, TupleInfoNCESearch, TupleInfoNCEClassifier or \
+            TupleInfoNCEEnsembleClassifier
         Fitted. A search is saved with its parameters (its ``estimator`` too), its
         ``best_estimator_`` and its other fitted attributes (``alpha_``, ``corruption_``,
-        ``history_``, ...), which must be numbers, str, or lists and dicts of them.
+        ``history_``, ...); an ensemble with its fitted members, which skops keeps.
     path : str or path-like
         Where to write the zip archive.
 
@@ -297,8 +320,8 @@ def save(estimator, path):
     _require_extras()
     if type(estimator) not in _CLASSES.values():
         raise TypeError(
-            "save takes a TupleInfoNCEFusion, a TupleInfoNCESearch or a "
-            "TupleInfoNCEClassifier; got "
+            "save takes a TupleInfoNCEFusion, a TupleInfoNCESearch, a "
+            "TupleInfoNCEClassifier or a TupleInfoNCEEnsembleClassifier; got "
             f"{type(estimator).__name__}."
         )
     check_is_fitted(estimator, msg=(
@@ -460,10 +483,12 @@ def _load_wrapper(archive, prefix, trusted, place):
     for name in header.get("fitted_estimators", []):
         setattr(estimator, name, _load_fusion(archive, f"{prefix}{name}/", trusted, place))
     dtypes = header.get("fitted_dtypes", {})
+    for name, value in objects.get("fitted", {}).items():
+        setattr(estimator, name, value)
     for name, value in header["fitted"].items():
         setattr(estimator, name, value if name not in dtypes else np.asarray(
             value, dtype=dtypes[name]))
-    if isinstance(estimator, TupleInfoNCEClassifier):
+    if isinstance(estimator, (TupleInfoNCEClassifier, TupleInfoNCEEnsembleClassifier)):
         if "classes_" not in dtypes:  # saved before the dtypes were
             estimator.classes_ = np.asarray(estimator.classes_)
         if getattr(estimator, "feature_names_in_", None) is not None:
@@ -491,7 +516,8 @@ def load(path, *, trusted=None, device=None):
 
     Returns
     -------
-    estimator : TupleInfoNCEFusion, TupleInfoNCESearch or TupleInfoNCEClassifier
+    estimator : TupleInfoNCEFusion, TupleInfoNCESearch, TupleInfoNCEClassifier or \
+            TupleInfoNCEEnsembleClassifier
         Fitted, as saved; its ``transform`` (a classifier's ``predict_proba``) equals the
         saved estimator's. Fitted arrays (a classifier's ``classes_``) come back with their
         dtype; a search's other fitted attributes, besides ``best_estimator_``, as JSON

@@ -5,7 +5,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sktnce import TupleInfoNCEClassifier, TupleInfoNCEFusion, TupleInfoNCESearch
+from sktnce import (TupleInfoNCEClassifier, TupleInfoNCEEnsembleClassifier, TupleInfoNCEFusion,
+                    TupleInfoNCESearch)
 
 SMALL = {"n_components": 4, "hidden_dim": 16, "embedding_dim": 8}
 
@@ -33,6 +34,7 @@ ESTIMATORS = [
     TupleInfoNCEFusion(modalities=_two_modalities(), max_epochs=2, **SMALL),
     TupleInfoNCEFusion(label_weight=1.0, max_epochs=2, **SMALL),
     TupleInfoNCEClassifier(TupleInfoNCEFusion(max_epochs=2, **SMALL), max_epochs=5),
+    TupleInfoNCEEnsembleClassifier(TupleInfoNCEFusion(max_epochs=2, **SMALL)),
     # The checks fit on 10 to 30 rows: a validation split of 2 to 6, hence the chunk of 2.
     TupleInfoNCESearch(TupleInfoNCEFusion(modalities=_two_modalities(), score_chunk_size=2,
                                           max_epochs=1, **SMALL),
@@ -49,7 +51,7 @@ def _expected_failed_checks(estimator):
             "two modalities (even and odd columns) cannot both be drawn from one column; "
             "fit says so: \"Modality 'odd' selects no columns\"."
         )
-    if isinstance(estimator, TupleInfoNCEClassifier):
+    if isinstance(estimator, (TupleInfoNCEClassifier, TupleInfoNCEEnsembleClassifier)):
         expected["check_classifiers_classes"] = (
             "the check's binary classes are -1 and 1, and -1 marks an unlabelled row "
             "(scikit-learn's semi-supervised convention); the check exempts "

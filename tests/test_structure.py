@@ -32,14 +32,21 @@ def test_classes_and_functions_stay_readable():
 
 def test_private_methods_are_called_only_in_their_own_module_or_through_the_hooks():
     trees = _trees()
-    owners = {}
+    owners, methods, subclasses = {}, {}, {}
     for module, tree in trees.items():
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
+                for base in node.bases:
+                    subclasses.setdefault(ast.unparse(base), set()).add(module)
                 for item in node.body:
                     if isinstance(item, ast.FunctionDef) and item.name.startswith("_") \
                             and not item.name.startswith("__"):
                         owners.setdefault(item.name, set()).add(module)
+                        methods.setdefault(node.name, set()).add(item.name)
+    # A mixin's private methods belong to the modules of the classes that inherit them.
+    for mixin, names in methods.items():
+        for name in names:
+            owners[name] |= subclasses.get(mixin, set())
     reaching = []
     for module, tree in trees.items():
         for node in ast.walk(tree):

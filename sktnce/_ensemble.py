@@ -1,0 +1,362 @@
+"""TupleInfoNCEEnsembleClassifier: the fused vector's probe and boosted trees on the
+modalities' own columns, blended with weights chosen on out-of-fold predictions."""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._fusion import TupleInfoNCEFusion, restore_on_failure
+from ._modalities import encode_input
+from ._predictor import FusionPredictorMixin, fitted_fusion
+from ._selection import greedy_selection, log_loss_of
+from ._training import represent
+
+__all__ = ["TupleInfoNCEEnsembleClassifier", "default_members"]
+
+#: What a member reads: the fused vector r, the modalities' preprocessed columns (NaN where
+#: a modality is absent), or both side by side.
+VIEWS = ("fused", "columns", "columns_and_fused")
+#: Purposes of the seeds drawn from random_state.
+_FUSION, _FOLDS, _MEMBERS = range(3)
+
+
+def default_members():
+    """The members of :class:`TupleInfoNCEEnsembleClassifier` with ``members=None``: a linear
+    probe on the fused vector, and on the modalities' columns a logistic regression and
+    gradient boosting with large and small leaves (small ones win with few labels)."""
+    def linear():
+        return make_pipeline(SimpleImputer(keep_empty_features=True), StandardScaler(),
+                             LogisticRegression(max_iter=3000))
+
+    return [("fused_lr", linear(), "fused"),
+            ("columns_lr", linear(), "columns"),
+            ("columns_hgb", HistGradientBoostingClassifier(), "columns"),
+            ("columns_hgb_leaf5", HistGradientBoostingClassifier(min_samples_leaf=5),
+             "columns")]
+
+
+def _check_members(members):
+    """``members`` (None: :func:`default_members`) as a list of ``(name, estimator, view)``,
+    checked before any training."""
+    if members is None:
+        return default_members()
+    members = list(members)
+    if not members:
+        raise ValueError("members is empty: give at least one (name, estimator, view).")
+    names = set()
+    for position, member in enumerate(members):
+        if not isinstance(member, tuple) or len(member) != 3:
+            raise TypeError(f"members[{position}] must be a (name, estimator, view) tuple; "
+                            f"got {member!r}.")
+        name, estimator, view = member
+        if not isinstance(name, str) or not name or "__" in name:
+            raise ValueError(f"members[{position}]: the name must be a non-empty str without "
+                             f"'__'; got {name!r}.")
+        if name in names:
+            raise ValueError(f"Duplicate member name {name!r}: names must be unique.")
+        names.add(name)
+        if not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
+            raise TypeError(f"Member {name!r}: the estimator must implement fit and "
+                            f"predict_proba; got {type(estimator).__name__}.")
+        if view not in VIEWS:
+            raise ValueError(f"Member {name!r}: the view must be one of {list(VIEWS)}; got "
+                             f"{view!r}.")
+    return members
+
+
+def _seeded(estimator, seed):
+    """A clone of ``estimator`` whose ``random_state`` parameters left None (its own or its
+    steps') are seeded from ``seed``, so that the blend is the same for a random_state."""
+    estimator = clone(estimator)
+    rng = np.random.RandomState(seed)
+    unset = sorted(key for key, value in estimator.get_params().items()
+                   if (key == "random_state" or key.endswith("__random_state"))
+                   and value is None)
+    estimator.set_params(**{key: int(rng.randint(np.iinfo(np.int32).max)) for key in unset})
+    return estimator
+
+
+class _Views:
+    """The fitted fusion's views of a table: its r and the modalities' columns."""
+
+    def __init__(self, fusion, encoded):
+        self.fusion, self.encoded = fusion, encoded
+        self._cache = {}
+
+    def __getitem__(self, view):
+        if view not in self._cache:
+            if view == "fused":
+                encoder = self.fusion._get_state().training.net.module_.encoder
+                self._cache[view] = represent(encoder, self.encoded)
+            elif view == "columns":
+                self._cache[view] = self._columns()
+            else:
+                self._cache[view] = np.hstack([self["columns"], self["fused"]])
+        return self._cache[view]
+
+    def _columns(self):
+        """The network's input with each absent modality's block NaN, not the zeros that
+        stand for it there: a missing value to the members, not a value."""
+        columns = self.encoded.features.cpu().numpy().copy()
+        missing = self.encoded.missing.cpu().numpy()
+        indices = self.fusion._get_state().preprocessing.output_indices.values()
+        for k, block in enumerate(indices):
+            columns[missing[:, k], block] = np.nan
+        return columns
+
+
+def _folds(codes, cv, seed):
+    """The out-of-fold splitter of the labelled rows' class indices ``codes``: stratified
+    where every class has 2 rows, else plain shuffled folds (a class with one row then
+    misses from one training fold, whose members give it probability 0 on it)."""
+    smallest = np.bincount(codes).min()
+    if smallest >= 2:
+        return StratifiedKFold(min(cv, smallest), shuffle=True, random_state=seed)
+    return KFold(min(cv, len(codes)), shuffle=True, random_state=seed)
+
+
+def _out_of_fold(member, view, codes, folds, n_classes):
+    """The member's out-of-fold probabilities (n, n_classes) of the rows of ``view``; None
+    where a training fold holds one class only, which no classifier fits."""
+    if any(len(np.unique(codes[train])) < 2 for train, _ in folds.split(view, codes)):
+        return None
+    with warnings.catch_warnings():
+        # The plain folds' fallback: a class missing from a training fold gets probability
+        # 0, as documented.
+        warnings.filterwarnings("ignore", message="Number of classes in training fold")
+        probabilities = cross_val_predict(member, view, codes, cv=folds,
+                                          method="predict_proba")
+    if probabilities.shape[1] != n_classes:  # not expected: cross_val_predict pads
+        raise ValueError(f"cross_val_predict returned {probabilities.shape[1]} classes.")
+    return probabilities
+
+
+def _views(fusion, X):
+    """The :class:`_Views` of ``X`` through the fitted ``fusion`` (checked as its input)."""
+    state = fusion._get_state()
+    device = state.training.net.module_.encoder.absent.device
+    return _Views(fusion, encode_input(fusion, state.preprocessing, X, device))
+
+
+def _weigh(members, views, labelled, codes, n_classes, cv, n_rounds, seeds):
+    """``(weights, leaderboard)`` of ``members`` from their out-of-fold probabilities on the
+    ``labelled`` rows of ``views``, whose class indices are ``codes``."""
+    folds = _folds(codes, cv, int(seeds[_FOLDS]))
+    oof = [_out_of_fold(_seeded(estimator, int(seeds[_MEMBERS]) + position),
+                        views[view][labelled], codes, folds, n_classes)
+           for position, (_, estimator, view) in enumerate(members)]
+    if any(p is None for p in oof):
+        weights = np.full(len(members), 1 / len(members))
+    else:
+        weights = greedy_selection(np.stack(oof), codes, n_rounds)
+    board = {"member": [], "view": [], "weight": [], "log_loss": [], "balanced_accuracy": [],
+             "accuracy": []}
+    for (name, _, view), weight, p in zip(members, weights, oof):
+        scores = (np.nan,) * 3 if p is None else (
+            log_loss_of(p, codes), float(balanced_accuracy_score(codes, p.argmax(axis=1))),
+            float(accuracy_score(codes, p.argmax(axis=1))))
+        for key, value in zip(board, (name, view, float(weight), *scores)):
+            board[key].append(value)
+    return weights, board
+
+
+class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
+                                     BaseEstimator):
+    """Blend a linear probe on the fused vector with gradient boosting on the modalities'
+    own columns, each weighted by how well it predicts rows it was not trained on.
+
+    ``fit(X, y)`` takes -1 for a row without a label (scikit-learn's semi-supervised
+    convention). It fits ``fusion`` on every row of ``X``, then gives each member its view
+    of the labelled rows: the fused vector r, the modalities' preprocessed columns (those
+    the fusion computed, NaN where a modality is absent), or both. Every member's
+    out-of-fold probabilities on the labelled rows (``cv`` folds, stratified where every
+    class has 2 rows) choose the weights by greedy ensemble selection with replacement on
+    the log loss (Caruana et al., ICML 2004, as AutoGluon blends its models); the members
+    kept are then refitted on every labelled row, and ``predict_proba`` is their weighted
+    mean.
+
+    A target-aware fusion (``label_weight > 0``) trains on the labels its members would be
+    weighted on, so its fused members would grade themselves: their out-of-fold
+    probabilities come from the fused vector of its unsupervised twin (the same fusion
+    with ``label_weight=0``, fitted once more), and their predictions from its own.
+
+    Parameters
+    ----------
+    fusion : TupleInfoNCEFusion, default=None
+        The fusion (cloned and fitted on every row, unless ``fit_fusion=False``); None:
+        ``TupleInfoNCEFusion()``. Its ``random_state``, if None, is drawn from this
+        estimator's.
+    members : list of (str, estimator, str), default=None
+        The blend's candidates, as ``(name, classifier, view)``, the view one of
+        ``"fused"``, ``"columns"`` or ``"columns_and_fused"``; each classifier has
+        ``predict_proba`` and is cloned. None: :func:`default_members`.
+    cv : int, default=5
+        Folds of the out-of-fold predictions (fewer where a class has fewer labelled rows).
+        With a class of one labelled row, plain shuffled folds; where a training fold would
+        still hold one class only, every member weighs the same.
+    n_selection_rounds : int, default=25
+        Rounds of the greedy selection: the weights are multiples of its inverse.
+    fit_fusion : bool, default=True
+        False: ``fusion`` is already fitted (without labels) and used as it is, as
+        :class:`~sklearn.ensemble.StackingClassifier` uses prefitted estimators.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the fusion (where its own is None), the folds and the members' own
+        ``random_state`` left None.
+
+    Attributes
+    ----------
+    fusion_ : TupleInfoNCEFusion
+        The fitted fusion: ``fusion_.transform(X)`` is the fused vector.
+    members_ : list of (str, estimator, str)
+        The members of nonzero weight, as ``(name, fitted estimator, view)``, in the order
+        of ``members``, each refitted on every labelled row.
+    weights_ : ndarray of shape (n_members_kept,)
+        Their weights, which sum to 1.
+    named_estimators_ : Bunch
+        Their fitted estimators, by name.
+    leaderboard_ : dict of lists
+        One entry per member (``pandas.DataFrame(leaderboard_)`` reads it): ``"member"``,
+        ``"view"``, ``"weight"``, and its out-of-fold ``"log_loss"``,
+        ``"balanced_accuracy"`` and ``"accuracy"`` on the labelled rows (NaN where the folds
+        left a training fold one class).
+    classes_ : ndarray of shape (n_classes,)
+        The classes of the labelled rows (never -1).
+    n_features_in_ : int
+        Number of columns seen in fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names seen in fit, when X had string column names.
+
+    See Also
+    --------
+    TupleInfoNCEClassifier : The fused encoder fine-tuned with a linear head.
+    sklearn.ensemble.StackingClassifier : Members blended by a learned final estimator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sktnce import TupleInfoNCEEnsembleClassifier, TupleInfoNCEFusion
+    >>> from sktnce.datasets import make_multimodal_classification
+    >>> X, y, columns = make_multimodal_classification(n_samples=300, random_state=0)
+    >>> y_partial = np.where(np.arange(300) % 5 == 0, y, -1)   # 1 row in 5 labelled
+    >>> fusion = TupleInfoNCEFusion(
+    ...     modalities=[(name, StandardScaler(), cols) for name, cols in columns.items()],
+    ...     max_epochs=2)
+    >>> clf = TupleInfoNCEEnsembleClassifier(fusion, random_state=0).fit(X, y_partial)
+    >>> float(sum(clf.leaderboard_["weight"]))
+    1.0
+    >>> clf.predict_proba(X[:2]).shape == (2, len(clf.classes_))
+    True
+    """
+
+    _needs_labels = "TupleInfoNCEEnsembleClassifier fits its members"
+    _parameter_constraints = {
+        "fusion": [HasMethods(["fit", "transform"]), None],
+        "members": [list, None],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "n_selection_rounds": [Interval(Integral, 1, None, closed="left")],
+        "fit_fusion": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, fusion=None, *, members=None, cv=5, n_selection_rounds=25,
+                 fit_fusion=True, random_state=None):
+        self.fusion = fusion
+        self.members = members
+        self.cv = cv
+        self.n_selection_rounds = n_selection_rounds
+        self.fit_fusion = fit_fusion
+        self.random_state = random_state
+
+    def _template(self):
+        """The fusion to fit (a clone), or the fitted one with ``fit_fusion=False``."""
+        if self.fit_fusion or not isinstance(self.fusion, TupleInfoNCEFusion):
+            return self._fusion_template()
+        check_is_fitted(self.fusion, msg="fit_fusion=False uses the fusion as it is fitted, "
+                        "but %(name)s is not fitted yet; fit it, or set fit_fusion=True.")
+        if hasattr(self.fusion, "classes_"):
+            raise ValueError(
+                "fit_fusion=False uses the fusion as it is fitted, and this one trained on "
+                "labels (label_weight > 0), perhaps on the very rows its members would be "
+                "weighted on. Set fit_fusion=True, which weights them without it.")
+        return self.fusion
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Fit the fusion on every row, then weigh and fit the members on the labelled rows.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            A class per row, -1 for a row without one; at least 2 labelled classes.
+
+        Returns
+        -------
+        self : TupleInfoNCEEnsembleClassifier
+        """
+        template = self._template()
+        members = _check_members(self.members)
+        X, labels = self._checked_input(X, y, template.device)
+        codes = labels.codes.cpu().numpy()
+        labelled = np.flatnonzero(codes >= 0)
+        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=3)
+        with restore_on_failure(self):
+            self.fusion_ = template if not self.fit_fusion else fitted_fusion(
+                template, X, labels.classes, codes, None, int(seeds[_FUSION]))
+            views = _views(self.fusion_, X)
+            weighing = views
+            if self.fusion_.label_weight > 0 and self.fit_fusion:
+                # The fused members are graded on the unsupervised twin's fused vector.
+                weighing = _views(clone(template).set_params(label_weight=0.0).fit(X), X)
+            weights, self.leaderboard_ = _weigh(
+                members, weighing, labelled, codes[labelled], labels.n_classes,
+                self.cv, self.n_selection_rounds, seeds)
+            self.members_ = [
+                (name, _seeded(estimator, int(seeds[_MEMBERS]) + position).fit(
+                    views[view][labelled], codes[labelled]), view)
+                for position, (name, estimator, view) in enumerate(members)
+                if weights[position] > 0]
+            self.weights_ = weights[weights > 0]
+            self.classes_ = labels.classes
+            self._take_input_attributes()
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "members_")
+
+    @property
+    def named_estimators_(self):
+        """The kept members' fitted estimators, by name."""
+        check_is_fitted(self)
+        return Bunch(**{name: fitted for name, fitted, _ in self.members_})
+
+    def predict_proba(self, X):
+        """Each row's probability of each class in ``classes_``: the members' weighted mean.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        device = self.fusion_._get_state().training.net.module_.encoder.absent.device
+        views = _Views(self.fusion_, self._encoded(X, device))
+        proba = sum(weight * fitted.predict_proba(views[view])
+                    for weight, (_, fitted, view) in zip(self.weights_, self.members_))
+        return proba / proba.sum(axis=1, keepdims=True)

@@ -1,0 +1,282 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_predict
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sktnce import TupleInfoNCEEnsembleClassifier, TupleInfoNCEFusion, labelled_scorer
+from sktnce._ensemble import _folds, default_members
+from sktnce._selection import log_loss_of
+
+from .conftest import FAST
+
+
+def _partial(y, share=0.3, seed=0):
+    partial = y.copy()
+    partial[np.random.default_rng(seed).random(len(y)) >= share] = -1
+    return partial
+
+
+def _fusion(modalities, **params):
+    return TupleInfoNCEFusion(modalities=modalities, **{**FAST, **params})
+
+
+def _ensemble(modalities, fusion_params=None, **params):
+    return TupleInfoNCEEnsembleClassifier(_fusion(modalities, **(fusion_params or {})),
+                                          **{"random_state": 0, **params})
+
+
+@pytest.fixture(scope="module")
+def table():
+    from sktnce.datasets import make_multimodal_classification
+
+    X, y, columns = make_multimodal_classification(n_samples=160, random_state=0)
+    return X, y, [(name, StandardScaler(), cols) for name, cols in columns.items()]
+
+
+@pytest.fixture(scope="module")
+def fitted(table):
+    X, y, modalities = table
+    return _ensemble(modalities).fit(X, _partial(y))
+
+
+def test_fit_predict_and_the_leaderboard(table, fitted):
+    pd = pytest.importorskip("pandas")
+    X, y, _ = table
+    board = pd.DataFrame(fitted.leaderboard_)
+    assert board["member"].tolist() == [name for name, _, _ in default_members()]
+    assert board["weight"].sum() == pytest.approx(1.0)
+    kept = board[board["weight"] > 0]
+    assert [name for name, _, _ in fitted.members_] == kept["member"].tolist()
+    np.testing.assert_allclose(fitted.weights_, kept["weight"])
+    assert set(fitted.named_estimators_) == set(kept["member"])
+    proba = fitted.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.array_equal(fitted.predict(X), fitted.classes_[proba.argmax(axis=1)])
+    assert -1 not in fitted.classes_
+
+
+def test_the_blend_is_the_weighted_mean_of_the_kept_members(table, fitted):
+    X, _, _ = table
+    r = fitted.fusion_.transform(X)
+    state = fitted.fusion_._get_state()
+    from sktnce._modalities import encode_input
+
+    columns = encode_input(fitted.fusion_, state.preprocessing, X, "cpu").features.numpy()
+    view = {"fused": r, "columns": columns, "columns_and_fused": np.hstack([columns, r])}
+    expected = sum(w * member.predict_proba(view[v])
+                   for w, (_, member, v) in zip(fitted.weights_, fitted.members_))
+    np.testing.assert_allclose(fitted.predict_proba(X), expected, rtol=1e-6)
+
+
+def test_the_leaderboard_scores_out_of_fold_predictions(table, fitted):
+    X, y, _ = table
+    y_partial = _partial(y)
+    labelled = y_partial != -1
+    codes = np.searchsorted(fitted.classes_, y_partial[labelled])
+    r = fitted.fusion_.transform(X)[labelled]
+    seeds = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=3)
+    folds = _folds(codes, 5, int(seeds[1]))
+    assert isinstance(folds, StratifiedKFold)
+    member = default_members()[0][1].set_params(logisticregression__random_state=None)
+    oof = cross_val_predict(member, r, codes, cv=folds, method="predict_proba")
+    board = fitted.leaderboard_
+    assert board["log_loss"][0] == pytest.approx(log_loss_of(oof, codes), rel=1e-6)
+    assert board["balanced_accuracy"][0] == pytest.approx(
+        balanced_accuracy_score(codes, oof.argmax(axis=1)))
+
+
+def test_a_member_that_memorises_its_rows_is_weighted_on_rows_it_did_not_see(table):
+    X, y, modalities = table
+    members = [("memoriser", KNeighborsClassifier(1), "columns_and_fused"),
+               ("fused_lr", make_pipeline(StandardScaler(), LogisticRegression()), "fused")]
+    model = _ensemble(modalities, members=members).fit(X, _partial(y, share=0.6))
+    # On the rows it was fitted on, 1-NN is always right; out of fold it is not.
+    assert model.leaderboard_["accuracy"][0] < 0.9
+    assert model.leaderboard_["log_loss"][0] > model.leaderboard_["log_loss"][1]
+
+
+def test_same_random_state_is_bit_identical(table, fitted):
+    X, y, modalities = table
+    again = _ensemble(modalities).fit(X, _partial(y))
+    assert np.array_equal(again.predict_proba(X), fitted.predict_proba(X))
+    assert again.leaderboard_ == fitted.leaderboard_
+
+
+def test_a_prefitted_fusion_is_used_as_it_is(table, monkeypatch):
+    X, y, modalities = table
+    fusion = _fusion(modalities).fit(X)
+    r = fusion.transform(X)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the fusion was fitted again")
+
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", no_training)
+    model = TupleInfoNCEEnsembleClassifier(fusion, fit_fusion=False, random_state=0)
+    model.fit(X, _partial(y))
+    assert model.fusion_ is fusion
+    np.testing.assert_array_equal(model.fusion_.transform(X), r)
+
+
+def test_a_prefitted_fusion_must_be_fitted_and_unsupervised(table):
+    X, y, modalities = table
+    with pytest.raises(ValueError, match="fit_fusion=False.*not fitted"):
+        TupleInfoNCEEnsembleClassifier(_fusion(modalities), fit_fusion=False).fit(X, y)
+    aware = _fusion(modalities, label_weight=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="trained on labels"):
+        TupleInfoNCEEnsembleClassifier(aware, fit_fusion=False).fit(X, y)
+
+
+def test_a_target_aware_fusion_is_graded_by_its_unsupervised_twin(table, monkeypatch):
+    X, y, modalities = table
+    fits = []
+    original = TupleInfoNCEFusion.fit
+
+    def recording(self, X, y=None):
+        fits.append((self.label_weight, None if y is None else np.asarray(y).copy()))
+        return original(self, X, y)
+
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", recording)
+    y_partial = _partial(y)
+    model = _ensemble(modalities, fusion_params={"label_weight": 1.0}).fit(X, y_partial)
+    (aware, y_aware), (twin, y_twin) = fits
+    assert aware == 1.0 and np.array_equal(y_aware, y_partial)
+    assert twin == 0.0 and y_twin is None
+    assert model.fusion_.label_weight == 1.0 and hasattr(model.fusion_, "classes_")
+
+
+def test_too_few_labels_for_stratified_folds_fall_back(table):
+    X, y, modalities = table
+    codes = np.array([0, 0, 0, 1, 1, 1, 2])
+    assert isinstance(_folds(codes, 5, 0), KFold)
+    # one row of class 2 labelled: plain folds, and a fit that still blends
+    y_partial = np.full(len(y), -1)
+    y_partial[:12] = [0, 1] * 6
+    y_partial[12] = 2
+    model = _ensemble(modalities).fit(X, y_partial)
+    assert model.classes_.tolist() == [0, 1, 2]
+    assert sum(model.leaderboard_["weight"]) == pytest.approx(1.0)
+    # two labelled rows: a training fold of one class, so every member weighs the same
+    y_two = np.full(len(y), -1)
+    y_two[:2] = [0, 1]
+    model = _ensemble(modalities).fit(X, y_two)
+    assert model.leaderboard_["weight"] == [0.25] * 4
+    assert np.isnan(model.leaderboard_["log_loss"]).all()
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("one class", r"one class only"),
+    ("all unlabelled", "no labelled row"),
+    ("continuous", "Unknown label type"),
+    ("string -1", "string '-1'"),
+    ("NaN", "NaN"),
+])
+def test_bad_targets_are_refused_before_training(table, kind, message, monkeypatch):
+    X, y, modalities = table
+    y_bad = {"one class": np.where(y > 3, 1, -1),
+             "all unlabelled": np.full(len(y), -1),
+             "continuous": y + 0.5,
+             "string -1": np.where(y > 3, "a", "-1"),
+             "NaN": np.where(y > 3, y, np.nan)}[kind]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", no_training)
+    model = _ensemble(modalities)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, y_bad)
+    assert not hasattr(model, "members_")
+
+
+@pytest.mark.parametrize("members, error, message", [
+    ([], ValueError, "members is empty"),
+    ([("a", LogisticRegression())], TypeError, r"members\[0\] must be a \(name"),
+    ([("a", LogisticRegression(), "raw")], ValueError, "view must be one of"),
+    ([("a", StandardScaler(), "fused")], TypeError, "predict_proba"),
+    ([("a", LogisticRegression(), "fused")] * 2, ValueError, "Duplicate member name"),
+    ([("a__b", LogisticRegression(), "fused")], ValueError, "without '__'"),
+])
+def test_bad_members_are_refused_before_training(table, members, error, message,
+                                                 monkeypatch):
+    X, y, modalities = table
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(error, match=message):
+        _ensemble(modalities, members=members).fit(X, y)
+
+
+@pytest.mark.parametrize("kind", ["bool", "uint8", "str list with -1"])
+def test_label_types(table, kind):
+    X, y, modalities = table
+    y_kind = {"bool": y < 4, "uint8": y.astype(np.uint8),
+              "str list with -1": [-1 if i % 3 == 0 else "abcdefgh"[v]
+                                   for i, v in enumerate(y)]}[kind]
+    model = _ensemble(modalities, fusion_params={"label_weight": 1.0}).fit(X, y_kind)
+    values = [v for v in np.asarray(y_kind, dtype=object).tolist()
+              if not (type(v) is int and v == -1)]
+    assert model.classes_.tolist() == sorted(set(values))
+    assert set(model.predict(X).tolist()) <= set(model.classes_.tolist())
+    assert labelled_scorer()(model, X, y_kind) == model.score(X, y_kind)
+
+
+def test_an_absent_modality_is_missing_to_the_members(table):
+    X, y, modalities = table
+    X = X.copy()
+    absent = np.arange(len(X)) % 4 == 0
+    X[np.ix_(absent, modalities[2][2])] = np.nan
+    model = _ensemble(modalities, members=[
+        ("columns_lr", default_members()[1][1], "columns")]).fit(X, _partial(y))
+    lr = model.named_estimators_["columns_lr"]
+    imputer = lr[0]
+    weak = model.fusion_.output_indices_["weak"]
+    # the imputer saw NaN in the weak block (its mean is over the present rows), not zeros
+    from sktnce._modalities import encode_input
+
+    encoded = encode_input(model.fusion_, model.fusion_._get_state().preprocessing, X, "cpu")
+    present = (_partial(y) != -1) & ~absent
+    block = encoded.features.numpy()[present][:, weak]
+    np.testing.assert_allclose(imputer.statistics_[weak], block.mean(axis=0), rtol=1e-5)
+
+
+def test_clone_pickle_grid_search_and_pandas_output(table, fitted):
+    pd = pytest.importorskip("pandas")
+    from sklearn import config_context
+
+    X, y, modalities = table
+    assert np.array_equal(pickle.loads(pickle.dumps(fitted)).predict_proba(X),
+                          fitted.predict_proba(X))
+    assert not hasattr(clone(fitted), "members_")
+    y_partial = _partial(y, share=0.5)
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    search = GridSearchCV(_ensemble(modalities), {"n_selection_rounds": [1, 10]}, cv=folds,
+                          scoring=labelled_scorer()).fit(X, y_partial)
+    assert -1 not in search.best_estimator_.classes_
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
+    named = [(name, scaler, [f"c{i}" for i in cols]) for name, scaler, cols in modalities]
+    with config_context(transform_output="pandas"):
+        model = _ensemble(named).fit(frame, y_partial)
+        proba = model.predict_proba(frame)
+    assert proba.shape == (len(frame), len(model.classes_))
+    with pytest.raises(ValueError, match="TupleInfoNCEEnsembleClassifier is expecting"):
+        fitted.predict(X[:, :10])
+
+
+def test_save_load_round_trip(tmp_path, table, fitted):
+    pytest.importorskip("skops")
+    pytest.importorskip("safetensors")
+    from sktnce import load, save
+
+    X, _, _ = table
+    save(fitted, tmp_path / "ensemble.sktnce")
+    loaded = load(tmp_path / "ensemble.sktnce")
+    assert type(loaded) is TupleInfoNCEEnsembleClassifier
+    assert np.array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    assert loaded.classes_.dtype == fitted.classes_.dtype
+    assert loaded.leaderboard_ == fitted.leaderboard_
+    assert [(n, v) for n, _, v in loaded.members_] == [(n, v) for n, _, v in fitted.members_]

@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from sktnce._selection import greedy_selection, log_loss_of
+
+
+def _one_hot(codes, n_classes, confidence):
+    """Probabilities that put ``confidence`` on ``codes`` and share the rest."""
+    p = np.full((len(codes), n_classes), (1 - confidence) / (n_classes - 1))
+    p[np.arange(len(codes)), codes] = confidence
+    return p
+
+
+def test_log_loss_is_the_mean_negative_log_probability_of_each_rows_class():
+    p = np.array([[0.5, 0.5], [0.2, 0.8], [1.0, 0.0]])
+    assert log_loss_of(p, np.array([0, 1, 0])) == pytest.approx(
+        -(np.log(0.5) + np.log(0.8) + np.log(1.0)) / 3)
+    # probability 0 on the true class: large but finite
+    assert np.isfinite(log_loss_of(np.array([[0.0, 1.0]]), np.array([0])))
+
+
+def test_the_better_member_takes_every_round_and_weights_sum_to_one():
+    codes = np.array([0, 1, 2, 1, 0, 2])
+    good, poor = _one_hot(codes, 3, 0.9), _one_hot((codes + 1) % 3, 3, 0.6)
+    weights = greedy_selection(np.stack([poor, good]), codes, n_rounds=10)
+    assert weights.tolist() == [0.0, 1.0]
+
+
+def test_members_right_on_different_rows_are_blended():
+    codes = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    first = _one_hot(codes, 2, 0.95)
+    first[:4] = _one_hot(1 - codes[:4], 2, 0.95)  # wrong on the first half
+    second = _one_hot(codes, 2, 0.95)
+    second[4:] = _one_hot(1 - codes[4:], 2, 0.95)  # wrong on the second half
+    weights = greedy_selection(np.stack([first, second]), codes, n_rounds=20)
+    assert weights.tolist() == [0.5, 0.5]
+    blend = (first + second) / 2
+    assert log_loss_of(blend, codes) < min(log_loss_of(first, codes), log_loss_of(second, codes))
+
+
+def test_weights_are_multiples_of_the_rounds_and_ties_go_to_the_earlier_member():
+    codes = np.array([0, 1, 1, 0])
+    same = _one_hot(codes, 2, 0.7)
+    weights = greedy_selection(np.stack([same, same.copy(), _one_hot(1 - codes, 2, 0.7)]),
+                               codes, n_rounds=7)
+    assert weights.tolist() == [1.0, 0.0, 0.0]
+    rng = np.random.default_rng(0)
+    noisy = rng.dirichlet(np.ones(3), size=(4, 30))
+    weights = greedy_selection(noisy, rng.integers(0, 3, 30), n_rounds=7)
+    assert np.allclose(weights * 7, np.round(weights * 7)) and weights.sum() == pytest.approx(1)
+
+
+def test_each_round_adds_the_member_that_lowers_the_blends_loss_most():
+    rng = np.random.default_rng(1)
+    probabilities = rng.dirichlet(np.ones(3), size=(5, 40))
+    codes = rng.integers(0, 3, 40)
+    n_rounds = 6
+    weights = greedy_selection(probabilities, codes, n_rounds)
+    # replayed by brute force
+    chosen, total = [], np.zeros((40, 3))
+    for round_ in range(1, n_rounds + 1):
+        losses = [log_loss_of((total + p) / round_, codes) for p in probabilities]
+        chosen.append(int(np.argmin(losses)))
+        total += probabilities[chosen[-1]]
+    assert np.array_equal(weights, np.bincount(chosen, minlength=5) / n_rounds)
