@@ -13,6 +13,11 @@
    against none, on the widest study table (Multiple Features, 649 columns; interleaved,
    median of the repeats).
 
+5. The price of TupleInfoNCEEnsembleClassifier's members: the fit of the ensemble on a
+   fitted fusion (``fit_fusion=False``: its members' out-of-fold predictions, the weights, the
+   kept members refitted) against the fusion's own fit, at 10% and 100% of the rows
+   labelled, on three study sets (interleaved, median of the repeats).
+
 The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
 ``bench_search.py``. Run alone on the machine.
 
@@ -20,6 +25,7 @@ The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
     python benchmarks/bench_cost.py --device cuda --sizes 10000 100000  # on a GPU
     python benchmarks/bench_cost.py --reconstruction-only            # item 2 alone
     python benchmarks/bench_cost.py --numeric-embedding-only         # item 4 alone
+    python benchmarks/bench_cost.py --ensemble-only                  # item 5 alone
     python benchmarks/bench_cost.py --quick                          # tiny sizes, a smoke run
     python benchmarks/bench_cost.py --json benchmarks/results/cost.json  # and write the figures
 """
@@ -32,13 +38,14 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.preprocessing import StandardScaler
 
-from sktnce import TupleInfoNCEFusion
+from sktnce import TupleInfoNCEEnsembleClassifier, TupleInfoNCEFusion
 from sktnce._modalities import check_modalities, fit_input
 from sktnce._setting import FitSeeds, resolve_setting
 from sktnce._training import TrainingConfig, build_fusion_net
@@ -132,6 +139,55 @@ def numeric_embedding_price(epochs=10, repeats=3, device="cpu", n_samples=None):
             "rows": len(X), "columns": X.shape[1], "epochs": epochs}
 
 
+#: The sets of the ensemble's price: the widest (10 classes), a binary and a 5-class one.
+ENSEMBLE_SETS = ("multiple_features", "adult", "lending_club")
+
+
+def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
+                   datasets=ENSEMBLE_SETS, epochs=None):
+    """Median fit seconds of the fusion and of TupleInfoNCEEnsembleClassifier's members on
+    it, interleaved, for each of ``datasets`` and label ``shares``."""
+    out = []
+    for name in datasets:
+        X, y, modalities = data.LOADERS[name](n_samples=n_samples or data.STUDY_SIZES[name])
+        labelled = {share: np.random.default_rng(0).random(len(y)) < share for share in shares}
+        params = {} if epochs is None else {"max_epochs": epochs}
+        seconds = {"fusion": [], **{share: [] for share in shares}}
+        for _ in range(repeats):
+            fusion = TupleInfoNCEFusion(modalities=modalities, device=device, random_state=0,
+                                        **params)
+            start = time.perf_counter()
+            fusion.fit(X)
+            seconds["fusion"].append(time.perf_counter() - start)
+            for share in shares:
+                model = TupleInfoNCEEnsembleClassifier(fusion, fit_fusion=False, random_state=0)
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # convergence with few labels
+                    model.fit(X, np.where(labelled[share], y, -1))
+                seconds[share].append(time.perf_counter() - start)
+        fusion_s = statistics.median(seconds["fusion"])
+        for share in shares:
+            members_s = statistics.median(seconds[share])
+            out.append({"dataset": name, "rows": len(X), "share": share, "fusion_s": fusion_s,
+                        "members_s": members_s, "ratio": members_s / fusion_s})
+    return out
+
+
+def _ensemble_report(args, argv, quick):
+    rows = ensemble_price(device=args.device, **quick)
+    table = "\n".join([
+        "| data set | rows | labelled | fusion fit (s) | members (s) | members / fusion |",
+        "|---|---|---|---|---|---|",
+        *(f"| {r['dataset']} | {r['rows']:,} | {r['share']:.0%} | {r['fusion_s']:.2f} | "
+          f"{r['members_s']:.2f} | {r['ratio']:.2f} |" for r in rows)])
+    print(table)
+    if args.json:
+        results_io.write(args.json, script="bench_cost.py", argv=argv, printed=table,
+                         results={"ensemble": rows})
+    return rows
+
+
 def _rss_bytes():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize()
@@ -216,6 +272,8 @@ def main(argv=None):
     parser.add_argument("--reconstruction-only", action="store_true")
     parser.add_argument("--numeric-embedding-only", action="store_true",
                         help="the price of numeric_embedding alone (item 4)")
+    parser.add_argument("--ensemble-only", action="store_true",
+                        help="the price of TupleInfoNCEEnsembleClassifier's members (item 5)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", help="write the tables and figures to this file")
     args = parser.parse_args(argv)
@@ -226,6 +284,9 @@ def main(argv=None):
     quick = {"n_samples": 600, "epochs": 2, "repeats": 1} if args.quick else {}
     if args.numeric_embedding_only:
         return _numeric_embedding_report(args, argv, quick)
+    if args.ensemble_only:
+        return _ensemble_report(args, argv, {"n_samples": 300, "epochs": 2, "repeats": 1,
+                                             "datasets": ("generated",)} if args.quick else {})
     price = reconstruction_price(device=args.device, **quick)
     print(f"fit epoch: reconstruction={TupleInfoNCEFusion().reconstruction} {price['with_s']:.3f} s, "
           f"reconstruction=0 {price['without_s']:.3f} s, ratio {price['ratio']:.2f}")

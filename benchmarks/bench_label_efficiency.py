@@ -22,7 +22,11 @@ earlier run's file. ``--beside-raw [MODEL ...]`` adds, for each representation o
 ``BESIDE_RAW``, the pipeline a user who already models the raw columns would build next: each
 model of ``BESIDE_MODELS`` (all, or those named) on the raw features and the representation
 side by side, trained on each split's labelled rows (its fit time: the representation's).
-``--json`` also writes the balanced accuracy (``"balanced"``) of every row.
+``--json`` also writes the balanced accuracy (``"balanced"``) of every row. ``--ensemble`` adds
+TupleInfoNCEEnsembleClassifier on each fit of TupleInfoNCE (prefitted, ``fit_fusion=False``)
+selected on each score it offers, and the user's own ensemble, the same selection over its
+members on the raw columns alone; each member alone too, and the test rows' log loss of all
+(``"log_loss"``).
 
     python benchmarks/bench_label_efficiency.py                          # every study set
     python benchmarks/bench_label_efficiency.py --datasets movielens adult
@@ -36,6 +40,8 @@ side by side, trained on each split's labelled rows (its fit time: the represent
         --beside-raw --fractions 0.01 0.1 1 --fit-seeds 3   # beside the raw features
     python benchmarks/bench_label_efficiency.py --methods TupleInfoNCE --beside-raw \
         "LR on raw features" --fractions 0.01 0.1 1 --fit-seeds 3
+    python benchmarks/bench_label_efficiency.py --methods TupleInfoNCE --ensemble \
+        --fractions 0.01 0.1 1 --fit-seeds 3 --json results/label_efficiency_ensemble.json
 """
 
 import argparse
@@ -46,6 +52,7 @@ import warnings
 from functools import partial
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
@@ -55,6 +62,10 @@ from sklearn.preprocessing import StandardScaler
 
 import data
 import methods
+from sktnce import TupleInfoNCEEnsembleClassifier
+from sktnce._ensemble import (FALLBACKS, _too_few, blend_weights, default_members,
+                             draw_seeds, fusion_views, out_of_fold)
+from sktnce._selection import SELECTION_SCORES, log_loss_of
 
 FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
 CLASSIFIER = "TupleInfoNCEClassifier (fine-tuned)"
@@ -107,9 +118,20 @@ BESIDE_MODELS = {
 }
 
 
+#: The rows of ``--ensemble``: TupleInfoNCEEnsembleClassifier with its default members on
+#: each fit of ``ENSEMBLE_OF`` (prefitted, without labels), and the user's own ensemble, the
+#: same selection over the members on the raw columns alone (their preprocessing, no fusion).
+ENSEMBLE = "TupleInfoNCEEnsembleClassifier"
+USER_ENSEMBLE = "ensemble of LR and HGB on raw features"
+ENSEMBLE_OF = "TupleInfoNCE"
+#: The ensemble's folds and selection rounds (its defaults).
+ENSEMBLE_CV, ENSEMBLE_ROUNDS = 3, 25
+
+
 def learns_labels(method):
     """Whether a row of the study learns from the labelled rows beyond a linear probe."""
     return (method in LABELLED or method.startswith(CLASSIFIER[:-1])
+            or method.startswith((ENSEMBLE, USER_ENSEMBLE))
             or any(method.startswith(f"{model} + ") for model in BESIDE_MODELS))
 
 
@@ -188,6 +210,92 @@ def labelled_curve(factory, X, y, modalities, seeds, params, fractions=FRACTIONS
     return scores, balanced, float(np.mean(seconds))
 
 
+def ensemble_row(blend, scoring, fallback="plain_folds"):
+    """The row of ``blend`` (``ENSEMBLE`` or ``USER_ENSEMBLE``) selected on ``scoring``,
+    with ``fallback`` where a class has one labelled row."""
+    return blend + (f", scoring={scoring}" if scoring != "log_loss" else "") + (
+        f", fallback={fallback}" if fallback != "plain_folds" else "")
+
+
+#: The blends of the study: each score with the default fallback, each fallback with the
+#: default score.
+ENSEMBLE_VARIANTS = [(scoring, "plain_folds") for scoring in SELECTION_SCORES] + [
+    ("log_loss", fallback) for fallback in FALLBACKS if fallback != "plain_folds"]
+
+
+def ensemble_curves(fusion, X, y, seeds, fractions):
+    """``{row: {"scores" | "balanced" | "log_loss": {fraction: [per split]}}}`` of
+    TupleInfoNCEEnsembleClassifier's blend on the prefitted ``fusion`` (as ``fit_fusion=False``
+    with ``random_state`` the split) selected on each of ``SELECTION_SCORES``, of the user's
+    own ensemble (its members on the raw columns alone, the same selection), and of each
+    member alone, fitted on each split's labelled rows and scored on its test rows. The
+    members' out-of-fold predictions and fits are shared by every blend; the first split's
+    log-loss blend is checked against the estimator's. ``"members_s"``: the seconds of the
+    members' out-of-fold predictions and fits."""
+    members = default_members()
+    user = [position for position, (_, _, view) in enumerate(members) if view == "columns"]
+    blends = {ENSEMBLE: list(range(len(members))), USER_ENSEMBLE: user}
+    names = [ensemble_row(blend, *variant) for blend in blends for variant in ENSEMBLE_VARIANTS]
+    names += [f"{ENSEMBLE} member {name}" for name, _, _ in members]
+    curves = {name: {key: {f: [] for f in fractions}
+                     for key in ("scores", "balanced", "log_loss")} for name in names}
+    curves[ENSEMBLE]["members_s"] = {f: [] for f in fractions}
+    views = fusion_views(fusion, X)
+    for index, (fraction, rows, test) in enumerate(paired_splits(y, seeds, fractions)):
+        split = index // len(fractions)
+        rows = np.sort(rows)  # in the table's order, as the estimator folds them
+        classes = np.unique(y[rows])
+        codes, test_codes = np.searchsorted(classes, y[rows]), np.searchsorted(classes, y[test])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a 1% share's convergence
+            start = time.perf_counter()  # the default: plain folds where too few labels
+            oof = {"plain_folds": out_of_fold(members, views, rows, codes, len(classes),
+                                              cv=ENSEMBLE_CV, seeds=draw_seeds(split))}
+            alone = [clone(member).fit(views[view][rows], codes).predict_proba(views[view][test])
+                     for _, member, view in members]
+            curves[ENSEMBLE]["members_s"][fraction].append(time.perf_counter() - start)
+            if _too_few(codes):
+                oof.update({fallback: out_of_fold(members, views, rows, codes, len(classes),
+                                                  cv=ENSEMBLE_CV, seeds=draw_seeds(split),
+                                                  fallback=fallback)
+                            for fallback in FALLBACKS[1:]})
+        probabilities = {f"{ENSEMBLE} member {name}": p
+                         for (name, _, _), p in zip(members, alone)}
+        for blend, chosen in blends.items():
+            for scoring, fallback in ENSEMBLE_VARIANTS:
+                # with enough labels every fallback is the plain blend
+                found = oof.get(fallback, oof["plain_folds"])
+                weights = blend_weights([found[i] for i in chosen], codes,
+                                        n_rounds=ENSEMBLE_ROUNDS, scoring=scoring,
+                                        fallback=fallback)
+                probabilities[ensemble_row(blend, scoring, fallback)] = sum(
+                    w * alone[i] for w, i in zip(weights, chosen))
+        if index == 0:
+            _check_against_the_estimator(fusion, X, y, rows, test, split,
+                                         probabilities[ENSEMBLE])
+        for name, proba in probabilities.items():
+            predicted = classes[proba.argmax(axis=1)]
+            curves[name]["scores"][fraction].append(float(accuracy_score(y[test], predicted)))
+            curves[name]["balanced"][fraction].append(
+                float(balanced_accuracy_score(y[test], predicted)))
+            curves[name]["log_loss"][fraction].append(log_loss_of(proba, test_codes))
+    return curves
+
+
+def _check_against_the_estimator(fusion, X, y, rows, test, split, blended):
+    """TupleInfoNCEEnsembleClassifier fitted as the study's blend is, whose predictions on
+    the test rows must be the study's: the same but for float32 rounding, since the
+    estimator encodes the test rows alone and the study every row at once."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = TupleInfoNCEEnsembleClassifier(fusion, fit_fusion=False, cv=ENSEMBLE_CV,
+                                               n_selection_rounds=ENSEMBLE_ROUNDS,
+                                               random_state=split)
+        proba = model.fit(X, partial_labels(y, rows)).predict_proba(X.iloc[test])
+    np.testing.assert_allclose(proba, blended, atol=1e-2)
+    assert np.mean(proba.argmax(axis=1) == blended.argmax(axis=1)) > 0.98
+
+
 def _labelled_predictions(model, X, y, rows, test, semi_supervised):
     """``(predicted classes of the test rows, fit seconds)`` of one labelled method's fit
     on ``rows``."""
@@ -214,7 +322,7 @@ def _labelled_predictions(model, X, y, rows, test, semi_supervised):
 
 def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=None,
                 params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS, beside_raw=(),
-                classifier=None):
+                classifier=None, ensemble=False):
     X, y, modalities = data.LOADERS[name](n_samples=n_samples)
     rows, raw_features = {}, None
     for method, factory in METHODS.items():
@@ -253,6 +361,8 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                 Z = methods.as_array(model.fit_transform(X))
             seconds.append(time.perf_counter() - start)
             curves = {method: classifier_curves(linear_probe, Z, y, seeds, fractions)}
+            if ensemble and method == ENSEMBLE_OF:
+                curves.update(ensemble_curves(model, X, y, seeds, fractions))
             if beside_raw and method in BESIDE_RAW:
                 if raw_features is None:
                     raw_features = methods.as_array(methods.raw(modalities).fit_transform(X))
@@ -261,13 +371,13 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                     curves[f"{beside_model} + {method}"] = classifier_curves(
                         partial(BESIDE_MODELS[beside_model], random_state=fit_seed),
                         beside, y, seeds, fractions)
-            for row, (accuracy, balanced) in curves.items():
-                entry = derived.setdefault(row, {
-                    "scores": {f: [] for f in fractions},
-                    "balanced": {f: [] for f in fractions}, "fit_s": []})
-                for f in fractions:
-                    entry["scores"][f] += accuracy[f]
-                    entry["balanced"][f] += balanced[f]
+            for row, curve in curves.items():
+                if isinstance(curve, tuple):
+                    curve = dict(zip(("scores", "balanced"), curve))
+                entry = derived.setdefault(row, {"fit_s": []})
+                for key, by_share in curve.items():
+                    for f in fractions:
+                        entry.setdefault(key, {f: [] for f in fractions})[f] += by_share[f]
                 entry["fit_s"].append(seconds[-1])
         for row, entry in derived.items():
             rows[row] = {**entry, "fit_s": float(np.mean(entry["fit_s"]))}
@@ -295,12 +405,17 @@ def markdown(name, rows, n_rows, majority, fractions=FRACTIONS):
     return "\n".join(lines)
 
 
+#: What a row of the results holds per share: accuracy, balanced accuracy and, for the
+#: ensembles and their members, the test rows' log loss and the ensemble's fit seconds.
+SCORE_KEYS = ("scores", "balanced", "log_loss", "members_s")
+
+
 def write_json(results, path):
     """Every score of ``results``, fractions as strings (``read_json`` reads it back)."""
     with open(path, "w", encoding="utf-8") as f:
         json.dump({name: {m: {"fit_s": r["fit_s"],
                               **{key: {str(k): v for k, v in r[key].items()}
-                                 for key in ("scores", "balanced") if key in r}}
+                                 for key in SCORE_KEYS if key in r}}
                           for m, r in rows.items()} for name, rows in results.items()},
                   f, indent=1)
 
@@ -311,7 +426,7 @@ def read_json(path):
         raw = json.load(f)
     return {name: {method: {"fit_s": row["fit_s"],
                             **{key: {float(k): v for k, v in row[key].items()}
-                               for key in ("scores", "balanced") if key in row}}
+                               for key in SCORE_KEYS if key in row}}
                    for method, row in rows.items()} for name, rows in raw.items()}
 
 
@@ -356,6 +471,9 @@ def main(argv=None):
                         metavar="MODEL", help="also fit these models (none named: every one "
                         "of BESIDE_MODELS) on the raw features beside each BESIDE_RAW "
                         "representation")
+    parser.add_argument("--ensemble", action="store_true",
+                        help=f"also fit {ENSEMBLE} on each fit of {ENSEMBLE_OF}, and the "
+                        "user's own ensemble of its members on the raw columns")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}",
                         help="a dict of TupleInfoNCEFusion parameters for the neural methods")
@@ -380,6 +498,7 @@ def main(argv=None):
                     "first_fit": args.first_fit, "beside_raw": (() if args.beside_raw is None
                                                    else args.beside_raw or list(BESIDE_MODELS)),
                     "classifier": ast.literal_eval(args.classifier_params),
+                    "ensemble": args.ensemble,
                     "fractions": tuple(args.fractions)}
         if args.quick:
             settings.update(QUICK)

@@ -18,8 +18,23 @@ RAW, TNCE = "raw features", "TupleInfoNCE"
 HGB, HGB_SMALL = "HGB on raw features", "HGB on raw features, min_samples_leaf=5"
 SELF_TRAINING = "self-training LR on raw features"
 CLASSIFIER = "TupleInfoNCEClassifier (fine-tuned)"
+#: sktnce's ensemble (the fused vector's probe and boosted trees on the modalities'
+#: columns), and the user's own ensemble of the same selection on the raw columns alone.
+ENSEMBLE = "TupleInfoNCEEnsembleClassifier"
+USER_ENSEMBLE = "ensemble of LR and HGB on raw features"
+#: Each ensemble's variants, as suffixes of its rows (bench_label_efficiency's
+#: ``ENSEMBLE_VARIANTS``) and short names: selected on the log loss (the plain row), accuracy
+#: or balanced accuracy; where a class has one labelled row, out-of-fold on plain folds (the
+#: plain row), leaving one out, equal weights, or the first member alone.
+VARIANTS = {"": "", ", scoring=accuracy": " on accuracy",
+            ", scoring=balanced_accuracy": " on balanced accuracy",
+            ", fallback=leave_one_out": ", few labels: leave one out",
+            ", fallback=equal": ", few labels: equal weights",
+            ", fallback=first": ", few labels: first member"}
+ENSEMBLES = tuple(ENSEMBLE + suffix for suffix in VARIANTS)
+USER_ENSEMBLES = tuple(USER_ENSEMBLE + suffix for suffix in VARIANTS)
 #: What a user picks without sktnce, each on the raw columns.
-WITHOUT = (RAW, HGB, HGB_SMALL, SELF_TRAINING)
+WITHOUT = (RAW, HGB, HGB_SMALL, SELF_TRAINING, *USER_ENSEMBLES)
 #: The configurations with sktnce that a user could pick without labels to spare.
 AWARE = "TupleInfoNCE, target-aware"
 BESIDE = f"LR on raw features + {TNCE}"
@@ -27,14 +42,17 @@ CANDIDATES = (TNCE, f"{HGB} + {TNCE}", f"{HGB_SMALL} + {TNCE}", AWARE, CLASSIFIE
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001)",
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001, early_stopping=False, "
               "max_epochs=10)", "TupleInfoNCEClassifier (fine-tuned, contrastive_weight=1.0)",
-              BESIDE)
+              BESIDE, *ENSEMBLES)
 SHORT = {RAW: "LR on raw", HGB: "HGB", HGB_SMALL: "HGB leaf=5", SELF_TRAINING: "self-training",
          TNCE: "LR on fused", f"{HGB} + {TNCE}": "HGB on raw + fused",
          f"{HGB_SMALL} + {TNCE}": "HGB leaf=5 on raw + fused",
          AWARE: "LR on target-aware fused", CLASSIFIER: "classifier",
          CANDIDATES[5]: "classifier lr=1e-4",
          CANDIDATES[6]: "classifier lr=1e-4, all labels, 10 epochs",
-         CANDIDATES[7]: "classifier + contrastive regulariser", BESIDE: "LR on raw + fused"}
+         CANDIDATES[7]: "classifier + contrastive regulariser", BESIDE: "LR on raw + fused",
+         **{ENSEMBLE + suffix: "ensemble" + name for suffix, name in VARIANTS.items()},
+         **{USER_ENSEMBLE + suffix: "LR + HGB ensemble" + name
+            for suffix, name in VARIANTS.items()}}
 SHARES = (0.01, 0.1, 1.0)
 #: Each study set's majority-class share at its study size, as bench_label_efficiency.py
 #: prints it.

@@ -652,6 +652,7 @@ def section_alignment_validation(name="alignment_validation_rows.json"):
 
 #: The comparison with what users pick without sktnce (``comparison.py``): each file, with
 #: the command that wrote it.
+ENSEMBLE_FILE = "label_efficiency_ensemble.json"
 COMPARISON_SOURCES = {
     "label_efficiency_beside_raw.json":
         f'{LE} --methods "raw features" TupleInfoNCE --beside-raw --fractions 0.01 0.1 1 '
@@ -685,9 +686,14 @@ COMPARISON_SOURCES = {
     "label_efficiency_lr_beside_raw.json":
         f'{LE} --methods TupleInfoNCE --beside-raw "LR on raw features" --fractions 0.01 0.1 1 '
         "--fit-seeds 3 --json benchmarks/results/label_efficiency_lr_beside_raw.json",
+    ENSEMBLE_FILE:
+        f"{LE} --methods TupleInfoNCE --ensemble --fractions 0.01 0.1 1 --fit-seeds 1 --json "
+        f"benchmarks/results/{ENSEMBLE_FILE}",
 }
-#: The rows read from a file whose other rows another file gives (the same fits again).
-COMPARISON_ONLY = {"label_efficiency_lr_beside_raw.json": (comparison.BESIDE,)}
+#: The rows read from a file whose other rows another file gives (the same fits again), or
+#: describe (the ensemble's members alone).
+COMPARISON_ONLY = {"label_efficiency_lr_beside_raw.json": (comparison.BESIDE,),
+                   ENSEMBLE_FILE: (*comparison.ENSEMBLES, *comparison.USER_ENSEMBLES)}
 COMPARISON_MARKERS = ("<!-- comparison-table: start -->", "<!-- comparison-table: end -->")
 
 
@@ -732,6 +738,11 @@ def _tally_sentence(results):
     return " ".join(lines)
 
 
+def _has_user_ensemble(rows):
+    """Whether ``rows`` hold the user's own ensemble, among the rows without sktnce."""
+    return any(m in comparison.USER_ENSEMBLES for methods in rows.values() for m in methods)
+
+
 def comparison_block(rows):
     """The README's first table, between ``COMPARISON_MARKERS``."""
     results = _comparison(rows)
@@ -739,8 +750,12 @@ def comparison_block(rows):
     caption = (
         "What your model gets from sktnce against what you would build without it, per data "
         "set and share of labelled training rows: the best of a logistic regression, "
-        "`HistGradientBoostingClassifier` (defaults or `min_samples_leaf=5`) and "
-        "`SelfTrainingClassifier(LogisticRegression())` on the raw columns, chosen per set in "
+        "`HistGradientBoostingClassifier` (defaults or `min_samples_leaf=5`)"
+        + (", `SelfTrainingClassifier(LogisticRegression())` and the user's own ensemble of "
+           "the first three (weighted on out-of-fold predictions as sktnce's ensemble weighs "
+           "its members)" if _has_user_ensemble(rows) else
+           " and `SelfTrainingClassifier(LogisticRegression())`")
+        + " on the raw columns, chosen per set in "
         "their favour, against one sktnce configuration per share chosen on the other real "
         "sets (leave one set out; the generated set: chosen on all eight), its mean "
         "difference ± the standard deviation over the 5 paired splits. Scored by balanced "
@@ -769,7 +784,9 @@ ADVICE_MARKERS = ("<!-- gradient-boosting-advice: start -->",
 WITHOUT_NAMES = {comparison.RAW: "a `LogisticRegression`",
                  comparison.HGB: "`HistGradientBoostingClassifier`",
                  comparison.HGB_SMALL: "`HistGradientBoostingClassifier`",
-                 comparison.SELF_TRAINING: "`SelfTrainingClassifier(LogisticRegression())`"}
+                 comparison.SELF_TRAINING: "`SelfTrainingClassifier(LogisticRegression())`",
+                 **dict.fromkeys(comparison.USER_ENSEMBLES, "an ensemble of `LogisticRegression` "
+                                 "and `HistGradientBoostingClassifier`")}
 FINE_TUNED = tuple(c for c in comparison.CANDIDATES if c.startswith("TupleInfoNCEClassifier"))
 BOOSTED = tuple(c for c in comparison.CANDIDATES if c.startswith(comparison.HGB))
 
@@ -922,9 +939,14 @@ def section_user_baselines(rows):
                 "also read the other rows, labelled -1; the fusion under the boosted and "
                 "probed rows learns without labels on all rows). HGB (LR) on raw + fused: "
                 "`HistGradientBoostingClassifier` (the probe's logistic regression) on the "
-                "standardised raw columns and the fused vector side by side. The classifier: `TupleInfoNCEClassifier` with the "
-                "study's fusion, its encoder and a linear head fine-tuned on the labelled "
-                "rows (LP-FT). Commands: " + "; ".join(commands) + "."), "",
+                "standardised raw columns and the fused vector side by side. The "
+                "classifier: `TupleInfoNCEClassifier` with the study's fusion, its encoder "
+                "and a linear head fine-tuned on the labelled rows (LP-FT)."
+                + (" The ensemble: `TupleInfoNCEEnsembleClassifier` with its default members "
+                   "on the study's fusion (prefitted without labels); the LR + HGB "
+                   "ensemble: the same selection over its three members on the raw columns "
+                   "alone." if _has_user_ensemble(rows) else "")
+                + " Commands: " + "; ".join(commands) + "."), "",
            "### One configuration per share, chosen leave one set out", "",
            wrap("Each set's metric: balanced accuracy where one class holds over "
                 f"{comparison.BALANCED_ABOVE:.0%} of the rows, else accuracy. Chosen: the "
@@ -1010,6 +1032,49 @@ def section_numeric_embedding():
     return out
 
 
+def section_ensemble():
+    """TupleInfoNCEEnsembleClassifier's blend against each of its members alone, on the test
+    rows (log loss and the set's metric), and what its members cost beside the fusion."""
+    if not (RESULTS_DIR / ENSEMBLE_FILE).exists():
+        return []
+    cells = load(ENSEMBLE_FILE)
+    blend = comparison.ENSEMBLE
+    members = list(dict.fromkeys(m[len(f"{blend} member "):] for rows in cells.values()
+                                 for m in rows if m.startswith(f"{blend} member ")))
+    out = ["## The ensemble and its members", "",
+           wrap(f"`{COMPARISON_SOURCES[ENSEMBLE_FILE]}`. `TupleInfoNCEEnsembleClassifier` "
+                "with its default members on the study's fusion (prefitted without labels), "
+                "selected on each score it offers (`scoring`) and, where a class has one "
+                "labelled row, with each `fallback`, and each member alone, fitted "
+                "on the same labelled rows: the test rows' log loss (lower is better) / the "
+                "set's metric, mean over the splits; the blend's weights come from 3-fold "
+                "out-of-fold predictions on the labelled rows alone. Cost: the members' "
+                "out-of-fold predictions and fits (every member refitted; the fusion "
+                "prefitted) over the fusion's own fit, in one run."), ""]
+    rows, costs = [], {}
+    for key, short, _ in DATASETS:
+        methods = cells.get(key, {})
+        if blend not in methods:
+            continue
+        metric = comparison.metric(key)
+        for share in sorted(methods[blend]["log_loss"]):
+            line = [short, f"{float(share):.0%}"]
+            for name in [*comparison.ENSEMBLES, *(f"{blend} member {m}" for m in members)]:
+                row = methods[name]
+                line.append(f"{np.mean(row['log_loss'][share]):.3f} / "
+                            f"{np.mean(row[metric][share]):.3f}")
+            rows.append(line)
+            costs.setdefault(float(share), []).append(
+                np.mean(methods[blend]["members_s"][share]) / methods[blend]["fit_s"])
+    out += md_table(["data set", "labels", *(comparison.SHORT[e] for e in comparison.ENSEMBLES),
+                     *members], rows)
+    out += ["", wrap("The members' cost over the fusion's fit, median over the sets (range): "
+                     + "; ".join(f"{share:.0%} of the labels {np.median(r):.2f} "
+                                 f"({min(r):.2f} to {max(r):.2f})"
+                                 for share, r in sorted(costs.items())) + ".")]
+    return out
+
+
 def render_results(table, users):
     out = [
         "# Benchmark results", "",
@@ -1025,6 +1090,8 @@ def render_results(table, users):
     out += section_label_efficiency(table) + [""] + section_paired(table) + [""]
     users = section_user_baselines(users)
     out += users + ([""] if users else [])
+    ensemble = section_ensemble()
+    out += ensemble + ([""] if ensemble else [])
     embeddings = section_numeric_embedding()
     out += embeddings + ([""] if embeddings else [])
     out += section_demo() + [""] + section_defaults() + [""] + section_earlier() + [""]

@@ -10,20 +10,21 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.model_selection import KFold, LeaveOneOut, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._fusion import TupleInfoNCEFusion, restore_on_failure
 from ._modalities import encode_input
 from ._predictor import FusionPredictorMixin, fitted_fusion
-from ._selection import greedy_selection, log_loss_of
+from ._selection import SELECTION_SCORES, greedy_selection, log_loss_of
 from ._training import represent
 
-__all__ = ["TupleInfoNCEEnsembleClassifier", "default_members"]
+__all__ = ["TupleInfoNCEEnsembleClassifier", "blend_weights", "default_members",
+           "draw_seeds", "fusion_views", "out_of_fold"]
 
 #: What a member reads: the fused vector r, the modalities' preprocessed columns (NaN where
 #: a modality is absent), or both side by side.
@@ -117,17 +118,29 @@ class _Views:
         return columns
 
 
-def _folds(codes, cv, seed):
+#: How the weights are chosen where a class has one labelled row, and no fold can stratify.
+FALLBACKS = ("plain_folds", "leave_one_out", "equal", "first")
+
+
+def _too_few(codes):
+    """Whether a class of ``codes`` has fewer than 2 labelled rows (no stratified folds)."""
+    return np.bincount(codes).min() < 2
+
+
+def _folds(codes, cv, seed, fallback="plain_folds"):
     """The out-of-fold splitter of the labelled rows' class indices ``codes``: stratified
-    where every class has 2 rows, else plain shuffled folds (a class with one row then
-    misses from one training fold, whose members give it probability 0 on it)."""
+    where every class has 2 rows, else plain shuffled folds or leave-one-out, as
+    ``fallback`` says (a class with one row then misses from a training fold, whose members
+    give it probability 0 on it)."""
     smallest = np.bincount(codes).min()
     if smallest >= 2:
         return StratifiedKFold(min(cv, smallest), shuffle=True, random_state=seed)
+    if fallback == "leave_one_out":
+        return LeaveOneOut()
     return KFold(min(cv, len(codes)), shuffle=True, random_state=seed)
 
 
-def _out_of_fold(member, view, codes, folds, n_classes):
+def _out_of_fold(member, view, codes, folds, n_classes, n_jobs):
     """The member's out-of-fold probabilities (n, n_classes) of the rows of ``view``; None
     where a training fold holds one class only, which no classifier fits."""
     if any(len(np.unique(codes[train])) < 2 for train, _ in folds.split(view, codes)):
@@ -137,30 +150,56 @@ def _out_of_fold(member, view, codes, folds, n_classes):
         # 0, as documented.
         warnings.filterwarnings("ignore", message="Number of classes in training fold")
         probabilities = cross_val_predict(member, view, codes, cv=folds,
-                                          method="predict_proba")
+                                          method="predict_proba", n_jobs=n_jobs)
     if probabilities.shape[1] != n_classes:  # not expected: cross_val_predict pads
         raise ValueError(f"cross_val_predict returned {probabilities.shape[1]} classes.")
     return probabilities
 
 
-def _views(fusion, X):
+def fusion_views(fusion, X):
     """The :class:`_Views` of ``X`` through the fitted ``fusion`` (checked as its input)."""
     state = fusion._get_state()
     device = state.training.net.module_.encoder.absent.device
     return _Views(fusion, encode_input(fusion, state.preprocessing, X, device))
 
 
-def _weigh(members, views, labelled, codes, n_classes, cv, n_rounds, seeds):
-    """``(weights, leaderboard)`` of ``members`` from their out-of-fold probabilities on the
-    ``labelled`` rows of ``views``, whose class indices are ``codes``."""
-    folds = _folds(codes, cv, int(seeds[_FOLDS]))
-    oof = [_out_of_fold(_seeded(estimator, int(seeds[_MEMBERS]) + position),
-                        views[view][labelled], codes, folds, n_classes)
-           for position, (_, estimator, view) in enumerate(members)]
+def draw_seeds(random_state):
+    """The seeds of a fit by purpose (``_FUSION``, ``_FOLDS``, ``_MEMBERS``)."""
+    return check_random_state(random_state).randint(np.iinfo(np.int32).max, size=3)
+
+
+def out_of_fold(members, views, labelled, codes, n_classes, *, cv, seeds, n_jobs=None,
+                fallback="plain_folds"):
+    """Every member's out-of-fold probabilities on the ``labelled`` rows of ``views``,
+    whose class indices are ``codes``, on ``cv`` folds (None where a training fold holds
+    one class only, or where too few labels make ``fallback`` weigh without them)."""
+    if _too_few(codes) and fallback in ("equal", "first"):
+        return [None] * len(members)
+    folds = _folds(codes, cv, int(seeds[_FOLDS]), fallback)
+    return [_out_of_fold(_seeded(estimator, int(seeds[_MEMBERS]) + position),
+                         views[view][labelled], codes, folds, n_classes, n_jobs)
+            for position, (_, estimator, view) in enumerate(members)]
+
+
+def blend_weights(oof, codes, *, n_rounds, scoring, fallback="plain_folds"):
+    """The members' weights from their out-of-fold probabilities ``oof``: greedy selection
+    on ``scoring``; where a member has none, the first member alone if too few labels
+    (``codes``) make ``fallback`` ``"first"``, else equal weights."""
     if any(p is None for p in oof):
-        weights = np.full(len(members), 1 / len(members))
-    else:
-        weights = greedy_selection(np.stack(oof), codes, n_rounds)
+        if fallback == "first" and _too_few(codes):
+            return np.eye(len(oof))[0]
+        return np.full(len(oof), 1 / len(oof))
+    return greedy_selection(np.stack(oof), codes, n_rounds, scoring)
+
+
+def _weigh(ensemble, members, views, labelled, codes, n_classes, seeds):
+    """``(weights, leaderboard)`` of ``members`` from their out-of-fold probabilities on the
+    ``labelled`` rows of ``views``, whose class indices are ``codes``, folded and selected
+    as ``ensemble``'s parameters say."""
+    oof = out_of_fold(members, views, labelled, codes, n_classes, cv=ensemble.cv,
+                      seeds=seeds, n_jobs=ensemble.n_jobs, fallback=ensemble.fallback)
+    weights = blend_weights(oof, codes, n_rounds=ensemble.n_selection_rounds,
+                            scoring=ensemble.scoring, fallback=ensemble.fallback)
     board = {"member": [], "view": [], "weight": [], "log_loss": [], "balanced_accuracy": [],
              "accuracy": []}
     for (name, _, view), weight, p in zip(members, weights, oof):
@@ -183,7 +222,7 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
     the fusion computed, NaN where a modality is absent), or both. Every member's
     out-of-fold probabilities on the labelled rows (``cv`` folds, stratified where every
     class has 2 rows) choose the weights by greedy ensemble selection with replacement on
-    the log loss (Caruana et al., ICML 2004, as AutoGluon blends its models); the members
+    ``scoring`` (Caruana et al., ICML 2004, as AutoGluon blends its models); the members
     kept are then refitted on every labelled row, and ``predict_proba`` is their weighted
     mean.
 
@@ -202,15 +241,29 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         The blend's candidates, as ``(name, classifier, view)``, the view one of
         ``"fused"``, ``"columns"`` or ``"columns_and_fused"``; each classifier has
         ``predict_proba`` and is cloned. None: :func:`default_members`.
-    cv : int, default=5
-        Folds of the out-of-fold predictions (fewer where a class has fewer labelled rows).
-        With a class of one labelled row, plain shuffled folds; where a training fold would
-        still hold one class only, every member weighs the same.
+    cv : int, default=3
+        Stratified folds of the out-of-fold predictions (fewer where a class has fewer
+        labelled rows). Each fold fits every member once more: 3 folds keep the members'
+        cost beside the fusion's fit small.
+    scoring : {"log_loss", "accuracy", "balanced_accuracy"}, default="log_loss"
+        What the selection maximises on the out-of-fold probabilities (the log loss, negated,
+        breaks the ties of the others): the blend's calibration, or the decisions that
+        ``predict`` makes.
+    fallback : {"plain_folds", "leave_one_out", "equal", "first"}, default="plain_folds"
+        Where a class has one labelled row, so that no fold can stratify: out-of-fold
+        predictions on ``cv`` plain shuffled folds, or leaving one row out at a time (a
+        class missing from a training fold gets probability 0), or no out-of-fold
+        predictions and equal weights, or the first member alone. Where a training fold
+        would still hold one class only (two labelled rows), every member weighs the same.
     n_selection_rounds : int, default=25
         Rounds of the greedy selection: the weights are multiples of its inverse.
     fit_fusion : bool, default=True
         False: ``fusion`` is already fitted (without labels) and used as it is, as
         :class:`~sklearn.ensemble.StackingClassifier` uses prefitted estimators.
+    n_jobs : int, default=None
+        The members' out-of-fold fits in parallel, as ``n_jobs`` of
+        :func:`~sklearn.model_selection.cross_val_predict`; None: 1, unless in a
+        :func:`joblib.parallel_backend` context. The result does not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seeds the fusion (where its own is None), the folds and the members' own
         ``random_state`` left None.
@@ -266,18 +319,25 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         "fusion": [HasMethods(["fit", "transform"]), None],
         "members": [list, None],
         "cv": [Interval(Integral, 2, None, closed="left")],
+        "scoring": [StrOptions(set(SELECTION_SCORES))],
+        "fallback": [StrOptions(set(FALLBACKS))],
         "n_selection_rounds": [Interval(Integral, 1, None, closed="left")],
         "fit_fusion": ["boolean"],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, fusion=None, *, members=None, cv=5, n_selection_rounds=25,
-                 fit_fusion=True, random_state=None):
+    def __init__(self, fusion=None, *, members=None, cv=3, scoring="log_loss",
+                 fallback="plain_folds", n_selection_rounds=25, fit_fusion=True, n_jobs=None,
+                 random_state=None):
         self.fusion = fusion
         self.members = members
         self.cv = cv
+        self.scoring = scoring
+        self.fallback = fallback
         self.n_selection_rounds = n_selection_rounds
         self.fit_fusion = fit_fusion
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _template(self):
@@ -312,18 +372,17 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         X, labels = self._checked_input(X, y, template.device)
         codes = labels.codes.cpu().numpy()
         labelled = np.flatnonzero(codes >= 0)
-        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=3)
+        seeds = draw_seeds(self.random_state)
         with restore_on_failure(self):
             self.fusion_ = template if not self.fit_fusion else fitted_fusion(
                 template, X, labels.classes, codes, None, int(seeds[_FUSION]))
-            views = _views(self.fusion_, X)
+            views = fusion_views(self.fusion_, X)
             weighing = views
             if self.fusion_.label_weight > 0 and self.fit_fusion:
                 # The fused members are graded on the unsupervised twin's fused vector.
-                weighing = _views(clone(template).set_params(label_weight=0.0).fit(X), X)
-            weights, self.leaderboard_ = _weigh(
-                members, weighing, labelled, codes[labelled], labels.n_classes,
-                self.cv, self.n_selection_rounds, seeds)
+                weighing = fusion_views(clone(template).set_params(label_weight=0.0).fit(X), X)
+            weights, self.leaderboard_ = _weigh(self, members, weighing, labelled,
+                                                codes[labelled], labels.n_classes, seeds)
             self.members_ = [
                 (name, _seeded(estimator, int(seeds[_MEMBERS]) + position).fit(
                     views[view][labelled], codes[labelled]), view)

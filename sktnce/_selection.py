@@ -4,7 +4,7 @@ out-of-fold predictions (Caruana et al., "Ensemble Selection from Libraries of M
 
 import numpy as np
 
-__all__ = ["greedy_selection", "log_loss_of"]
+__all__ = ["SELECTION_SCORES", "greedy_selection", "log_loss_of"]
 
 #: Probabilities are clipped to at least this before their log: a member that gives a row's
 #: class probability 0 (a class its training fold never saw) costs a finite, large loss.
@@ -18,21 +18,43 @@ def log_loss_of(probabilities, codes):
     return float(-np.mean(np.log(np.clip(chosen, _EPS, None))))
 
 
-def greedy_selection(probabilities, codes, n_rounds):
+def _accuracy(probabilities, codes):
+    return float(np.mean(probabilities.argmax(axis=1) == codes))
+
+
+def _balanced_accuracy(probabilities, codes):
+    """The mean over the classes present in ``codes`` of their rows' accuracy."""
+    hits = probabilities.argmax(axis=1) == codes
+    return float(np.mean([hits[codes == c].mean() for c in np.unique(codes)]))
+
+
+#: What the selection can maximise, each as a function of (probabilities, codes); the log
+#: loss is negated, and breaks the ties of the others.
+SELECTION_SCORES = {
+    "log_loss": lambda p, codes: -log_loss_of(p, codes),
+    "accuracy": _accuracy,
+    "balanced_accuracy": _balanced_accuracy,
+}
+
+
+def greedy_selection(probabilities, codes, n_rounds, scoring="log_loss"):
     """Weights of the members whose out-of-fold ``probabilities`` (M, n, K) blend best.
 
     Starting from an empty blend, each of ``n_rounds`` rounds adds one member, with
     replacement: the one whose addition gives the blend (the mean of the members added so
-    far) the lowest log loss on ``codes`` (the earliest member on a tie). A member's weight is
-    the share of rounds that chose it, so the weights are multiples of ``1 / n_rounds`` and
-    sum to 1; a member never chosen weighs 0.
+    far) the best ``scoring`` on ``codes`` (a name of :data:`SELECTION_SCORES`; ties go to
+    the lower log loss, then to the earliest member). A member's weight is the share of
+    rounds that chose it, so the weights are multiples of ``1 / n_rounds`` and sum to 1; a
+    member never chosen weighs 0.
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
+    score = SELECTION_SCORES[scoring]
     counts = np.zeros(len(probabilities), dtype=np.int64)
     total = np.zeros_like(probabilities[0])
     for round_ in range(1, n_rounds + 1):
-        losses = [log_loss_of((total + member) / round_, codes) for member in probabilities]
-        best = int(np.argmin(losses))
+        blends = [(total + member) / round_ for member in probabilities]
+        keys = [(-score(blend, codes), log_loss_of(blend, codes)) for blend in blends]
+        best = min(range(len(keys)), key=keys.__getitem__)
         counts[best] += 1
         total += probabilities[best]
     return counts / n_rounds

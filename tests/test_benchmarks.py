@@ -85,6 +85,30 @@ def test_bench_cost_prices_numeric_embeddings_on_the_widest_table(monkeypatch, c
     assert '| "piecewise_linear" |' in capsys.readouterr().out
 
 
+def test_bench_cost_prices_the_ensembles_members_against_the_fusion(monkeypatch, capsys):
+    _with_benchmarks_on_path(monkeypatch)
+    rows = load_benchmark("bench_cost").main(["--quick", "--ensemble-only"])
+    assert [r["share"] for r in rows] == [0.1, 1.0]
+    assert all(r["ratio"] == r["members_s"] / r["fusion_s"] > 0 for r in rows)
+    assert "| members / fusion |" in capsys.readouterr().out
+
+
+def test_bench_label_efficiency_blends_as_the_ensemble_does(monkeypatch, tmp_path, capsys):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_label_efficiency")
+    results, _ = bench.main(["--quick", "--datasets", "generated", "--methods", "TupleInfoNCE",
+                             "--ensemble", "--fractions", "0.1", "1",
+                             "--json", str(tmp_path / "ensemble.json")])
+    rows = results["generated"]
+    # each blend, selected on each score, and each member alone; the members' seconds
+    assert {"TupleInfoNCEEnsembleClassifier, scoring=accuracy",
+            "ensemble of LR and HGB on raw features, scoring=balanced_accuracy",
+            "TupleInfoNCEEnsembleClassifier member columns_hgb_leaf5"} <= set(rows)
+    blend = rows["TupleInfoNCEEnsembleClassifier"]
+    assert len(blend["log_loss"][1.0]) == len(blend["members_s"][0.1]) == 2
+    assert bench.read_json(tmp_path / "ensemble.json")["generated"].keys() == rows.keys()
+
+
 def test_bench_quality_quick_on_generated_data(monkeypatch, capsys):
     _with_benchmarks_on_path(monkeypatch)
     quality = load_benchmark("bench_quality")

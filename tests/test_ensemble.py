@@ -82,7 +82,7 @@ def test_the_leaderboard_scores_out_of_fold_predictions(table, fitted):
     codes = np.searchsorted(fitted.classes_, y_partial[labelled])
     r = fitted.fusion_.transform(X)[labelled]
     seeds = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=3)
-    folds = _folds(codes, 5, int(seeds[1]))
+    folds = _folds(codes, 3, int(seeds[1]))
     assert isinstance(folds, StratifiedKFold)
     member = default_members()[0][1].set_params(logisticregression__random_state=None)
     oof = cross_val_predict(member, r, codes, cv=folds, method="predict_proba")
@@ -107,6 +107,16 @@ def test_same_random_state_is_bit_identical(table, fitted):
     again = _ensemble(modalities).fit(X, _partial(y))
     assert np.array_equal(again.predict_proba(X), fitted.predict_proba(X))
     assert again.leaderboard_ == fitted.leaderboard_
+
+
+def test_the_blend_does_not_depend_on_n_jobs(table, fitted):
+    X, y, modalities = table
+    parallel = TupleInfoNCEEnsembleClassifier(fitted.fusion_, fit_fusion=False, n_jobs=2,
+                                              random_state=0).fit(X, _partial(y))
+    serial = TupleInfoNCEEnsembleClassifier(fitted.fusion_, fit_fusion=False,
+                                            random_state=0).fit(X, _partial(y))
+    assert parallel.leaderboard_ == serial.leaderboard_
+    assert np.array_equal(parallel.predict_proba(X), serial.predict_proba(X))
 
 
 def test_a_prefitted_fusion_is_used_as_it_is(table, monkeypatch):
@@ -168,6 +178,27 @@ def test_too_few_labels_for_stratified_folds_fall_back(table):
     model = _ensemble(modalities).fit(X, y_two)
     assert model.leaderboard_["weight"] == [0.25] * 4
     assert np.isnan(model.leaderboard_["log_loss"]).all()
+
+
+@pytest.mark.parametrize("fallback", ["leave_one_out", "equal", "first"])
+def test_the_fallback_applies_only_where_a_class_has_one_labelled_row(table, fitted, fallback):
+    X, y, modalities = table
+    y_few = np.full(len(y), -1)
+    y_few[:12] = [0, 1] * 6
+    y_few[12] = 2
+    model = TupleInfoNCEEnsembleClassifier(fitted.fusion_, fit_fusion=False, fallback=fallback,
+                                           random_state=0).fit(X, y_few)
+    board = model.leaderboard_
+    expected = {"equal": [0.25] * 4, "first": [1.0, 0.0, 0.0, 0.0]}.get(fallback)
+    if expected is None:  # leave one out: out-of-fold scores on every labelled row
+        assert np.isfinite(board["log_loss"]).all() and sum(board["weight"]) == pytest.approx(1)
+    else:
+        assert board["weight"] == expected and np.isnan(board["log_loss"]).all()
+    # with 2 labelled rows of every class, stratified folds: no fallback at all
+    plain = TupleInfoNCEEnsembleClassifier(fitted.fusion_, fit_fusion=False, fallback=fallback,
+                                           random_state=0).fit(X, _partial(y))
+    assert plain.leaderboard_ == TupleInfoNCEEnsembleClassifier(
+        fitted.fusion_, fit_fusion=False, random_state=0).fit(X, _partial(y)).leaderboard_
 
 
 @pytest.mark.parametrize("kind, message", [

@@ -205,3 +205,33 @@ def test_the_advice_names_the_sets_below_by_more_than_one_sd_and_what_beat_sktnc
     assert "below by more than one on no set at any share" in text
     assert "HistGradientBoostingClassifier" not in text
     assert "try the fused vector first." in text
+
+
+def test_the_ensemble_section_sets_the_blend_beside_each_member_and_prices_them(
+        render, monkeypatch, tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    blend, members = render.comparison.ENSEMBLE, ["fused_lr", "columns_hgb"]
+
+    def row(log_loss, balanced, **extra):
+        return {"fit_s": 10.0, "scores": {"0.1": [0.5, 0.5]}, "balanced": {"0.1": balanced},
+                "log_loss": {"0.1": log_loss}, **extra}
+
+    cells = {name: {**{variant: row([1.5, 1.5], [0.7, 0.7])
+                       for variant in render.comparison.ENSEMBLES[1:]},
+                    render.comparison.ENSEMBLES[0]: row([1.0, 2.0], [0.6, 0.8],
+                                                        members_s={"0.1": [4.0, 6.0]}),
+                    f"{blend} member fused_lr": row([2.0, 2.0], [0.5, 0.5]),
+                    f"{blend} member columns_hgb": row([3.0, 3.0], [0.4, 0.4])}
+             for name in ("adult", "movielens")}
+    (results / render.ENSEMBLE_FILE).write_text(json.dumps({**{d: {} for d in render.REAL},
+                                                            **cells}))
+    monkeypatch.setattr(render, "RESULTS_DIR", results)
+    text = "\n".join(render.section_ensemble())
+    # Adult is scored by balanced accuracy: the blend's 1.500 / 0.700 and each member's
+    assert "| Adult | 10% | " + "1.500 / 0.700 | " * len(render.comparison.ENSEMBLES) \
+           + "2.000 / 0.500 | 3.000 / 0.400 |" in text
+    assert [c for c in text.splitlines() if c.startswith("| data set")][0].endswith(
+        " | " + " | ".join(members) + " |")
+    # 5 seconds of members against a 10-second fusion, on both sets
+    assert "10% of the labels 0.50 (0.50 to 0.50)" in " ".join(text.split())

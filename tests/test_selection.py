@@ -63,3 +63,33 @@ def test_each_round_adds_the_member_that_lowers_the_blends_loss_most():
         chosen.append(int(np.argmin(losses)))
         total += probabilities[chosen[-1]]
     assert np.array_equal(weights, np.bincount(chosen, minlength=5) / n_rounds)
+
+
+def test_accuracy_selection_prefers_the_member_that_ranks_right_over_the_calibrated_prior():
+    # The prior: calibrated, never right on the minority; the other: right, overconfident.
+    codes = np.array([0, 0, 0, 1, 1, 1, 1, 1])
+    prior = np.tile([0.375, 0.625], (8, 1))
+    sharp = _one_hot(codes, 2, 0.999)
+    sharp[[0, 3]] = [[0.001, 0.999], [0.999, 0.001]]  # two costly misses
+    assert log_loss_of(prior, codes) < log_loss_of(sharp, codes)
+    assert _accuracy_of(prior, codes) < _accuracy_of(sharp, codes)
+    both = np.stack([prior, sharp])
+    # one round: the single best member by each score
+    assert greedy_selection(both, codes, 1).tolist() == [1.0, 0.0]
+    for scoring in ("accuracy", "balanced_accuracy"):
+        assert greedy_selection(both, codes, 1, scoring=scoring).tolist() == [0.0, 1.0]
+
+
+def _accuracy_of(p, codes):
+    return np.mean(p.argmax(axis=1) == codes)
+
+
+def test_balanced_accuracy_is_the_mean_of_the_classes_recalls():
+    from sklearn.metrics import balanced_accuracy_score
+
+    from sktnce._selection import SELECTION_SCORES
+
+    rng = np.random.default_rng(2)
+    p, codes = rng.dirichlet(np.ones(3), size=50), rng.integers(0, 3, 50)
+    assert SELECTION_SCORES["balanced_accuracy"](p, codes) == pytest.approx(
+        balanced_accuracy_score(codes, p.argmax(axis=1)))
