@@ -123,6 +123,7 @@ BESIDE_MODELS = {
 #: same selection over the members on the raw columns alone (their preprocessing, no fusion).
 ENSEMBLE = "TupleInfoNCEEnsembleClassifier"
 USER_ENSEMBLE = "ensemble of LR and HGB on raw features"
+AWARE_ENSEMBLE = "TupleInfoNCEEnsembleClassifier, target-aware"
 ENSEMBLE_OF = "TupleInfoNCE"
 #: The ensemble's folds and selection rounds (its defaults).
 ENSEMBLE_CV, ENSEMBLE_ROUNDS = 3, 25
@@ -223,7 +224,7 @@ ENSEMBLE_VARIANTS = [(scoring, "plain_folds") for scoring in SELECTION_SCORES] +
     ("log_loss", fallback) for fallback in FALLBACKS if fallback != "plain_folds"]
 
 
-def ensemble_curves(fusion, X, y, seeds, fractions):
+def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None):
     """``{row: {"scores" | "balanced" | "log_loss": {fraction: [per split]}}}`` of
     TupleInfoNCEEnsembleClassifier's blend on the prefitted ``fusion`` (as ``fit_fusion=False``
     with ``random_state`` the split) selected on each of ``SELECTION_SCORES``, of the user's
@@ -231,10 +232,17 @@ def ensemble_curves(fusion, X, y, seeds, fractions):
     member alone, fitted on each split's labelled rows and scored on its test rows. The
     members' out-of-fold predictions and fits are shared by every blend; the first split's
     log-loss blend is checked against the estimator's. ``"members_s"``: the seconds of the
-    members' out-of-fold predictions and fits."""
+    members' out-of-fold predictions and fits.
+
+    ``target_aware`` (a function of a split's number to an unfitted target-aware fusion)
+    adds the blends whose fused member reads that fusion, fitted on every row with the
+    split's labels (``AWARE_ENSEMBLE``), weighted as the estimator weighs a target-aware
+    fusion's members: on ``fusion``, its unsupervised twin here."""
     members = default_members()
     user = [position for position, (_, _, view) in enumerate(members) if view == "columns"]
     blends = {ENSEMBLE: list(range(len(members))), USER_ENSEMBLE: user}
+    if target_aware is not None:
+        blends[AWARE_ENSEMBLE] = blends[ENSEMBLE]
     names = [ensemble_row(blend, *variant) for blend in blends for variant in ENSEMBLE_VARIANTS]
     names += [f"{ENSEMBLE} member {name}" for name, _, _ in members]
     curves = {name: {key: {f: [] for f in fractions}
@@ -261,6 +269,13 @@ def ensemble_curves(fusion, X, y, seeds, fractions):
                             for fallback in FALLBACKS[1:]})
         probabilities = {f"{ENSEMBLE} member {name}": p
                          for (name, _, _), p in zip(members, alone)}
+        test_probabilities = {blend: alone for blend in blends}
+        if target_aware is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = target_aware(split).fit(X, partial_labels(y, rows)).transform(X)
+                aware = clone(members[0][1]).fit(r[rows], codes).predict_proba(r[test])
+            test_probabilities[AWARE_ENSEMBLE] = [aware, *alone[1:]]
         for blend, chosen in blends.items():
             for scoring, fallback in ENSEMBLE_VARIANTS:
                 # with enough labels every fallback is the plain blend
@@ -269,7 +284,7 @@ def ensemble_curves(fusion, X, y, seeds, fractions):
                                         n_rounds=ENSEMBLE_ROUNDS, scoring=scoring,
                                         fallback=fallback)
                 probabilities[ensemble_row(blend, scoring, fallback)] = sum(
-                    w * alone[i] for w, i in zip(weights, chosen))
+                    w * test_probabilities[blend][i] for w, i in zip(weights, chosen))
         if index == 0:
             _check_against_the_estimator(fusion, X, y, rows, test, split,
                                          probabilities[ENSEMBLE])
@@ -289,6 +304,7 @@ def _check_against_the_estimator(fusion, X, y, rows, test, split, blended):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = TupleInfoNCEEnsembleClassifier(fusion, fit_fusion=False, cv=ENSEMBLE_CV,
+                                               scoring="log_loss",
                                                n_selection_rounds=ENSEMBLE_ROUNDS,
                                                random_state=split)
         proba = model.fit(X, partial_labels(y, rows)).predict_proba(X.iloc[test])
@@ -322,7 +338,7 @@ def _labelled_predictions(model, X, y, rows, test, semi_supervised):
 
 def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=None,
                 params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS, beside_raw=(),
-                classifier=None, ensemble=False):
+                classifier=None, ensemble=False, ensemble_target_aware=False):
     X, y, modalities = data.LOADERS[name](n_samples=n_samples)
     rows, raw_features = {}, None
     for method, factory in METHODS.items():
@@ -362,7 +378,12 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
             seconds.append(time.perf_counter() - start)
             curves = {method: classifier_curves(linear_probe, Z, y, seeds, fractions)}
             if ensemble and method == ENSEMBLE_OF:
-                curves.update(ensemble_curves(model, X, y, seeds, fractions))
+                aware = None
+                if ensemble_target_aware:
+                    def aware(split, fit_seed=fit_seed):
+                        return methods.tuple_infonce_target_aware(
+                            modalities, **{**neural, "random_state": split + fit_seed * seeds})
+                curves.update(ensemble_curves(model, X, y, seeds, fractions, aware))
             if beside_raw and method in BESIDE_RAW:
                 if raw_features is None:
                     raw_features = methods.as_array(methods.raw(modalities).fit_transform(X))
@@ -474,6 +495,9 @@ def main(argv=None):
     parser.add_argument("--ensemble", action="store_true",
                         help=f"also fit {ENSEMBLE} on each fit of {ENSEMBLE_OF}, and the "
                         "user's own ensemble of its members on the raw columns")
+    parser.add_argument("--ensemble-target-aware", action="store_true",
+                        help=f"with --ensemble, also {AWARE_ENSEMBLE}: its fused member on a "
+                        "target-aware fusion fitted per split and share")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}",
                         help="a dict of TupleInfoNCEFusion parameters for the neural methods")
@@ -499,6 +523,7 @@ def main(argv=None):
                                                    else args.beside_raw or list(BESIDE_MODELS)),
                     "classifier": ast.literal_eval(args.classifier_params),
                     "ensemble": args.ensemble,
+                    "ensemble_target_aware": args.ensemble_target_aware,
                     "fractions": tuple(args.fractions)}
         if args.quick:
             settings.update(QUICK)

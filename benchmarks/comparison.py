@@ -32,9 +32,15 @@ VARIANTS = {"": "", ", scoring=accuracy": " on accuracy",
             ", fallback=equal": ", few labels: equal weights",
             ", fallback=first": ", few labels: first member"}
 ENSEMBLES = tuple(ENSEMBLE + suffix for suffix in VARIANTS)
+#: The ensemble whose fused member reads a target-aware fusion (fitted per split and share).
+AWARE_ENSEMBLE = f"{ENSEMBLE}, target-aware"
+AWARE_ENSEMBLES = tuple(AWARE_ENSEMBLE + suffix for suffix in VARIANTS)
 USER_ENSEMBLES = tuple(USER_ENSEMBLE + suffix for suffix in VARIANTS)
+#: The variant of TupleInfoNCEEnsembleClassifier's defaults: the user's own ensemble
+#: selects its members as it does (one row, not the best of every variant after the fact).
+DEFAULT_VARIANT = ", scoring=balanced_accuracy"
 #: What a user picks without sktnce, each on the raw columns.
-WITHOUT = (RAW, HGB, HGB_SMALL, SELF_TRAINING, *USER_ENSEMBLES)
+WITHOUT = (RAW, HGB, HGB_SMALL, SELF_TRAINING, USER_ENSEMBLE + DEFAULT_VARIANT)
 #: The configurations with sktnce that a user could pick without labels to spare.
 AWARE = "TupleInfoNCE, target-aware"
 BESIDE = f"LR on raw features + {TNCE}"
@@ -42,7 +48,7 @@ CANDIDATES = (TNCE, f"{HGB} + {TNCE}", f"{HGB_SMALL} + {TNCE}", AWARE, CLASSIFIE
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001)",
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001, early_stopping=False, "
               "max_epochs=10)", "TupleInfoNCEClassifier (fine-tuned, contrastive_weight=1.0)",
-              BESIDE, *ENSEMBLES)
+              BESIDE, *ENSEMBLES, *AWARE_ENSEMBLES)
 SHORT = {RAW: "LR on raw", HGB: "HGB", HGB_SMALL: "HGB leaf=5", SELF_TRAINING: "self-training",
          TNCE: "LR on fused", f"{HGB} + {TNCE}": "HGB on raw + fused",
          f"{HGB_SMALL} + {TNCE}": "HGB leaf=5 on raw + fused",
@@ -51,6 +57,8 @@ SHORT = {RAW: "LR on raw", HGB: "HGB", HGB_SMALL: "HGB leaf=5", SELF_TRAINING: "
          CANDIDATES[6]: "classifier lr=1e-4, all labels, 10 epochs",
          CANDIDATES[7]: "classifier + contrastive regulariser", BESIDE: "LR on raw + fused",
          **{ENSEMBLE + suffix: "ensemble" + name for suffix, name in VARIANTS.items()},
+         **{AWARE_ENSEMBLE + suffix: "target-aware ensemble" + name
+            for suffix, name in VARIANTS.items()},
          **{USER_ENSEMBLE + suffix: "LR + HGB ensemble" + name
             for suffix, name in VARIANTS.items()}}
 SHARES = (0.01, 0.1, 1.0)

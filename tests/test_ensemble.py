@@ -180,6 +180,17 @@ def test_too_few_labels_for_stratified_folds_fall_back(table):
     assert np.isnan(model.leaderboard_["log_loss"]).all()
 
 
+@pytest.mark.parametrize("params", [{"scoring": "roc_auc"}, {"fallback": "drop"}, {"cv": 1},
+                                    {"n_selection_rounds": 0}])
+def test_bad_parameters_are_refused_before_training(table, params, monkeypatch):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y, modalities = table
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(InvalidParameterError, match=list(params)[0]):
+        _ensemble(modalities, **params).fit(X, y)
+
+
 @pytest.mark.parametrize("fallback", ["leave_one_out", "equal", "first"])
 def test_the_fallback_applies_only_where_a_class_has_one_labelled_row(table, fitted, fallback):
     X, y, modalities = table
