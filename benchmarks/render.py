@@ -1043,6 +1043,33 @@ def section_numeric_embedding():
     return out
 
 
+def ensemble_against_the_users(cells):
+    """The default ensemble against the user's own ensemble of the same selection on the raw
+    columns alone, paired by fit and split on each real set: the fused member's share."""
+    ours = comparison.ENSEMBLE + comparison.DEFAULT_VARIANT
+    theirs = comparison.USER_ENSEMBLE + comparison.DEFAULT_VARIANT
+    shares = sorted(cells[REAL[0]][ours]["scores"], key=float)
+    rows, tallies = [], {share: [0, 0] for share in shares}
+    for d in REAL:
+        metric = comparison.metric(d)
+        line = [SHORT[d]]
+        for share in shares:
+            mean, sd = paired(cells[d][ours][metric][share], cells[d][theirs][metric][share])
+            tallies[share][0] += mean > sd
+            tallies[share][1] += -mean > sd
+            line.append(f"{mean:+.3f} ± {sd:.3f}")
+        rows.append(line)
+    out = [wrap(f"The {comparison.SHORT[ours]} against the {comparison.SHORT[theirs]} (its "
+                "three members on the raw columns, the same selection), each set's metric, "
+                "the mean paired difference ± sd over fits and splits."), ""]
+    out += md_table(["data set", *(f"{float(s):.0%}" for s in shares)], rows)
+    out += ["", wrap("Above by more than one sd / below by more than one sd, of the "
+                     f"{len(REAL)} real sets: " + "; ".join(
+                         f"{float(s):.0%} of the labels {up} / {down}"
+                         for s, (up, down) in tallies.items()) + ".")]
+    return out
+
+
 def section_ensemble():
     """TupleInfoNCEEnsembleClassifier's blend against each of its members alone, on the test
     rows (log loss and the set's metric), and what its members cost beside the fusion."""
@@ -1084,6 +1111,10 @@ def section_ensemble():
                      + "; ".join(f"{share:.0%} of the labels {np.median(r):.2f} "
                                  f"({min(r):.2f} to {max(r):.2f})"
                                  for share, r in sorted(costs.items())) + ".")]
+    if all(comparison.USER_ENSEMBLE + comparison.DEFAULT_VARIANT in cells.get(d, {})
+           for d in REAL):
+        out += ["", "### What the fused vector adds to the same ensemble", ""]
+        out += ensemble_against_the_users(cells)
     if (RESULTS_DIR / ENSEMBLE_COST).exists():
         out += ["", "### The price of its members, alone on the machine", ""]
         out += transcribed(ENSEMBLE_COST)

@@ -384,7 +384,7 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
                 template, X, labels.classes, codes, None, int(seeds[_FUSION]))
             views = fusion_views(self.fusion_, X)
             weighing = views
-            if self.fusion_.label_weight > 0 and self.fit_fusion:
+            if self.fusion_.label_weight > 0 and any("fused" in v for *_, v in members):
                 # The fused members are graded on the unsupervised twin's fused vector.
                 weighing = fusion_views(clone(template).set_params(label_weight=0.0).fit(X), X)
             weights, self.leaderboard_ = _weigh(self, members, weighing, labelled,

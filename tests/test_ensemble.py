@@ -159,6 +159,11 @@ def test_a_target_aware_fusion_is_graded_by_its_unsupervised_twin(table, monkeyp
     assert aware == 1.0 and np.array_equal(y_aware, y_partial)
     assert twin == 0.0 and y_twin is None
     assert model.fusion_.label_weight == 1.0 and hasattr(model.fusion_, "classes_")
+    # members that never read the fused vector need no twin
+    fits.clear()
+    _ensemble(modalities, fusion_params={"label_weight": 1.0},
+              members=default_members()[1:]).fit(X, y_partial)
+    assert [weight for weight, _ in fits] == [1.0]
 
 
 def test_too_few_labels_for_stratified_folds_fall_back(table):

@@ -235,3 +235,18 @@ def test_the_ensemble_section_sets_the_blend_beside_each_member_and_prices_them(
         " | " + " | ".join(members) + " |")
     # 5 seconds of members against a 10-second fusion, on both sets
     assert "10% of the labels 0.50 (0.50 to 0.50)" in " ".join(text.split())
+
+
+def test_the_fused_vectors_share_pairs_the_ensemble_with_the_users_own(render):
+    ours = render.comparison.ENSEMBLE + render.comparison.DEFAULT_VARIANT
+    theirs = render.comparison.USER_ENSEMBLE + render.comparison.DEFAULT_VARIANT
+    cells = {d: {ours: {"scores": {"0.1": [0.6, 0.7, 0.8]}, "balanced": {"0.1": [0.6, 0.7, 0.8]}},
+                 theirs: {"scores": {"0.1": [0.5, 0.7, 0.7]},
+                          "balanced": {"0.1": [0.6, 0.7, 0.8]}}}
+             for d in render.REAL}
+    text = " ".join(" ".join(render.ensemble_against_the_users(cells)).split())
+    # +0.067 ± 0.058 by accuracy (above), 0 by balanced accuracy (level)
+    assert "| Multiple Features | +0.067 ± 0.058 |" in text
+    assert "| Adult | +0.000 ± 0.000 |" in text
+    balanced = sum(render.comparison.metric(d) == "balanced" for d in render.REAL)
+    assert f"10% of the labels {len(render.REAL) - balanced} / 0." in text
