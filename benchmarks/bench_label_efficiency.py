@@ -257,13 +257,13 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a 1% share's convergence
             start = time.perf_counter()  # the default: plain folds where too few labels
-            oof = {"plain_folds": out_of_fold(members, views, rows, codes, len(classes),
+            oof = {"plain_folds": out_of_fold(members, views, rows, codes,
                                               cv=ENSEMBLE_CV, seeds=draw_seeds(split))}
             alone = [clone(member).fit(views[view][rows], codes).predict_proba(views[view][test])
                      for _, member, view in members]
             curves[ENSEMBLE]["members_s"][fraction].append(time.perf_counter() - start)
             if _too_few(codes):
-                oof.update({fallback: out_of_fold(members, views, rows, codes, len(classes),
+                oof.update({fallback: out_of_fold(members, views, rows, codes,
                                                   cv=ENSEMBLE_CV, seeds=draw_seeds(split),
                                                   fallback=fallback)
                             for fallback in FALLBACKS[1:]})

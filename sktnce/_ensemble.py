@@ -140,8 +140,9 @@ def _folds(codes, cv, seed, fallback="plain_folds"):
     return KFold(min(cv, len(codes)), shuffle=True, random_state=seed)
 
 
-def _out_of_fold(member, view, codes, folds, n_classes, n_jobs):
-    """The member's out-of-fold probabilities (n, n_classes) of the rows of ``view``; None
+def _out_of_fold(member, view, codes, folds, n_jobs):
+    """The member's out-of-fold probabilities (n, n_classes) of the rows of ``view``, a
+    column per class of ``codes`` (cross_val_predict pads a class its fold lacks); None
     where a training fold holds one class only, which no classifier fits."""
     if any(len(np.unique(codes[train])) < 2 for train, _ in folds.split(view, codes)):
         return None
@@ -149,11 +150,8 @@ def _out_of_fold(member, view, codes, folds, n_classes, n_jobs):
         # The plain folds' fallback: a class missing from a training fold gets probability
         # 0, as documented.
         warnings.filterwarnings("ignore", message="Number of classes in training fold")
-        probabilities = cross_val_predict(member, view, codes, cv=folds,
-                                          method="predict_proba", n_jobs=n_jobs)
-    if probabilities.shape[1] != n_classes:  # not expected: cross_val_predict pads
-        raise ValueError(f"cross_val_predict returned {probabilities.shape[1]} classes.")
-    return probabilities
+        return cross_val_predict(member, view, codes, cv=folds, method="predict_proba",
+                                 n_jobs=n_jobs)
 
 
 def fusion_views(fusion, X):
@@ -168,7 +166,7 @@ def draw_seeds(random_state):
     return check_random_state(random_state).randint(np.iinfo(np.int32).max, size=3)
 
 
-def out_of_fold(members, views, labelled, codes, n_classes, *, cv, seeds, n_jobs=None,
+def out_of_fold(members, views, labelled, codes, *, cv, seeds, n_jobs=None,
                 fallback="plain_folds"):
     """Every member's out-of-fold probabilities on the ``labelled`` rows of ``views``,
     whose class indices are ``codes``, on ``cv`` folds (None where a training fold holds
@@ -177,7 +175,7 @@ def out_of_fold(members, views, labelled, codes, n_classes, *, cv, seeds, n_jobs
         return [None] * len(members)
     folds = _folds(codes, cv, int(seeds[_FOLDS]), fallback)
     return [_out_of_fold(_seeded(estimator, int(seeds[_MEMBERS]) + position),
-                         views[view][labelled], codes, folds, n_classes, n_jobs)
+                         views[view][labelled], codes, folds, n_jobs)
             for position, (_, estimator, view) in enumerate(members)]
 
 
@@ -192,11 +190,11 @@ def blend_weights(oof, codes, *, n_rounds, scoring, fallback="plain_folds"):
     return greedy_selection(np.stack(oof), codes, n_rounds, scoring)
 
 
-def _weigh(ensemble, members, views, labelled, codes, n_classes, seeds):
+def _weigh(ensemble, members, views, labelled, codes, seeds):
     """``(weights, leaderboard)`` of ``members`` from their out-of-fold probabilities on the
     ``labelled`` rows of ``views``, whose class indices are ``codes``, folded and selected
     as ``ensemble``'s parameters say."""
-    oof = out_of_fold(members, views, labelled, codes, n_classes, cv=ensemble.cv,
+    oof = out_of_fold(members, views, labelled, codes, cv=ensemble.cv,
                       seeds=seeds, n_jobs=ensemble.n_jobs, fallback=ensemble.fallback)
     weights = blend_weights(oof, codes, n_rounds=ensemble.n_selection_rounds,
                             scoring=ensemble.scoring, fallback=ensemble.fallback)
@@ -388,7 +386,7 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
                 # The fused members are graded on the unsupervised twin's fused vector.
                 weighing = fusion_views(clone(template).set_params(label_weight=0.0).fit(X), X)
             weights, self.leaderboard_ = _weigh(self, members, weighing, labelled,
-                                                codes[labelled], labels.n_classes, seeds)
+                                                codes[labelled], seeds)
             self.members_ = [
                 (name, _seeded(estimator, int(seeds[_MEMBERS]) + position).fit(
                     views[view][labelled], codes[labelled]), view)

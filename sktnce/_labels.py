@@ -100,7 +100,8 @@ def encode_labels(y, n_samples, *, owner, device, classes=None, needs=_FUSION_NE
 
     ``y`` holds a class per row, -1 for rows without one (scikit-learn's semi-supervised
     convention); integer, bool, string (as a list, or an object array when -1 marks some
-    rows) or other sortable classes. ``classes``: the classes of an earlier fit, which ``y`` must keep to.
+    rows) or other sortable classes. ``classes``: the classes of an earlier fit, which ``y``
+    must keep to.
     Raises ValueError before any training: no y, a wrong shape, fewer than 2 labelled
     classes, a continuous target. The messages say that ``needs`` the labels (what
     ``owner`` does with them) and, where given, the fix ``instead``.

@@ -29,8 +29,8 @@ from ._skorch import (
 )
 
 __all__ = ["TrainingConfig", "TrainingState", "bins_reference", "block_scales",
-           "build_encoder", "build_fusion_net", "build_net", "fit_net", "initial_state", "load_optimizer_state",
-           "reconstruction_units", "represent", "resolve_device", "train"]
+           "build_encoder", "build_fusion_net", "build_net", "fit_net", "initial_state",
+           "load_optimizer_state", "reconstruction_units", "represent", "resolve_device", "train"]
 
 #: Rows per chunk wherever a whole table passes through the network or a statistic.
 CHUNK_ROWS = 4096

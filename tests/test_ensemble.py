@@ -115,7 +115,13 @@ def test_the_blend_does_not_depend_on_n_jobs(table, fitted):
                                               random_state=0).fit(X, _partial(y))
     serial = TupleInfoNCEEnsembleClassifier(fitted.fusion_, fit_fusion=False,
                                             random_state=0).fit(X, _partial(y))
-    assert parallel.leaderboard_ == serial.leaderboard_
+    # The out-of-fold fits ran in worker processes, whose BLAS may use other thread counts:
+    # their scores agree to rounding; the weights, and the refits in this process, exactly.
+    for key, values in serial.leaderboard_.items():
+        if key in ("member", "view", "weight"):
+            assert parallel.leaderboard_[key] == values
+        else:
+            np.testing.assert_allclose(parallel.leaderboard_[key], values, rtol=1e-9)
     assert np.array_equal(parallel.predict_proba(X), serial.predict_proba(X))
 
 
