@@ -16,7 +16,7 @@ UNLABELLED = -1
 
 
 def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, disturbed_mask=None,
-                       reduction="mean"):
+                       reduction="mean", first_row=0):
     r"""TupleInfoNCE loss in its expectation form, for one direction.
 
     For anchor :math:`i` with logits :math:`s = z^1_i \cdot z / \tau`::
@@ -32,11 +32,13 @@ def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, distu
 
     Parameters
     ----------
-    anchor : Tensor of shape (B, D)
-        Anchor projections (L2-normalised by the caller when cosine similarity is wanted).
+    anchor : Tensor of shape (n, D)
+        Anchor projections (L2-normalised by the caller when cosine similarity is wanted);
+        ``n = B`` but in data-parallel training, where they are this process's rows.
     positive : Tensor of shape (B, D)
-        The positive of each anchor; row ``j != i`` is an ordinary negative of anchor ``i``.
-    disturbed : Tensor of shape (K, R, B, D)
+        The positive of anchor ``i`` is row ``first_row + i``; every other row is an ordinary
+        negative of it.
+    disturbed : Tensor of shape (K, R, n, D)
         ``disturbed[k, r, i]`` is the positive of anchor ``i`` with its ``k``-th disturbed
         modality taken from another row (the ``r``-th derangement). ``K`` may be 0.
     alpha : Tensor or sequence of shape (K + 1,)
@@ -51,11 +53,16 @@ def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, distu
         that only duplicates an ordinary negative. ``None`` keeps all.
     reduction : {"mean", "none"}, default="mean"
         ``"none"`` returns the per-anchor losses.
+    first_row : int, default=0
+        The row of ``positive`` that is anchor 0's positive. In data-parallel training each
+        process holds the anchors of its share of the global batch and the positives of
+        every process (gathered): its share starts at this
+        row, and its losses are the single-process losses of those anchors.
 
     Returns
     -------
     loss : Tensor
-        A scalar, or shape ``(B,)`` with ``reduction="none"``.
+        A scalar, or shape ``(n,)`` with ``reduction="none"``.
 
     Examples
     --------
@@ -67,17 +74,21 @@ def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, distu
     >>> bool(loss >= 0)
     True
     """
-    if anchor.ndim != 2 or positive.shape != anchor.shape:
+    if anchor.ndim != 2 or positive.ndim != 2 or positive.shape[1] != anchor.shape[1]:
         raise ValueError(
-            f"anchor and positive must both have shape (B, D); got {tuple(anchor.shape)} "
-            f"and {tuple(positive.shape)}."
+            f"anchor and positive must have shapes (n, D) and (B, D); got "
+            f"{tuple(anchor.shape)} and {tuple(positive.shape)}."
         )
-    n_rows = anchor.shape[0]
+    n_rows = positive.shape[0]
     if n_rows < 2:
         raise ValueError(f"The loss needs a batch of at least 2 rows; got {n_rows}.")
+    if not 0 <= first_row <= n_rows - anchor.shape[0]:
+        raise ValueError(f"anchor and positive: anchor i's positive is row first_row + i, "
+                         f"so rows {first_row} to {first_row + anchor.shape[0] - 1} must be "
+                         f"rows of positive, which has {n_rows}.")
     if disturbed.ndim != 4 or disturbed.shape[2:] != anchor.shape:
         raise ValueError(
-            f"disturbed must have shape (K, R, {n_rows}, {anchor.shape[1]}); "
+            f"disturbed must have shape (K, R, {anchor.shape[0]}, {anchor.shape[1]}); "
             f"got {tuple(disturbed.shape)}."
         )
     if not temperature > 0:
@@ -99,24 +110,26 @@ def tuple_infonce_loss(anchor, positive, disturbed, alpha, temperature, *, distu
             f"{tuple(disturbed_mask.shape)}."
         )
     loss = _unchecked_loss(anchor, positive, disturbed, alpha / alpha.sum(), temperature,
-                           disturbed_mask)
+                           disturbed_mask, first_row)
     return loss.mean() if reduction == "mean" else loss
 
 
-def _unchecked_loss(anchor, positive, disturbed, alpha, temperature, disturbed_mask):
-    """Per-anchor losses, shape (B,), from checked inputs and alpha normalised.
+def _unchecked_loss(anchor, positive, disturbed, alpha, temperature, disturbed_mask,
+                    first_row=0):
+    """Per-anchor losses, shape (n,), from checked inputs and alpha normalised.
 
     Free of data-dependent control flow, so that :func:`torch.func.vmap` can map it over
     a leading dimension of candidate models.
     """
-    n_rows = anchor.shape[0]
+    n_anchors, n_rows = anchor.shape[0], positive.shape[0]
     n_disturbed, n_derangements = disturbed.shape[:2]
     pairwise = anchor @ positive.T / temperature
-    positive_logit = pairwise.diagonal()
-    # The diagonal (the positive itself) is masked out of the ordinary block with -inf
-    # rather than removed: boolean indexing would cost a nonzero() and a scatter per call.
-    diagonal = torch.eye(n_rows, dtype=torch.bool, device=anchor.device)
-    ordinary = (pairwise + torch.log(alpha[0])).masked_fill(diagonal, float("-inf"))
+    positive_logit = pairwise[:, first_row:first_row + n_anchors].diagonal()
+    # Each anchor's own positive is masked out of the ordinary block with -inf rather than
+    # removed: boolean indexing would cost a nonzero() and a scatter per call.
+    rows = torch.arange(n_rows, device=anchor.device)
+    own = rows == rows[first_row:first_row + n_anchors].unsqueeze(1)
+    ordinary = (pairwise + torch.log(alpha[0])).masked_fill(own, float("-inf"))
 
     terms = [positive_logit.unsqueeze(1), ordinary]
     if n_disturbed:
@@ -128,7 +141,7 @@ def _unchecked_loss(anchor, positive, disturbed, alpha, temperature, disturbed_m
             disturbed_logit = disturbed_logit.masked_fill(
                 ~disturbed_mask.permute(2, 0, 1), float("-inf")
             )
-        terms.append(disturbed_logit.reshape(n_rows, -1))
+        terms.append(disturbed_logit.reshape(n_anchors, -1))
     # log(0) = -inf drops a zero-weight block exactly; logsumexp's gradient there is 0.
     return torch.logsumexp(torch.cat(terms, dim=1), dim=1) - positive_logit
 

@@ -1,0 +1,118 @@
+"""The collectives of data-parallel training on 2 CPU processes (gloo), against one process
+on the whole batch. One spawn runs every check, so that the suite pays for it once."""
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from torch import distributed as dist
+
+from sktnce._distributed import check_equal_shares, first_row, gather_rows, rank_and_world_size
+from sktnce._loss import tuple_infonce_loss
+
+WORLD_SIZE, ROWS, WIDTH = 2, 4, 3
+ALPHA, TEMPERATURE = [0.5, 0.3, 0.2], 0.2
+
+
+def _batch():
+    """The global batch every rank draws alike: anchors, positives, disturbed tuples."""
+    gen = torch.Generator().manual_seed(0)
+    n = WORLD_SIZE * ROWS
+    unit = lambda *shape: torch.nn.functional.normalize(torch.randn(*shape, generator=gen),  # noqa: E731
+                                                        dim=-1)
+    return unit(n, WIDTH), unit(n, WIDTH), unit(2, 2, n, WIDTH), torch.rand(2, 2, n, generator=gen) > 0.2
+
+
+def _contrast(anchor, positive, disturbed, mask, start):
+    """This rank's share of the global mean loss (the share's mean over the world size),
+    positives gathered, and the leaves whose gradients the test compares."""
+    leaves = [t.clone().requires_grad_() for t in (anchor, positive, disturbed)]
+    anchor, positive, disturbed = leaves
+    loss = tuple_infonce_loss(anchor, gather_rows(positive), disturbed, ALPHA, TEMPERATURE,
+                              disturbed_mask=mask, first_row=start)
+    return loss, leaves
+
+
+def _worker(rank, init_file, out):
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
+                            world_size=WORLD_SIZE)
+    try:
+        torch.manual_seed(0)
+        results = {"rank_and_world_size": rank_and_world_size()}
+        # The gather's gradient: each rank weighs every gathered row differently.
+        x = torch.full((ROWS, WIDTH), float(rank + 1), requires_grad=True)
+        weights = torch.arange(WORLD_SIZE * ROWS * WIDTH, dtype=torch.float32).view(-1, WIDTH)
+        (gather_rows(x) * weights * (rank + 1)).sum().backward()
+        results["gathered"] = gather_rows(x.detach())
+        results["gather_grad"] = x.grad
+        # The loss of this rank's anchors against every rank's positives.
+        anchor, positive, disturbed, mask = _batch()
+        mine = slice(first_row(ROWS), first_row(ROWS) + ROWS)
+        loss, leaves = _contrast(anchor[mine], positive[mine], disturbed[:, :, mine],
+                                 mask[:, :, mine], first_row(ROWS))
+        (loss / WORLD_SIZE).backward()
+        results["loss"] = loss.detach()
+        results["grads"] = [leaf.grad for leaf in leaves]
+        # Unequal shares: an error on every rank, not a hang.
+        try:
+            check_equal_shares(ROWS + rank)
+        except ValueError as error:
+            results["unequal"] = str(error)
+        torch.save(results, f"{out}/{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ranks")
+    mp.spawn(_worker, args=(str(out / "init"), str(out)), nprocs=WORLD_SIZE, join=True)
+    return [torch.load(out / f"{rank}.pt") for rank in range(WORLD_SIZE)]
+
+
+def test_one_process_is_the_identity():
+    x = torch.ones(3, 2)
+    assert rank_and_world_size() == (0, 1)
+    assert gather_rows(x) is x
+    assert first_row(3) == 0
+    check_equal_shares(3)
+
+
+def test_the_gather_returns_every_rank_in_order_and_sums_the_gradients(ranks):
+    assert [r["rank_and_world_size"] for r in ranks] == [(0, 2), (1, 2)]
+    expected = torch.cat([torch.full((ROWS, WIDTH), float(r + 1)) for r in range(WORLD_SIZE)])
+    for r in ranks:
+        assert torch.equal(r["gathered"], expected)
+    weights = torch.arange(WORLD_SIZE * ROWS * WIDTH, dtype=torch.float32).view(-1, WIDTH)
+    summed = weights * sum(rank + 1 for rank in range(WORLD_SIZE))  # every rank's loss
+    for rank, r in enumerate(ranks):
+        assert torch.equal(r["gather_grad"], summed[rank * ROWS:(rank + 1) * ROWS])
+
+
+def test_loss_and_gradients_on_two_ranks_equal_one_process_on_the_whole_batch(ranks):
+    anchor, positive, disturbed, mask = _batch()
+    loss, leaves = _contrast(anchor, positive, disturbed, mask, 0)
+    loss.backward()
+    whole = [leaf.grad for leaf in leaves]
+    mean = sum(r["loss"] for r in ranks) / WORLD_SIZE
+    torch.testing.assert_close(mean, loss.detach())
+    for position, dim in enumerate((0, 0, 2)):  # anchor, positive, disturbed rows
+        shares = torch.cat([r["grads"][position] for r in ranks], dim=dim)
+        torch.testing.assert_close(shares, whole[position])
+
+
+def test_unequal_shares_are_an_error_on_every_rank(ranks):
+    for r in ranks:
+        assert "[4, 5]" in r["unequal"] and "same number of rows" in r["unequal"]
+
+
+def test_a_share_of_anchors_has_the_whole_batchs_losses():
+    anchor, positive, disturbed, mask = _batch()
+    whole = tuple_infonce_loss(anchor, positive, disturbed, ALPHA, TEMPERATURE,
+                               disturbed_mask=mask, reduction="none")
+    share = tuple_infonce_loss(anchor[2:5], positive, disturbed[:, :, 2:5], ALPHA,
+                               TEMPERATURE, disturbed_mask=mask[:, :, 2:5], reduction="none",
+                               first_row=2)
+    torch.testing.assert_close(share, whole[2:5])
+    with pytest.raises(ValueError, match="must be rows of positive, which has 8"):
+        tuple_infonce_loss(anchor[2:5], positive, disturbed[:, :, 2:5], ALPHA, TEMPERATURE,
+                           first_row=6)
