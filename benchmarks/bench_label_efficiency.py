@@ -24,9 +24,9 @@ model of ``BESIDE_MODELS`` (all, or those named) on the raw features and the rep
 side by side, trained on each split's labelled rows (its fit time: the representation's).
 ``--json`` also writes the balanced accuracy (``"balanced"``) of every row. ``--ensemble`` adds
 TupleInfoNCEEnsembleClassifier on each fit of TupleInfoNCE (prefitted, ``fit_fusion=False``)
-selected on each score it offers, and the user's own ensemble, the same selection over its
-members on the raw columns alone; each member alone too, and the test rows' log loss of all
-(``"log_loss"``).
+selected on each score it offers (with and without ``class_weight="balanced"``), and the
+user's own ensemble, the same selection over its members on the raw columns alone; each
+member alone too, and the test rows' log loss of all (``"log_loss"``).
 
     python benchmarks/bench_label_efficiency.py                          # every study set
     python benchmarks/bench_label_efficiency.py --datasets movielens adult
@@ -63,9 +63,9 @@ from sklearn.preprocessing import StandardScaler
 import data
 import methods
 from sktnce import TupleInfoNCEEnsembleClassifier
-from sktnce._ensemble import (FALLBACKS, _too_few, blend_weights, default_members,
-                             draw_seeds, fusion_views, out_of_fold)
-from sktnce._selection import SELECTION_SCORES, log_loss_of
+from sktnce._ensemble import (FALLBACKS, _too_few, blend_weights, class_weights,
+                             default_members, draw_seeds, fusion_views, out_of_fold)
+from sktnce._selection import SELECTION_SCORES, log_loss_of, reweighted
 
 FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
 CLASSIFIER = "TupleInfoNCEClassifier (fine-tuned)"
@@ -211,17 +211,20 @@ def labelled_curve(factory, X, y, modalities, seeds, params, fractions=FRACTIONS
     return scores, balanced, float(np.mean(seconds))
 
 
-def ensemble_row(blend, scoring, fallback="plain_folds"):
+def ensemble_row(blend, scoring, fallback="plain_folds", class_weight=None):
     """The row of ``blend`` (``ENSEMBLE`` or ``USER_ENSEMBLE``) selected on ``scoring``,
-    with ``fallback`` where a class has one labelled row."""
+    with ``fallback`` where a class has one labelled row and the members' probabilities
+    reweighted by ``class_weight``."""
     return blend + (f", scoring={scoring}" if scoring != "log_loss" else "") + (
-        f", fallback={fallback}" if fallback != "plain_folds" else "")
+        f", fallback={fallback}" if fallback != "plain_folds" else "") + (
+        f", class_weight={class_weight}" if class_weight is not None else "")
 
 
 #: The blends of the study: each score with the default fallback, each fallback with the
-#: default score.
-ENSEMBLE_VARIANTS = [(scoring, "plain_folds") for scoring in SELECTION_SCORES] + [
-    ("log_loss", fallback) for fallback in FALLBACKS if fallback != "plain_folds"]
+#: default score, each score with the members' probabilities class-balanced.
+ENSEMBLE_VARIANTS = [(scoring, "plain_folds", None) for scoring in SELECTION_SCORES] + [
+    ("log_loss", fallback, None) for fallback in FALLBACKS if fallback != "plain_folds"] + [
+    (scoring, "plain_folds", "balanced") for scoring in SELECTION_SCORES]
 
 
 def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None):
@@ -277,14 +280,17 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None):
                 aware = clone(members[0][1]).fit(r[rows], codes).predict_proba(r[test])
             test_probabilities[AWARE_ENSEMBLE] = [aware, *alone[1:]]
         for blend, chosen in blends.items():
-            for scoring, fallback in ENSEMBLE_VARIANTS:
+            for scoring, fallback, class_weight in ENSEMBLE_VARIANTS:
                 # with enough labels every fallback is the plain blend
                 found = oof.get(fallback, oof["plain_folds"])
-                weights = blend_weights([found[i] for i in chosen], codes,
-                                        n_rounds=ENSEMBLE_ROUNDS, scoring=scoring,
-                                        fallback=fallback)
-                probabilities[ensemble_row(blend, scoring, fallback)] = sum(
-                    w * test_probabilities[blend][i] for w, i in zip(weights, chosen))
+                weight = class_weights(class_weight, np.arange(len(classes)), codes)
+                weights = blend_weights(
+                    [None if found[i] is None else reweighted(found[i], weight)
+                     for i in chosen], codes, n_rounds=ENSEMBLE_ROUNDS, scoring=scoring,
+                    fallback=fallback)
+                probabilities[ensemble_row(blend, scoring, fallback, class_weight)] = sum(
+                    w * reweighted(test_probabilities[blend][i], weight)
+                    for w, i in zip(weights, chosen))
         if index == 0:
             _check_against_the_estimator(fusion, X, y, rows, test, split,
                                          probabilities[ENSEMBLE])

@@ -15,16 +15,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 
 from ._fusion import TupleInfoNCEFusion, restore_on_failure
 from ._modalities import encode_input
 from ._predictor import FusionPredictorMixin, fitted_fusion
-from ._selection import SELECTION_SCORES, greedy_selection, log_loss_of
+from ._selection import SELECTION_SCORES, greedy_selection, log_loss_of, reweighted
 from ._training import represent
 
-__all__ = ["TupleInfoNCEEnsembleClassifier", "blend_weights", "default_members",
-           "draw_seeds", "fusion_views", "out_of_fold"]
+__all__ = ["TupleInfoNCEEnsembleClassifier", "blend_weights", "class_weights",
+           "default_members", "draw_seeds", "fusion_views", "out_of_fold"]
 
 #: What a member reads: the fused vector r, the modalities' preprocessed columns (NaN where
 #: a modality is absent), or both side by side.
@@ -190,12 +191,24 @@ def blend_weights(oof, codes, *, n_rounds, scoring, fallback="plain_folds"):
     return greedy_selection(np.stack(oof), codes, n_rounds, scoring)
 
 
+def class_weights(class_weight, classes, codes):
+    """The per-class weights (K,) that ``class_weight`` (None, ``"balanced"`` or a dict
+    from a class to its weight, 1 for a class it lacks) gives ``classes`` (K,), from the
+    labelled rows' class indices ``codes``: None, or as
+    :func:`~sklearn.utils.class_weight.compute_class_weight` computes them ("balanced": n /
+    (K * the class's count))."""
+    if class_weight is None:
+        return None
+    return compute_class_weight(class_weight, classes=classes, y=classes[codes])
+
+
 def _weigh(ensemble, members, views, labelled, codes, seeds):
     """``(weights, leaderboard)`` of ``members`` from their out-of-fold probabilities on the
-    ``labelled`` rows of ``views``, whose class indices are ``codes``, folded and selected
-    as ``ensemble``'s parameters say."""
+    ``labelled`` rows of ``views``, whose class indices are ``codes``, folded, reweighted
+    per class and selected as ``ensemble``'s parameters say."""
     oof = out_of_fold(members, views, labelled, codes, cv=ensemble.cv,
                       seeds=seeds, n_jobs=ensemble.n_jobs, fallback=ensemble.fallback)
+    oof = [None if p is None else reweighted(p, ensemble.class_weight_) for p in oof]
     weights = blend_weights(oof, codes, n_rounds=ensemble.n_selection_rounds,
                             scoring=ensemble.scoring, fallback=ensemble.fallback)
     board = {"member": [], "view": [], "weight": [], "log_loss": [], "balanced_accuracy": [],
@@ -222,7 +235,8 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
     class has 2 rows) choose the weights by greedy ensemble selection with replacement on
     ``scoring`` (Caruana et al., ICML 2004, as AutoGluon blends its models); the members
     kept are then refitted on every labelled row, and ``predict_proba`` is their weighted
-    mean.
+    mean. With ``class_weight="balanced"`` each member's probabilities are reweighted so
+    that every class counts alike, before the selection and in ``predict_proba``.
 
     A target-aware fusion (``label_weight > 0``) trains on the labels its members would be
     weighted on, so its fused members would grade themselves: their out-of-fold
@@ -261,6 +275,16 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         would still hold one class only (two labelled rows), every member weighs the same.
     n_selection_rounds : int, default=25
         Rounds of the greedy selection: the weights are multiples of its inverse.
+    class_weight : dict, "balanced" or None, default=None
+        Each member's probabilities, out-of-fold and in ``predict_proba``, have each
+        class's column multiplied by its weight, and each row renormalised: the weight
+        ``{class: weight}`` gives it (1 for a class it lacks), or with "balanced" n /
+        (n_classes * the class's count among the labelled rows), as
+        :func:`~sklearn.utils.class_weight.compute_class_weight` computes them. "balanced"
+        makes every class's prior equal, so that ``predict`` takes the Bayes decision for
+        the balanced accuracy rather than for the accuracy where a class holds most of the
+        labels. Unlike a classifier's ``class_weight``, the members train as they are: only
+        their probabilities move. None: as the members give them.
     fit_fusion : bool, default=True
         False: ``fusion`` is already fitted (without labels) and used as it is, as
         :class:`~sklearn.ensemble.StackingClassifier` uses prefitted estimators.
@@ -281,6 +305,9 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         of ``members``, each refitted on every labelled row.
     weights_ : ndarray of shape (n_members_kept,)
         Their weights, which sum to 1.
+    class_weight_ : ndarray of shape (n_classes,) or None
+        Each class's multiplier of the members' probabilities (``class_weight``); None
+        where ``class_weight=None``.
     named_estimators_ : Bunch
         Their fitted estimators, by name.
     leaderboard_ : dict of lists
@@ -326,20 +353,22 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         "scoring": [StrOptions(set(SELECTION_SCORES))],
         "fallback": [StrOptions(set(FALLBACKS))],
         "n_selection_rounds": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
         "fit_fusion": ["boolean"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     }
 
     def __init__(self, fusion=None, *, members=None, cv=3, scoring="balanced_accuracy",
-                 fallback="plain_folds", n_selection_rounds=25, fit_fusion=True, n_jobs=None,
-                 random_state=None):
+                 fallback="plain_folds", n_selection_rounds=25, class_weight=None,
+                 fit_fusion=True, n_jobs=None, random_state=None):
         self.fusion = fusion
         self.members = members
         self.cv = cv
         self.scoring = scoring
         self.fallback = fallback
         self.n_selection_rounds = n_selection_rounds
+        self.class_weight = class_weight
         self.fit_fusion = fit_fusion
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -377,6 +406,7 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         codes = labels.codes.cpu().numpy()
         labelled = np.flatnonzero(codes >= 0)
         seeds = draw_seeds(self.random_state)
+        class_weight = class_weights(self.class_weight, labels.classes, codes[labelled])
         with restore_on_failure(self):
             self.fusion_ = template if not self.fit_fusion else fitted_fusion(
                 template, X, labels.classes, codes, None, int(seeds[_FUSION]))
@@ -385,6 +415,7 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
             if self.fusion_.label_weight > 0 and any("fused" in v for *_, v in members):
                 # The fused members are graded on the unsupervised twin's fused vector.
                 weighing = fusion_views(clone(template).set_params(label_weight=0.0).fit(X), X)
+            self.class_weight_ = class_weight
             weights, self.leaderboard_ = _weigh(self, members, weighing, labelled,
                                                 codes[labelled], seeds)
             self.members_ = [
@@ -420,6 +451,6 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         check_is_fitted(self)
         device = self.fusion_._get_state().training.net.module_.encoder.absent.device
         views = _Views(self.fusion_, self._encoded(X, device))
-        proba = sum(weight * fitted.predict_proba(views[view])
+        proba = sum(weight * reweighted(fitted.predict_proba(views[view]), self.class_weight_)
                     for weight, (_, fitted, view) in zip(self.weights_, self.members_))
         return proba / proba.sum(axis=1, keepdims=True)

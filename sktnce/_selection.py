@@ -4,7 +4,7 @@ out-of-fold predictions (Caruana et al., "Ensemble Selection from Libraries of M
 
 import numpy as np
 
-__all__ = ["SELECTION_SCORES", "greedy_selection", "log_loss_of"]
+__all__ = ["SELECTION_SCORES", "greedy_selection", "log_loss_of", "reweighted"]
 
 #: Probabilities are clipped to at least this before their log: a member that gives a row's
 #: class probability 0 (a class its training fold never saw) costs a finite, large loss.
@@ -16,6 +16,17 @@ def log_loss_of(probabilities, codes):
     (n, K), ``codes`` (n,) class indices."""
     chosen = probabilities[np.arange(len(codes)), codes]
     return float(-np.mean(np.log(np.clip(chosen, _EPS, None))))
+
+
+def reweighted(probabilities, class_weight):
+    """``probabilities`` (..., K) with each class's column times its ``class_weight`` (K,),
+    each row renormalised to sum 1; None leaves them as they are. With weights inverse to
+    the classes' frequencies among the training rows, the largest is the Bayes decision for
+    the balanced accuracy (each class's prior made equal)."""
+    if class_weight is None:
+        return probabilities
+    weighted = np.asarray(probabilities, dtype=np.float64) * class_weight
+    return weighted / weighted.sum(axis=-1, keepdims=True)
 
 
 def _accuracy(probabilities, codes):

@@ -333,3 +333,36 @@ def test_save_load_round_trip(tmp_path, table, fitted):
     assert loaded.classes_.dtype == fitted.classes_.dtype
     assert loaded.leaderboard_ == fitted.leaderboard_
     assert [(n, v) for n, _, v in loaded.members_] == [(n, v) for n, _, v in fitted.members_]
+
+
+def test_balanced_class_weight_reweights_every_members_probabilities(table):
+    X, y, modalities = table
+    # A class holding most of the labels: 0 and 1 kept whole, the others 1 row in 4.
+    y_partial = _partial(y, share=0.6)
+    y_partial[(y_partial > 1) & (np.arange(len(y)) % 4 != 0)] = -1
+    members = [("fused_lr", make_pipeline(StandardScaler(), LogisticRegression()), "fused")]
+    plain = _ensemble(modalities, members=members).fit(X, y_partial)
+    balanced = TupleInfoNCEEnsembleClassifier(plain.fusion_, members=members, fit_fusion=False,
+                                              class_weight="balanced", random_state=0)
+    balanced.fit(X, y_partial)
+    counts = np.bincount(np.searchsorted(plain.classes_, y_partial[y_partial >= 0]))
+    expected = counts.sum() / (len(counts) * counts)
+    np.testing.assert_allclose(balanced.class_weight_, expected)
+    assert plain.class_weight_ is None
+    p = plain.predict_proba(X) * expected
+    np.testing.assert_allclose(balanced.predict_proba(X), p / p.sum(axis=1, keepdims=True))
+    rare = np.isin(balanced.predict(X), plain.classes_[expected > 1])
+    assert rare.sum() > np.isin(plain.predict(X), plain.classes_[expected > 1]).sum()
+    # The leaderboard scores the reweighted out-of-fold probabilities.
+    assert balanced.leaderboard_["log_loss"] != plain.leaderboard_["log_loss"]
+
+
+def test_a_class_weight_dict_weighs_its_classes_and_refuses_unknown_ones(table, fitted):
+    X, y, _ = table
+    model = TupleInfoNCEEnsembleClassifier(fitted.fusion_, fit_fusion=False, random_state=0,
+                                           class_weight={int(fitted.classes_[0]): 3.0})
+    model.fit(X, _partial(y))
+    assert model.class_weight_.tolist() == [3.0] + [1.0] * (len(fitted.classes_) - 1)
+    with pytest.raises(ValueError, match="not in class_weight|not in classes|class_weight"):
+        TupleInfoNCEEnsembleClassifier(fitted.fusion_, fit_fusion=False,
+                                       class_weight={99: 2.0}).fit(X, _partial(y))

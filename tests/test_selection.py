@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sktnce._selection import greedy_selection, log_loss_of
+from sktnce._selection import greedy_selection, log_loss_of, reweighted
 
 
 def _one_hot(codes, n_classes, confidence):
@@ -93,3 +93,10 @@ def test_balanced_accuracy_is_the_mean_of_the_classes_recalls():
     p, codes = rng.dirichlet(np.ones(3), size=50), rng.integers(0, 3, 50)
     assert SELECTION_SCORES["balanced_accuracy"](p, codes) == pytest.approx(
         balanced_accuracy_score(codes, p.argmax(axis=1)))
+
+
+def test_reweighted_multiplies_each_class_and_renormalises():
+    p = np.array([[0.8, 0.2], [0.5, 0.5]])
+    balanced = reweighted(p, np.array([0.5, 2.0]))
+    np.testing.assert_allclose(balanced, [[0.5, 0.5], [0.2, 0.8]])
+    assert reweighted(p, None) is p
