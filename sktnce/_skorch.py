@@ -38,9 +38,18 @@ class SliceBatchIterator:
         Iterate over these rows of the tensors only, as if the tensors held just them
         (the same batches, in the same order, as tensors sliced to them), without copying
         them out. None: all rows.
+    rank, world_size : int, default=0, 1
+        In data-parallel training, every process (rank) iterates with the same ``seed``
+        over the same global batches of ``batch_size`` rows, in the same order, and yields
+        its equal share of each: the global batch's first ``world_size * share`` rows, cut
+        in ``world_size`` consecutive shares, the ``rank``-th its own. The fewer than
+        ``world_size`` rows left over are left out of that batch (reshuffled, they fall in
+        other batches in other epochs): shares of unequal size would hang gloo's gather,
+        and rows repeated to pad them would be their own false negatives.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, seed=0, rows=None):
+    def __init__(self, dataset, batch_size, shuffle=False, seed=0, rows=None, rank=0,
+                 world_size=1):
         self.tensors = dataset.X
         self._device = next(iter(self.tensors.values())).device
         self.rows = None if rows is None else torch.as_tensor(rows, device=self._device)
@@ -48,12 +57,23 @@ class SliceBatchIterator:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self._rng = np.random.default_rng(seed)
+        self.rank, self.world_size = rank, world_size
+        if world_size > 1 and self.n_rows < 2 * world_size or not 0 <= rank < world_size:
+            raise ValueError(f"{world_size} processes need at least {2 * world_size} rows, "
+                             f"and rank in [0, {world_size}); got {self.n_rows} rows, rank "
+                             f"{rank}.")
 
     def _bounds(self):
         starts = list(range(0, self.n_rows, self.batch_size))
-        if len(starts) > 1 and self.n_rows - starts[-1] == 1:
+        # A last batch of fewer than 2 rows per share joins the one before it.
+        if len(starts) > 1 and self.n_rows - starts[-1] < 2 * self.world_size:
             starts.pop()
-        return list(zip(starts, starts[1:] + [self.n_rows]))
+        bounds = list(zip(starts, starts[1:] + [self.n_rows]))
+        if self.world_size == 1:
+            return bounds
+        shares = [(stop - start) // self.world_size for start, stop in bounds]
+        return [(start + self.rank * share, start + (self.rank + 1) * share)
+                for (start, _), share in zip(bounds, shares)]
 
     def __len__(self):
         return len(self._bounds())

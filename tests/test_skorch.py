@@ -58,3 +58,30 @@ def test_slice_iterator_over_some_rows_equals_one_over_those_rows_copied(shuffle
     for _ in range(2):  # two passes: the shuffles go on alike
         for (a, _), (b, _) in zip(in_place, copied, strict=True):
             assert torch.equal(a["x"], b["x"])
+
+
+@pytest.mark.parametrize("n, batch_size", [(20, 6), (21, 8), (9, 4), (7, 256)])
+def test_each_rank_takes_an_equal_share_of_the_same_global_batches(n, batch_size):
+    world_size = 2
+    order = next(iter(_iterator(n, n, seed=3)))[0]["x"].view(-1).tolist()  # one epoch's
+    ranks = [SliceBatchIterator(_Dataset(n), batch_size, shuffle=True, seed=3, rank=rank,
+                                world_size=world_size) for rank in range(world_size)]
+    assert len(ranks[0]) == len(ranks[1])
+    start = 0
+    for shares in zip(*([xi["x"].view(-1).tolist() for xi, _ in it] for it in ranks),
+                      strict=True):
+        stop = min(start + batch_size, n)
+        if n - stop < 2 * world_size:  # the last batch, or one merged into it
+            stop = n
+        share = (stop - start) // world_size
+        assert len(shares[0]) == len(shares[1]) == share >= 2
+        assert shares[0] + shares[1] == order[start:start + 2 * share]
+        start = stop
+    assert start == n
+
+
+def test_too_few_rows_for_the_processes_or_a_bad_rank_is_an_error():
+    with pytest.raises(ValueError, match="4 processes need at least 8 rows"):
+        SliceBatchIterator(_Dataset(7), 4, rank=0, world_size=4)
+    with pytest.raises(ValueError, match=r"rank in \[0, 2\)"):
+        SliceBatchIterator(_Dataset(8), 4, rank=2, world_size=2)
