@@ -13,13 +13,17 @@ WORLD_SIZE, ROWS, WIDTH = 2, 4, 3
 ALPHA, TEMPERATURE = [0.5, 0.3, 0.2], 0.2
 
 
+def _unit(gen, *shape):
+    return torch.nn.functional.normalize(torch.randn(*shape, generator=gen), dim=-1)
+
+
 def _batch():
-    """The global batch every rank draws alike: anchors, positives, disturbed tuples."""
+    """The global batch every rank draws alike: anchors, positives, disturbed tuples and
+    their mask."""
     gen = torch.Generator().manual_seed(0)
     n = WORLD_SIZE * ROWS
-    unit = lambda *shape: torch.nn.functional.normalize(torch.randn(*shape, generator=gen),  # noqa: E731
-                                                        dim=-1)
-    return unit(n, WIDTH), unit(n, WIDTH), unit(2, 2, n, WIDTH), torch.rand(2, 2, n, generator=gen) > 0.2
+    return (_unit(gen, n, WIDTH), _unit(gen, n, WIDTH), _unit(gen, 2, 2, n, WIDTH),
+            torch.rand(2, 2, n, generator=gen) > 0.2)
 
 
 def _contrast(anchor, positive, disturbed, mask, start):
