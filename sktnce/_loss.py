@@ -374,7 +374,10 @@ def training_loss(outputs, alpha, temperature, reconstruction=None, supervision=
     ----------
     outputs : TrainingOutputs
         ``z1, z2, disturbed1, disturbed2, mask1, mask2``, and the reconstruction's fields
-        when ``reconstruction`` is given.
+        when ``reconstruction`` is given. Where ``candidates1`` and ``candidates2`` are
+        given (data-parallel training), they are the positives of ``z2`` and ``z1``, whose
+        own begin at row ``first_row``: the loss is then this process's share, the mean
+        over its anchors.
     alpha : Tensor of shape (K' + 1,)
         Mixture weights, ordinary first; normalised here.
     temperature : float
@@ -388,11 +391,14 @@ def training_loss(outputs, alpha, temperature, reconstruction=None, supervision=
         A scalar.
     """
     alpha = alpha / alpha.sum()
+    # In data-parallel training the positives are every process's rows (gathered).
+    positives1 = outputs.z1 if outputs.candidates1 is None else outputs.candidates1
+    positives2 = outputs.z2 if outputs.candidates2 is None else outputs.candidates2
     loss = 0.5 * (
-        _unchecked_loss(outputs.z1, outputs.z2, outputs.disturbed2, alpha, temperature,
-                        outputs.mask2).mean()
-        + _unchecked_loss(outputs.z2, outputs.z1, outputs.disturbed1, alpha, temperature,
-                          outputs.mask1).mean()
+        _unchecked_loss(outputs.z1, positives2, outputs.disturbed2, alpha, temperature,
+                        outputs.mask2, outputs.first_row).mean()
+        + _unchecked_loss(outputs.z2, positives1, outputs.disturbed1, alpha, temperature,
+                          outputs.mask1, outputs.first_row).mean()
     )
     if reconstruction is not None:
         widths, scales = reconstruction.block_widths, reconstruction.block_scales

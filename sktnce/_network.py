@@ -51,7 +51,9 @@ class TrainingOutputs(NamedTuple):
     decoder, those of :func:`sktnce.reconstruction_loss`: each view's reconstruction of
     the clean blocks, the clean blocks, and which rows hold each modality. The last three
     are a target-aware fit's: the rows' labels (-1: none), and each view's class logits
-    where the encoder has a classifier head.
+    where the encoder has a classifier head. The last three are data-parallel training's:
+    each view's z of every process's rows (the positives and ordinary negatives of this
+    process's anchors, ``z1`` and ``z2``), and where this process's rows begin among them.
     """
 
     z1: torch.Tensor
@@ -67,6 +69,9 @@ class TrainingOutputs(NamedTuple):
     labels: Optional[torch.Tensor] = None
     logits1: Optional[torch.Tensor] = None
     logits2: Optional[torch.Tensor] = None
+    candidates1: Optional[torch.Tensor] = None
+    candidates2: Optional[torch.Tensor] = None
+    first_row: int = 0
 
 
 def _mlp(in_features, hidden_dim, out_features, n_layers):
@@ -192,7 +197,7 @@ class TupleEncoder(nn.Module):
         """phi: (..., K, m) -> (..., n_components)."""
         return self.fusion_head(embeddings.flatten(-2))
 
-    def fuse_with_swaps(self, embeddings, swaps):
+    def fuse_with_swaps(self, embeddings, swaps, rows=None):
         """phi of a batch and of its recombined tuples, in one pass of phi's later layers.
 
         ``swaps`` is a list of ``(k, perm)``; recombined tuple ``s`` is ``embeddings`` with
@@ -201,24 +206,33 @@ class TupleEncoder(nn.Module):
         per-modality parts, computed once; a swap replaces one part by another row's.
         Returns shape (1 + len(swaps), B, n_components): ``fuse(embeddings)`` first, then
         ``fuse`` of each recombined tuple, equal to fusing them one by one up to rounding.
+        ``rows`` (a slice), where given, keeps those rows' tuples only (their donors may
+        be any row).
         """
         first = self.fusion_head[0]
         n_modalities, width = embeddings.shape[1:]
         weight = first.weight.view(first.out_features, n_modalities, width)
         parts = torch.einsum("bkm,okm->bko", embeddings, weight)
-        whole = parts.sum(dim=1) + first.bias
-        stacked = torch.stack(
-            [whole] + [whole - parts[:, k] + parts[perm, k] for k, perm in swaps]
-        )
+        if rows is None:
+            whole = parts.sum(dim=1) + first.bias
+            stacked = torch.stack(
+                [whole] + [whole - parts[:, k] + parts[perm, k] for k, perm in swaps]
+            )
+        else:
+            whole = parts[rows].sum(dim=1) + first.bias
+            stacked = torch.stack(
+                [whole] + [whole - parts[rows, k] + parts[perm[rows], k] for k, perm in swaps]
+            )
         return self.fusion_head[1:](stacked)
 
     def project(self, representation):
         """psi, L2-normalised."""
         return F.normalize(self.projection_head(representation), dim=-1)
 
-    def project_with_swaps(self, embeddings, swaps):
-        """``project(fuse_with_swaps(embeddings, swaps))``, shape (1 + len(swaps), B, D)."""
-        return self.project(self.fuse_with_swaps(embeddings, swaps))
+    def project_with_swaps(self, embeddings, swaps, rows=None):
+        """``project(fuse_with_swaps(embeddings, swaps, rows))``, shape
+        (1 + len(swaps), B or the rows', D)."""
+        return self.project(self.fuse_with_swaps(embeddings, swaps, rows))
 
     def reconstruct(self, embeddings):
         """The decoder's reconstruction of the modality blocks from r, (B, sum(input_dims))."""

@@ -7,7 +7,9 @@ import torch.multiprocessing as mp
 from torch import distributed as dist
 
 from sktnce._distributed import check_equal_shares, first_row, gather_rows, rank_and_world_size
-from sktnce._loss import tuple_infonce_loss
+from sktnce._data_parallel import DataParallelModule
+from sktnce._loss import training_loss, tuple_infonce_loss
+from sktnce._network import Architecture, TupleInfoNCEModule
 
 WORLD_SIZE, ROWS, WIDTH = 2, 4, 3
 ALPHA, TEMPERATURE = [0.5, 0.3, 0.2], 0.2
@@ -36,6 +38,30 @@ def _contrast(anchor, positive, disturbed, mask, start):
     return loss, leaves
 
 
+def _table():
+    """A global batch of 2 modalities (widths 3 and 2), some absent, and an encoder."""
+    gen = torch.Generator().manual_seed(1)
+    n = WORLD_SIZE * ROWS
+    x = torch.randn(n, 5, generator=gen)
+    missing = torch.zeros(n, 2, dtype=torch.bool)
+    missing[[1, 6], 0] = True
+    missing[[2], 1] = True
+    torch.manual_seed(0)
+    encoder = Architecture((3, 2), embedding_dim=4, hidden_dim=8, n_layers=1, n_components=4,
+                           projection_dim=4, reconstruct=False, n_classes=0).build()
+    return x, missing, encoder
+
+
+def _training_step(module_type, x, missing, encoder, disturbed=(0, 1)):
+    """The loss of one batch through ``module_type`` (no corruption, noise or dropout, so
+    that one process and several see the same views) and the encoder's gradients."""
+    module = module_type(encoder, corruption=(0.0, 0.0), disturbed_modalities=disturbed,
+                         n_derangements=2, modality_dropout=0.0, noise=0.0, seed=3)
+    loss = training_loss(module(x, missing), torch.tensor(ALPHA), TEMPERATURE)
+    loss.backward()
+    return loss.detach(), [p.grad.clone() for p in encoder.parameters()]
+
+
 def _worker(rank, init_file, out):
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
                             world_size=WORLD_SIZE)
@@ -56,6 +82,14 @@ def _worker(rank, init_file, out):
         (loss / WORLD_SIZE).backward()
         results["loss"] = loss.detach()
         results["grads"] = [leaf.grad for leaf in leaves]
+        # The training module's loss and gradients: each rank's share of the global batch,
+        # its encoder's gradients averaged over the ranks as DistributedDataParallel does.
+        x, missing, encoder = _table()
+        loss, grads = _training_step(DataParallelModule, x[mine], missing[mine], encoder)
+        for grad in grads:
+            dist.all_reduce(grad)
+            grad /= WORLD_SIZE
+        results["module_loss"], results["module_grads"] = loss, grads
         # Unequal shares: an error on every rank, not a hang.
         try:
             check_equal_shares(ROWS + rank)
@@ -120,3 +154,19 @@ def test_a_share_of_anchors_has_the_whole_batchs_losses():
     with pytest.raises(ValueError, match="must be rows of positive, which has 8"):
         tuple_infonce_loss(anchor[2:5], positive, disturbed[:, :, 2:5], ALPHA, TEMPERATURE,
                            first_row=6)
+
+
+def test_the_training_module_on_two_ranks_is_one_process_on_the_whole_batch(ranks):
+    loss, grads = _training_step(TupleInfoNCEModule, *_table())
+    torch.testing.assert_close(sum(r["module_loss"] for r in ranks) / WORLD_SIZE, loss)
+    for r in ranks:
+        for shared, whole in zip(r["module_grads"], grads, strict=True):
+            torch.testing.assert_close(shared, whole)
+
+
+def test_data_parallel_training_refuses_partial_tuple_batches():
+    _, _, encoder = _table()
+    with pytest.raises(ValueError, match="partial_share=0"):
+        DataParallelModule(encoder, corruption=(0.0, 0.0), disturbed_modalities=(0,),
+                           n_derangements=1, modality_dropout=0.0, noise=0.0, seed=0,
+                           partial_share=0.5)

@@ -1,0 +1,96 @@
+"""Data-parallel training: the training module of one process among several.
+
+Every process (rank) runs :class:`DataParallelModule` on its equal share of each global
+batch (:class:`~sktnce._skorch.SliceBatchIterator` with ``rank`` and ``world_size``). The
+modality encoders run on the share alone; their embeddings are gathered with gradients
+(:mod:`sktnce._distributed`), so that each rank's k-disturbed tuples take their swapped
+modality from any row of the global batch, by a derangement every rank draws alike. Each
+rank's anchors are its own rows and their candidates every rank's: the loss of a rank is
+its anchors' share of the single-process loss of the global batch, and the mean of the
+ranks' gradients (as ``DistributedDataParallel`` averages them) is the single-process
+gradient.
+"""
+
+import torch
+
+from ._augment import random_derangement
+from ._distributed import first_row, gather_rows, rank_and_world_size
+from ._network import TupleInfoNCEModule
+
+__all__ = ["DataParallelModule"]
+
+
+class DataParallelModule(TupleInfoNCEModule):
+    """:class:`~sktnce._network.TupleInfoNCEModule` on one rank's share of a global batch.
+
+    The corruption and modality dropout of a rank's rows are drawn from its own generator
+    (seeded by ``seed`` and its rank), the derangements of the k-disturbed tuples from one
+    that every rank seeds alike. A corrupted feature's replacement comes from the rank's
+    share, not the global batch. Partial-tuple batches, which keep only the rows holding a
+    modality (so that the shares would differ in size), are refused.
+
+    Parameters are :class:`~sktnce._network.TupleInfoNCEModule`'s.
+    """
+
+    def __init__(self, encoder, *, corruption, disturbed_modalities, n_derangements,
+                 modality_dropout, noise, seed, partial_share=0.0):
+        if partial_share > 0:
+            raise ValueError("Data-parallel training does not take partial-tuple batches: set "
+                             f"partial_share=0 (got {partial_share}).")
+        super().__init__(encoder, corruption=corruption,
+                         disturbed_modalities=disturbed_modalities,
+                         n_derangements=n_derangements, modality_dropout=modality_dropout,
+                         noise=noise, seed=seed, partial_share=partial_share)
+        self._shared_generator = None
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_shared_generator"] = None
+        return state
+
+    @property
+    def generator(self):
+        """This rank's generator: its corruption and modality dropout."""
+        device = self.device
+        if self._generator is None or self._generator.device != device:
+            rank, _ = rank_and_world_size()
+            seed = int(torch.randint(2**62, (1,), generator=torch.Generator().manual_seed(
+                self.seed + rank)))
+            self._generator = torch.Generator(device=device).manual_seed(seed)
+        return self._generator
+
+    @property
+    def shared_generator(self):
+        """The generator every rank seeds alike: the derangements of the global batch."""
+        device = self.device
+        if self._shared_generator is None or self._shared_generator.device != device:
+            self._shared_generator = torch.Generator(device=device).manual_seed(self.seed)
+        return self._shared_generator
+
+    def _project_with_disturbed(self, embeddings, absent):
+        """As the single-process module's, for this rank's rows of the global batch."""
+        n_local = absent.shape[0]
+        mine = slice(first_row(n_local), first_row(n_local) + n_local)
+        everyone = gather_rows(embeddings)
+        # all_gather carries no bool under every backend: as bytes, and back.
+        everyone_absent = gather_rows(absent.to(torch.uint8)).bool()
+        n_rows = everyone_absent.shape[0]
+        swaps = [(k, random_derangement(n_rows, generator=self.shared_generator,
+                                        device=absent.device))
+                 for k in self.disturbed_modalities for _ in range(self.n_derangements)]
+        projected = self.encoder.project_with_swaps(everyone, swaps, rows=mine)
+        shape = (len(self.disturbed_modalities), self.n_derangements, n_local)
+        disturbed = projected[1:].reshape(*shape, projected.shape[-1])
+        n_present = (~everyone_absent[mine]).sum(dim=1)
+        mask = torch.stack([
+            ~(everyone_absent[mine, k] & everyone_absent[perm[mine], k])
+            & (n_present - (~everyone_absent[mine, k]).long() > 0)
+            for k, perm in swaps
+        ]).view(shape) if swaps else absent.new_zeros(shape)
+        return projected[0], disturbed, mask
+
+    def forward(self, x, missing, labels=None):
+        outputs = super().forward(x, missing, labels)
+        return outputs._replace(candidates1=gather_rows(outputs.z1),
+                                candidates2=gather_rows(outputs.z2),
+                                first_row=first_row(len(outputs.z1)))
