@@ -15,7 +15,7 @@ import torch
 
 from ._augment import random_derangement
 from ._distributed import first_row, gather_rows, rank_and_world_size
-from ._network import TupleInfoNCEModule
+from ._network import TupleInfoNCEModule, disturbed_mask, generator_on
 
 __all__ = ["DataParallelModule"]
 
@@ -51,20 +51,16 @@ class DataParallelModule(TupleInfoNCEModule):
     @property
     def generator(self):
         """This rank's generator: its corruption and modality dropout."""
-        device = self.device
-        if self._generator is None or self._generator.device != device:
-            rank, _ = rank_and_world_size()
-            seed = int(torch.randint(2**62, (1,), generator=torch.Generator().manual_seed(
-                self.seed + rank)))
-            self._generator = torch.Generator(device=device).manual_seed(seed)
+        rank, _ = rank_and_world_size()
+        # Not seed + rank: that would be rank 0's seed in the fit seeded one higher.
+        self._generator = generator_on(self._generator, self.device,
+                                       self.seed + 1_000_003 * rank)
         return self._generator
 
     @property
     def shared_generator(self):
         """The generator every rank seeds alike: the derangements of the global batch."""
-        device = self.device
-        if self._shared_generator is None or self._shared_generator.device != device:
-            self._shared_generator = torch.Generator(device=device).manual_seed(self.seed)
+        self._shared_generator = generator_on(self._shared_generator, self.device, self.seed)
         return self._shared_generator
 
     def _project_with_disturbed(self, embeddings, absent):
@@ -81,13 +77,7 @@ class DataParallelModule(TupleInfoNCEModule):
         projected = self.encoder.project_with_swaps(everyone, swaps, rows=mine)
         shape = (len(self.disturbed_modalities), self.n_derangements, n_local)
         disturbed = projected[1:].reshape(*shape, projected.shape[-1])
-        n_present = (~everyone_absent[mine]).sum(dim=1)
-        mask = torch.stack([
-            ~(everyone_absent[mine, k] & everyone_absent[perm[mine], k])
-            & (n_present - (~everyone_absent[mine, k]).long() > 0)
-            for k, perm in swaps
-        ]).view(shape) if swaps else absent.new_zeros(shape)
-        return projected[0], disturbed, mask
+        return projected[0], disturbed, disturbed_mask(everyone_absent, swaps, shape, mine)
 
     def forward(self, x, missing, labels=None):
         outputs = super().forward(x, missing, labels)

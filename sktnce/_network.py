@@ -10,7 +10,8 @@ from torch.nn import functional as F
 from ._augment import corrupt, partial_views, random_derangement
 from ._embeddings import PiecewiseLinearEmbedding, build_numeric_embedding
 
-__all__ = ["Architecture", "TrainingOutputs", "TupleEncoder", "TupleInfoNCEModule"]
+__all__ = ["Architecture", "TrainingOutputs", "TupleEncoder", "TupleInfoNCEModule",
+           "disturbed_mask", "generator_on"]
 
 
 class Architecture(NamedTuple):
@@ -247,6 +248,28 @@ class TupleEncoder(nn.Module):
         return self.fuse(self.embed(self.blocks(x), absent))
 
 
+def generator_on(generator, device, seed):
+    """``generator`` where it lives on ``device``, else a new one there seeded by ``seed``
+    (created on demand: a module moved to another device starts again from its seed)."""
+    if generator is None or generator.device != device:
+        generator = torch.Generator(device=device).manual_seed(seed)
+    return generator
+
+
+def disturbed_mask(absent, swaps, shape, rows=slice(None)):
+    """Which k-disturbed tuples of ``rows`` exist, shaped ``shape`` (K', R, n): not where
+    modality k is absent both in the row and in its donor (``perm`` of each ``(k, perm)``
+    of ``swaps``), nor where the row holds nothing but k; ``absent`` (B, K) is the batch's."""
+    if not swaps:
+        return absent.new_zeros(shape)
+    mine = absent[rows]
+    n_present = (~mine).sum(dim=1)
+    return torch.stack([
+        ~(mine[:, k] & absent[perm[rows], k]) & (n_present - (~mine[:, k]).long() > 0)
+        for k, perm in swaps
+    ]).view(shape)
+
+
 class TupleInfoNCEModule(nn.Module):
     """Training module: two augmented views of a batch, plus the disturbed tuples.
 
@@ -315,9 +338,7 @@ class TupleInfoNCEModule(nn.Module):
 
     @property
     def generator(self):
-        device = self.device
-        if self._generator is None or self._generator.device != device:
-            self._generator = torch.Generator(device=device).manual_seed(self.seed)
+        self._generator = generator_on(self._generator, self.device, self.seed)
         return self._generator
 
     def _corrupt(self, block, k):
@@ -372,12 +393,7 @@ class TupleInfoNCEModule(nn.Module):
         leading = projected.shape[:-3]
         shape = (len(self.disturbed_modalities), self.n_derangements, n_rows)
         disturbed = projected[..., 1:, :, :].reshape(*leading, *shape, projected.shape[-1])
-        n_present = (~absent).sum(dim=1)
-        mask = torch.stack([
-            ~(absent[:, k] & absent[perm, k]) & (n_present - (~absent[:, k]).long() > 0)
-            for k, perm in swaps
-        ]).view(shape) if swaps else absent.new_zeros(shape)
-        return projected[..., 0, :, :], disturbed, mask
+        return projected[..., 0, :, :], disturbed, disturbed_mask(absent, swaps, shape)
 
     def _batch_plan(self, missing):
         """The kind of this batch: absent masks of both views, and the rows kept."""

@@ -1,6 +1,8 @@
 """The collectives of data-parallel training on 2 CPU processes (gloo), against one process
 on the whole batch. One spawn runs every check, so that the suite pays for it once."""
 
+import time
+
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -100,11 +102,40 @@ def _worker(rank, init_file, out):
         dist.destroy_process_group()
 
 
+#: Seconds a spawn may take before the test fails: a hung collective fails, never hangs CI.
+JOIN_TIMEOUT = 120
+
+
+def _run(worker, *args):
+    """``worker`` on ``WORLD_SIZE`` spawned processes, joined with ``JOIN_TIMEOUT``; a rank's
+    exception is raised here (torch terminates the other ranks)."""
+    context = mp.spawn(worker, args=args, nprocs=WORLD_SIZE, join=False)
+    deadline = time.monotonic() + JOIN_TIMEOUT
+    while not context.join(timeout=1):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail(f"the ranks did not finish in {JOIN_TIMEOUT} s")
+
+
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
     out = tmp_path_factory.mktemp("ranks")
-    mp.spawn(_worker, args=(str(out / "init"), str(out)), nprocs=WORLD_SIZE, join=True)
+    _run(_worker, str(out / "init"), str(out))
     return [torch.load(out / f"{rank}.pt") for rank in range(WORLD_SIZE)]
+
+
+def _failing_worker(rank, init_file):
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
+                            world_size=WORLD_SIZE)
+    if rank == 1:
+        raise RuntimeError("rank 1 failed")
+    gather_rows(torch.ones(2, 2))  # rank 0 waits on rank 1 here
+
+
+def test_a_rank_that_raises_surfaces_in_the_caller_without_a_hang(tmp_path):
+    with pytest.raises(mp.ProcessRaisedException, match="rank 1 failed"):
+        _run(_failing_worker, str(tmp_path / "init"))
 
 
 def test_one_process_is_the_identity():
