@@ -9,15 +9,28 @@ rank's anchors are its own rows and their candidates every rank's: the loss of a
 its anchors' share of the single-process loss of the global batch, and the mean of the
 ranks' gradients (as ``DistributedDataParallel`` averages them) is the single-process
 gradient.
+
+:func:`train_rank` is one rank's fit: the gradients are averaged over the ranks after every
+backward pass, by :class:`AverageGradients`, before the optimizer's step.
 """
 
+import dataclasses
+
 import torch
+from skorch.callbacks import Callback
 
 from ._augment import random_derangement
-from ._distributed import first_row, gather_rows, rank_and_world_size
+from ._distributed import (
+    average_gradients,
+    first_row,
+    gather_rows,
+    mean_over_ranks,
+    rank_and_world_size,
+)
 from ._network import TupleInfoNCEModule, disturbed_mask, generator_on
+from ._training import bins_reference, build_fusion_net, fit_net, reconstruction_units
 
-__all__ = ["DataParallelModule"]
+__all__ = ["AverageGradients", "DataParallelModule", "train_rank"]
 
 
 class DataParallelModule(TupleInfoNCEModule):
@@ -84,3 +97,42 @@ class DataParallelModule(TupleInfoNCEModule):
         return outputs._replace(candidates1=gather_rows(outputs.z1),
                                 candidates2=gather_rows(outputs.z2),
                                 first_row=first_row(len(outputs.z1)))
+
+
+class AverageGradients(Callback):
+    """After every backward pass, each gradient becomes its mean over the ranks (as
+    ``DistributedDataParallel`` averages them), so that every rank takes the same step and
+    the weights stay equal on every rank.
+
+    Not ``DistributedDataParallel`` itself: it would wrap the module that skorch and the
+    fitted estimator address, and it fails on parameters that a step leaves without a
+    gradient (an absent embedding, a modality's head), which this training meets by design.
+    A non-finite averaged gradient stops every rank alike, where a non-finite loss on one
+    rank alone would stop that rank and leave the others waiting.
+    """
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        if not average_gradients(p for _, p in named_parameters):
+            raise FloatingPointError(
+                f"The TupleInfoNCE gradient became non-finite in epoch {len(net.history)} "
+                "on some process; training stopped. Try a lower lr, a higher temperature, "
+                "or check the inputs for extreme values.")
+
+
+def train_rank(config, encoded, setting, seeds, *, widths):
+    """This rank's part of a data-parallel fit on the whole ``encoded`` table (every rank
+    holds it, alike): ``(the encoder's state dict, the epochs' mean losses)``, alike on
+    every rank. The configuration's net is built as for one process, with
+    :class:`DataParallelModule` as its training module, this rank's share of every global
+    batch, and its gradients averaged; the progress bar is rank 0's alone."""
+    rank, world_size = rank_and_world_size()
+    config = dataclasses.replace(config, training_module=DataParallelModule,
+                                 verbose=config.verbose if rank == 0 else 0)
+    net = build_fusion_net(config, widths, setting, seeds,
+                           scales=reconstruction_units(config, encoded, widths),
+                           reference=bins_reference(config, encoded, None),
+                           callbacks=[("average_gradients", AverageGradients())])
+    net.set_params(iterator_train__rank=rank, iterator_train__world_size=world_size)
+    losses = fit_net(net, encoded, on_interrupt="raise")
+    # Each rank's loss is its anchors' share: the whole batch's loss is their mean.
+    return net.module_.encoder.state_dict(), mean_over_ranks(losses)

@@ -14,7 +14,8 @@ Without an initialised process group every function is the identity of one proce
 import torch
 from torch import distributed as dist
 
-__all__ = ["check_equal_shares", "first_row", "gather_rows", "rank_and_world_size"]
+__all__ = ["all_ranks", "average_gradients", "broadcast_from_first", "check_equal_shares", "first_row",
+           "gather_rows", "mean_over_ranks", "rank_and_world_size"]
 
 
 def rank_and_world_size(group=None):
@@ -25,6 +26,11 @@ def rank_and_world_size(group=None):
     return dist.get_rank(group), dist.get_world_size(group)
 
 
+def _on_backend(tensor, group):
+    """``tensor`` where the group's backend takes it: NCCL only takes CUDA tensors."""
+    return tensor.cuda() if dist.get_backend(group) == dist.Backend.NCCL else tensor
+
+
 def check_equal_shares(n_rows, group=None):
     """Raise ValueError, on every rank alike, unless every rank holds ``n_rows`` rows.
 
@@ -32,18 +38,22 @@ def check_equal_shares(n_rows, group=None):
     repeated rows would contrast rows with copies of themselves (false negatives): the
     shares are checked instead, with one small all_gather of their sizes.
     """
-    _, world_size = rank_and_world_size(group)
-    if world_size == 1:
-        return
-    mine = torch.tensor([n_rows], dtype=torch.int64)
-    if dist.get_backend(group) == dist.Backend.NCCL:
-        mine = mine.cuda()
-    sizes = [torch.empty_like(mine) for _ in range(world_size)]
-    dist.all_gather(sizes, mine, group=group)
-    sizes = [int(size) for size in sizes]
+    sizes = [int(size) for size, in all_ranks([n_rows], group)]
     if len(set(sizes)) > 1:
         raise ValueError(f"Every process must hold the same number of rows of a batch; they "
                          f"hold {sizes} (rank by rank).")
+
+
+def all_ranks(values, group=None):
+    """Every rank's list of floats (equally long on every rank), in rank order: what each
+    rank decides from them, it decides alike."""
+    _, world_size = rank_and_world_size(group)
+    if world_size == 1:
+        return [list(values)]
+    mine = _on_backend(torch.tensor(values, dtype=torch.float64), group)
+    gathered = [torch.empty_like(mine) for _ in range(world_size)]
+    dist.all_gather(gathered, mine, group=group)
+    return [part.tolist() for part in gathered]
 
 
 class _GatherRows(torch.autograd.Function):
@@ -85,3 +95,60 @@ def first_row(n_rows, group=None):
     """The row of the gathered batch where this rank's ``n_rows`` rows begin."""
     rank, _ = rank_and_world_size(group)
     return rank * n_rows
+
+
+def average_gradients(parameters, group=None):
+    """Replace every parameter's gradient by its mean over the ranks, in one all_reduce.
+
+    A parameter that no rank's loss reached keeps no gradient (Adam then leaves it alone, as
+    in one process); one that some rank's loss reached gets zeros where it had none, then
+    the mean. Returns whether every averaged gradient is finite, alike on every rank.
+    """
+    parameters = list(parameters)
+    _, world_size = rank_and_world_size(group)
+    if world_size == 1 or not parameters:
+        return all(bool(torch.isfinite(p.grad).all()) for p in parameters
+                   if p.grad is not None)
+    device = parameters[0].device
+    reached = _on_backend(torch.tensor([p.grad is not None for p in parameters],
+                                       dtype=torch.int32, device=device), group)
+    dist.all_reduce(reached, group=group)
+    averaged = [p for p, n in zip(parameters, reached.tolist()) if n > 0]
+    for p in averaged:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    flat = _on_backend(torch.cat([p.grad.reshape(-1) for p in averaged]), group)
+    dist.all_reduce(flat, group=group)
+    flat /= world_size
+    for p, part in zip(averaged, torch.split(flat, [p.numel() for p in averaged])):
+        p.grad.copy_(part.view_as(p.grad))
+    return bool(torch.isfinite(flat).all())
+
+
+def mean_over_ranks(values, group=None):
+    """The mean over the ranks of a list of floats (equally long on every rank), as a list."""
+    every = all_ranks(values, group)
+    return [sum(column) / len(every) for column in zip(*every)]
+
+
+def broadcast_from_first(make, group=None):
+    """``make()`` called on rank 0 alone, its result handed to every rank (pickled).
+
+    An exception on rank 0 is raised on every rank, so that none waits for what never comes:
+    rank 0 raises its own, the others a RuntimeError naming it.
+    """
+    rank, world_size = rank_and_world_size(group)
+    if world_size == 1:
+        return make()
+    box = [None, None]
+    if rank == 0:
+        try:
+            box[0] = make()
+        except Exception as error:
+            box[1] = f"{type(error).__name__}: {error}"
+            dist.broadcast_object_list(box, src=0, group=group)
+            raise
+    dist.broadcast_object_list(box, src=0, group=group)
+    if box[1] is not None:
+        raise RuntimeError(f"Rank 0 failed, so this rank stops too: {box[1]}")
+    return box[0]

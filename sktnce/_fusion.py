@@ -20,6 +20,7 @@ from sklearn.utils.validation import _check_feature_names_in, _num_samples, chec
 from ._discrimination import CrossModalScoringMixin
 from ._embeddings import NUMERIC_EMBEDDINGS
 from ._labels import encode_labels
+from ._launch import PROCESS_GROUP, check_data_parallel, fit_input_once, train_data_parallel
 from ._modalities import Preprocessing, check_modalities, encode_input, fit_input
 from ._network import TupleInfoNCEModule
 from ._setting import FitSeeds, Setting, resolve_setting
@@ -105,6 +106,10 @@ def _fitted_state(fusion, X, y):
     names = previous.preprocessing.names if previous else [spec[0] for spec in specs]
     setting = resolve_setting(fusion.alpha, fusion.corruption, names)
     config = TrainingConfig.from_estimator(fusion)
+    data_parallel = fusion.n_processes != 1
+    if data_parallel:
+        check_data_parallel(fusion.n_processes, config, warm_start=fusion.warm_start,
+                            n_rows=_num_samples(X))
     labels = None
     if config.supervision is not None:
         labels = encode_labels(y, _num_samples(X), owner=type(fusion).__name__,
@@ -117,11 +122,17 @@ def _fitted_state(fusion, X, y):
                                 0 if labels is None else labels.n_classes))
         preprocessing = previous.preprocessing
         encoded = encode_input(fusion, preprocessing, X, config.device)
+    elif fusion.n_processes == PROCESS_GROUP:
+        preprocessing, encoded = fit_input_once(fusion, specs, X, config.device)
     else:
         preprocessing, encoded = fit_input(fusion, specs, X, config.device)
-    training = train(config, encoded, setting, FitSeeds.draw(fusion.random_state),
-                     widths=preprocessing.widths, labels=labels,
-                     start=previous.training if previous else None)
+    seeds = FitSeeds.draw(fusion.random_state)
+    if data_parallel:
+        training = train_data_parallel(fusion.n_processes, config, encoded, setting, seeds,
+                                       widths=preprocessing.widths)
+    else:
+        training = train(config, encoded, setting, seeds, widths=preprocessing.widths,
+                         labels=labels, start=previous.training if previous else None)
     classes = labels.classes if labels is not None else getattr(previous, "classes", None)
     return FusionState(preprocessing, setting, training, classes)
 
@@ -154,6 +165,7 @@ _PARAMETER_CONSTRAINTS = {
     "warm_start": ["boolean"],
     "random_state": ["random_state"],
     "device": [str, torch.device],
+    "n_processes": [Interval(Integral, 1, None, closed="left"), StrOptions({PROCESS_GROUP})],
     "verbose": ["verbose"],
 }
 
@@ -164,6 +176,27 @@ def _feature_names(prefix, architecture, modalities):
     names += [f"{prefix}_{modality}{j}" for modality in modalities
               for j in range(architecture.embedding_dim)]
     return np.asarray(names, dtype=object)
+
+
+def _install_state(fusion, state):
+    """Make ``fusion`` the fitted estimator that the :class:`FusionState` ``state``
+    describes."""
+    preprocessing, setting, training = state.preprocessing, state.setting, state.training
+    fusion._preprocessing = preprocessing
+    fusion.modalities_ = [(name, transformer, columns)
+                          for name, transformer, columns, _ in preprocessing.plan]
+    fusion.output_indices_ = dict(preprocessing.output_indices)
+    training.net.module_.eval()
+    fusion.net_ = training.net
+    fusion.alpha_ = setting.alpha_by_name
+    fusion.corruption_ = dict(setting.corruption)
+    fusion.loss_curve_ = list(training.loss_curve)
+    fusion.n_iter_ = len(fusion.loss_curve_)
+    fusion._eval_seed = training.eval_seed
+    vars(fusion).pop("classes_", None)
+    if state.classes is not None:
+        fusion.classes_ = state.classes
+    return fusion
 
 
 class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator):
@@ -255,6 +288,14 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         Seeds the weights, batches and augmentations. An int gives bit-identical results
         on one CPU for a given ``torch.get_num_threads()``.
     device : {"cpu", "cuda"} or torch.device, default="cpu"
+    n_processes : int or "process_group", default=1
+        Data-parallel training: every global batch of ``batch_size`` rows is shared among
+        the processes, which contrast their rows against the whole batch's. An int above 1
+        starts that many local processes (CPU cores, or one CUDA device each); run the
+        script's entry under ``if __name__ == "__main__":``. ``"process_group"``: this
+        process is one rank of an initialised torch.distributed group (torchrun, Ray
+        Train), and every rank calls ``fit`` on the same table. Unsupervised fits only; the
+        user guide's "One fit on many processes" says when it pays.
     verbose : int, default=0
         Above 0, a progress bar over epochs.
 
@@ -335,6 +376,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         warm_start=False,
         random_state=None,
         device="cpu",
+        n_processes=1,
         verbose=0,
     ):
         self.modalities = modalities
@@ -364,6 +406,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
+        self.n_processes = n_processes
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -402,22 +445,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
     def _set_state(self, state):
         """Hook: make this estimator the fitted one that ``state`` describes (its net in
         eval mode), for :meth:`fit`, the search's candidates and :func:`sktnce.load`."""
-        preprocessing, setting, training = state.preprocessing, state.setting, state.training
-        self._preprocessing = preprocessing
-        self.modalities_ = [(name, transformer, columns)
-                            for name, transformer, columns, _ in preprocessing.plan]
-        self.output_indices_ = dict(preprocessing.output_indices)
-        training.net.module_.eval()
-        self.net_ = training.net
-        self.alpha_ = setting.alpha_by_name
-        self.corruption_ = dict(setting.corruption)
-        self.loss_curve_ = list(training.loss_curve)
-        self.n_iter_ = len(self.loss_curve_)
-        self._eval_seed = training.eval_seed
-        vars(self).pop("classes_", None)
-        if state.classes is not None:
-            self.classes_ = state.classes
-        return self
+        return _install_state(self, state)
 
     def transform(self, X):
         """Return the fused representation of each row.

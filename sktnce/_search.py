@@ -175,6 +175,10 @@ def _checked_inputs(search, X, y):
     searched = _check_search(search.search, search.estimator)
     template = clone(search.estimator)
     template._validate_params()
+    if template.n_processes != 1:
+        raise ValueError("TupleInfoNCESearch trains each candidate in one process (its "
+                         "n_jobs and backend spread the candidates): set the estimator's "
+                         f"n_processes=1 (got {template.n_processes!r}).")
     specs = check_modalities(template.modalities)
     setting = resolve_setting(template.alpha, template.corruption, [s[0] for s in specs])
     base = int(check_random_state(search.random_state).randint(np.iinfo(np.int32).max))

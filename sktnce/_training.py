@@ -237,14 +237,15 @@ def load_optimizer_state(net, optimizer_state, lr):
 
 def build_fusion_net(config, widths, setting, seeds, *, max_epochs=None, rows=None,
                      initial_state=None, optimizer_state=None, scales=None, n_classes=0,
-                     architecture=None, reference=None):
+                     architecture=None, reference=None, callbacks=()):
     """The net of one fusion: its encoder (seeded, or ``initial_state``), its training
     module with ``setting``, its criterion. A seeded encoder's numeric embeddings learn
     their bins from the ``reference`` rows (an :class:`EncodedTable`), where given.
 
     The encoder's ``architecture`` is the configuration's for ``widths`` and ``n_classes``
     unless given (a loaded model's, read from its file). ``optimizer_state`` (an Adam state
-    dict) returns the net initialised, with it loaded.
+    dict) returns the net initialised, with it loaded. ``callbacks`` follow the standard
+    ones (:func:`build_net`).
     """
     if architecture is None:
         architecture = config.architecture(widths, n_classes)
@@ -259,7 +260,7 @@ def build_fusion_net(config, widths, setting, seeds, *, max_epochs=None, rows=No
     )
     net = build_net(config, module, setting.criterion_alpha, widths=widths,
                     shuffle_seed=seeds.shuffle, max_epochs=max_epochs, rows=rows,
-                    scales=scales)
+                    scales=scales, callbacks=callbacks)
     if optimizer_state is not None:
         load_optimizer_state(net, optimizer_state, config.lr)
     return net

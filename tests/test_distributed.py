@@ -1,19 +1,28 @@
 """The collectives of data-parallel training on 2 CPU processes (gloo), against one process
 on the whole batch. One spawn runs every check, so that the suite pays for it once."""
 
-import time
-
 import pytest
 import torch
 import torch.multiprocessing as mp
 from torch import distributed as dist
 
-from sktnce._distributed import check_equal_shares, first_row, gather_rows, rank_and_world_size
+from sktnce._distributed import (
+    all_ranks,
+    average_gradients,
+    broadcast_from_first,
+    check_equal_shares,
+    first_row,
+    gather_rows,
+    mean_over_ranks,
+    rank_and_world_size,
+)
 from sktnce._data_parallel import DataParallelModule
 from sktnce._loss import training_loss, tuple_infonce_loss
 from sktnce._network import Architecture, TupleInfoNCEModule
 
-WORLD_SIZE, ROWS, WIDTH = 2, 4, 3
+from .ranks import WORLD_SIZE, run_ranks
+
+ROWS, WIDTH = 4, 3
 ALPHA, TEMPERATURE = [0.5, 0.3, 0.2], 0.2
 
 
@@ -87,11 +96,24 @@ def _worker(rank, init_file, out):
         # The training module's loss and gradients: each rank's share of the global batch,
         # its encoder's gradients averaged over the ranks as DistributedDataParallel does.
         x, missing, encoder = _table()
-        loss, grads = _training_step(DataParallelModule, x[mine], missing[mine], encoder)
-        for grad in grads:
-            dist.all_reduce(grad)
-            grad /= WORLD_SIZE
-        results["module_loss"], results["module_grads"] = loss, grads
+        results["module_loss"], _ = _training_step(DataParallelModule, x[mine], missing[mine],
+                                                   encoder)
+        results["finite"] = average_gradients(encoder.parameters())
+        results["module_grads"] = [p.grad for p in encoder.parameters()]
+        # A gradient that one rank's loss reached, and one that none did.
+        reached, unreached = torch.zeros(2, requires_grad=True), torch.zeros(2,
+                                                                             requires_grad=True)
+        if rank == 0:
+            reached.grad = torch.ones(2)
+        average_gradients([reached, unreached])
+        results["reached"], results["unreached"] = reached.grad, unreached.grad
+        results["mean"] = mean_over_ranks([float(rank), 2.0 * rank])
+        results["all_ranks"] = all_ranks([float(rank)])
+        results["broadcast"] = broadcast_from_first(lambda: {"made on": rank})
+        try:
+            broadcast_from_first(_fail_on_rank_0)
+        except (RuntimeError, ValueError) as error:
+            results["broadcast_error"] = f"{type(error).__name__}: {error}"
         # Unequal shares: an error on every rank, not a hang.
         try:
             check_equal_shares(ROWS + rank)
@@ -102,26 +124,14 @@ def _worker(rank, init_file, out):
         dist.destroy_process_group()
 
 
-#: Seconds a spawn may take before the test fails: a hung collective fails, never hangs CI.
-JOIN_TIMEOUT = 120
-
-
-def _run(worker, *args):
-    """``worker`` on ``WORLD_SIZE`` spawned processes, joined with ``JOIN_TIMEOUT``; a rank's
-    exception is raised here (torch terminates the other ranks)."""
-    context = mp.spawn(worker, args=args, nprocs=WORLD_SIZE, join=False)
-    deadline = time.monotonic() + JOIN_TIMEOUT
-    while not context.join(timeout=1):
-        if time.monotonic() > deadline:
-            for process in context.processes:
-                process.kill()
-            pytest.fail(f"the ranks did not finish in {JOIN_TIMEOUT} s")
+def _fail_on_rank_0():
+    raise ValueError("a bad table")
 
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
     out = tmp_path_factory.mktemp("ranks")
-    _run(_worker, str(out / "init"), str(out))
+    run_ranks(_worker, str(out / "init"), str(out))
     return [torch.load(out / f"{rank}.pt") for rank in range(WORLD_SIZE)]
 
 
@@ -135,7 +145,7 @@ def _failing_worker(rank, init_file):
 
 def test_a_rank_that_raises_surfaces_in_the_caller_without_a_hang(tmp_path):
     with pytest.raises(mp.ProcessRaisedException, match="rank 1 failed"):
-        _run(_failing_worker, str(tmp_path / "init"))
+        run_ranks(_failing_worker, str(tmp_path / "init"))
 
 
 def test_one_process_is_the_identity():
@@ -144,6 +154,11 @@ def test_one_process_is_the_identity():
     assert gather_rows(x) is x
     assert first_row(3) == 0
     check_equal_shares(3)
+    assert mean_over_ranks([1.0, 2.0]) == [1.0, 2.0]
+    assert broadcast_from_first(lambda: "made") == "made"
+    weight = torch.zeros(2, requires_grad=True)
+    weight.grad = torch.tensor([1.0, float("nan")])
+    assert average_gradients([weight]) is False
 
 
 def test_the_gather_returns_every_rank_in_order_and_sums_the_gradients(ranks):
@@ -167,6 +182,23 @@ def test_loss_and_gradients_on_two_ranks_equal_one_process_on_the_whole_batch(ra
     for position, dim in enumerate((0, 0, 2)):  # anchor, positive, disturbed rows
         shares = torch.cat([r["grads"][position] for r in ranks], dim=dim)
         torch.testing.assert_close(shares, whole[position])
+
+
+def test_a_gradient_some_rank_reached_is_averaged_and_one_none_reached_stays_none(ranks):
+    for r in ranks:
+        assert r["finite"] is True
+        torch.testing.assert_close(r["reached"], torch.full((2,), 0.5))
+        assert r["unreached"] is None
+
+
+def test_means_gathers_and_broadcasts_agree_on_every_rank(ranks):
+    for r in ranks:
+        assert r["mean"] == [0.5, 1.0]
+        assert r["all_ranks"] == [[0.0], [1.0]]
+        assert r["broadcast"] == {"made on": 0}
+    assert ranks[0]["broadcast_error"] == "ValueError: a bad table"
+    assert ranks[1]["broadcast_error"] == ("RuntimeError: Rank 0 failed, so this rank stops "
+                                           "too: ValueError: a bad table")
 
 
 def test_unequal_shares_are_an_error_on_every_rank(ranks):

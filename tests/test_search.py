@@ -268,6 +268,7 @@ def test_not_fitted(modalities, data):
          "score_chunk_size=16"),  # 3 of 8 rows
         ({"scoring": 3}, ValueError, "scoring"),
         ({"estimator": TupleInfoNCEFusion(lr_schedule="one_cycle")}, ValueError, "one_cycle"),
+        ({"estimator": TupleInfoNCEFusion(n_processes=2)}, ValueError, "n_processes=1"),
     ],
 )
 def test_bad_parameters_fail_before_training(data, modalities, monkeypatch, params, error,

@@ -1,0 +1,145 @@
+"""Data-parallel fits (``n_processes``) on 2 CPU processes under gloo: started by the fusion
+itself, or as ranks of a process group that exists, against one process on the same
+batches."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from joblib import Parallel, delayed
+from sklearn.preprocessing import StandardScaler
+from torch import distributed as dist
+
+from sktnce import TupleInfoNCEFusion, load, save
+from sktnce.datasets import make_multimodal_classification
+from sktnce._network import TupleInfoNCEModule
+
+from .ranks import WORLD_SIZE, run_ranks
+
+#: Without corruption or modality dropout, both ranks see the views one process sees.
+NO_AUGMENTATION = {"corruption": 0.0, "modality_dropout": 0.0}
+
+
+def _table(n_samples=128, random_state=0):
+    X, _, columns = make_multimodal_classification(n_samples=n_samples,
+                                                   random_state=random_state)
+    return X, [(name, StandardScaler(), cols) for name, cols in columns.items()]
+
+
+def _fusion(modalities, **params):
+    return TupleInfoNCEFusion(**{"modalities": modalities, "n_components": 4,
+                                 "embedding_dim": 8, "hidden_dim": 8, "projection_dim": 8,
+                                 "batch_size": 32, "max_epochs": 3, "random_state": 0,
+                                 **params})
+
+
+def _weights(fusion):
+    return torch.cat([p.detach().flatten() for p in fusion.net_.module_.encoder.parameters()])
+
+
+@pytest.fixture(scope="module")
+def one_and_two():
+    """The same fit (no augmentation) in one process and on 2 local processes."""
+    X, modalities = _table()
+    return (X, _fusion(modalities, **NO_AUGMENTATION).fit(X),
+            _fusion(modalities, **NO_AUGMENTATION, n_processes=2).fit(X))
+
+
+def test_two_local_processes_train_the_weights_of_one_process(one_and_two):
+    _, one, two = one_and_two
+    torch.testing.assert_close(_weights(two), _weights(one), rtol=0, atol=1e-4)
+    np.testing.assert_allclose(two.loss_curve_, one.loss_curve_, rtol=1e-5)
+    assert two.n_iter_ == 3
+
+
+def test_the_fitted_estimator_needs_no_process_group(one_and_two, tmp_path):
+    X, one, two = one_and_two
+    assert not dist.is_initialized()
+    assert type(two.net_.module_) is TupleInfoNCEModule
+    np.testing.assert_allclose(two.transform(X), one.transform(X), atol=1e-3)
+    restored = pickle.loads(pickle.dumps(two))
+    np.testing.assert_array_equal(restored.transform(X), two.transform(X))
+    save(two, tmp_path / "two.skt")
+    np.testing.assert_array_equal(load(tmp_path / "two.skt").transform(X), two.transform(X))
+    assert 0 <= two.score(X) <= 1
+
+
+def test_a_seeded_data_parallel_fit_repeats_bit_for_bit():
+    X, modalities = _table(n_samples=64)
+    first, second = (_fusion(modalities, n_processes=2, max_epochs=2).fit(X)
+                     for _ in range(2))
+    assert torch.equal(_weights(first), _weights(second))
+
+
+def test_a_failing_rank_fails_the_fit_and_leaves_the_estimator_unfitted():
+    X, modalities = _table(n_samples=64)
+    fusion = _fusion(modalities, n_processes=2, lr=1e30, max_epochs=2)
+    with pytest.raises(Exception, match="non-finite"):
+        fusion.fit(X)
+    assert not hasattr(fusion, "net_")
+
+
+def _rank_of_a_group(rank, init_file, out):
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
+                            world_size=WORLD_SIZE)
+    try:
+        X, modalities = _table()
+        fusion = _fusion(modalities, **NO_AUGMENTATION, n_processes="process_group").fit(X)
+        results = {"weights": _weights(fusion), "loss_curve": fusion.loss_curve_}
+        other, _ = _table(random_state=rank)  # rank 1's table is not rank 0's
+        try:
+            _fusion(modalities, n_processes="process_group").fit(other)
+        except ValueError as error:
+            results["error"] = str(error)
+        torch.save(results, f"{out}/{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ranks_of_an_existing_process_group_train_the_weights_of_one_process(one_and_two,
+                                                                             tmp_path):
+    _, one, _ = one_and_two
+    run_ranks(_rank_of_a_group, str(tmp_path / "init"), str(tmp_path))
+    ranks = [torch.load(tmp_path / f"{rank}.pt") for rank in range(WORLD_SIZE)]
+    for r in ranks:
+        torch.testing.assert_close(r["weights"], _weights(one), rtol=0, atol=1e-4)
+        np.testing.assert_allclose(r["loss_curve"], one.loss_curve_, rtol=1e-5)
+        assert "every process fits on the same whole table" in r["error"]
+    assert torch.equal(ranks[0]["weights"], ranks[1]["weights"])
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"label_weight": 1.0}, "trains without labels for now"),
+    ({"partial_share": 0.5}, "set partial_share=0"),
+    ({"warm_start": True}, "set warm_start=False"),
+])
+def test_what_a_data_parallel_fit_cannot_train_is_refused_before_training(params, match):
+    X, modalities = _table(n_samples=16)
+    y = np.where(np.arange(16) % 2, 1, 0)
+    with pytest.raises(ValueError, match=match):
+        _fusion(modalities, n_processes=2, **params).fit(X, y)
+
+
+def test_too_few_rows_and_a_missing_process_group_are_refused():
+    X, modalities = _table(n_samples=16)
+    with pytest.raises(ValueError, match="10 processes need at least 20 rows"):
+        _fusion(modalities, n_processes=10).fit(X)
+    with pytest.raises(ValueError, match="none is initialised here"):
+        _fusion(modalities, n_processes="process_group").fit(X)
+    with pytest.raises(ValueError, match="n_processes"):
+        _fusion(modalities, n_processes=0).fit(X)
+
+
+def _fit_in_a_worker(X, modalities):
+    try:
+        _fusion(modalities, n_processes=2).fit(X)
+    except RuntimeError as error:
+        return str(error)
+    return "fitted"
+
+
+def test_starting_processes_inside_a_joblib_worker_is_refused():
+    X, modalities = _table(n_samples=16)
+    message, = Parallel(n_jobs=2)(delayed(_fit_in_a_worker)(X, modalities) for _ in range(1))
+    assert "cannot do inside a joblib or multiprocessing worker" in message
