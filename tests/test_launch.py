@@ -3,6 +3,10 @@ itself, or as ranks of a process group that exists, against one process on the s
 batches."""
 
 import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +147,15 @@ def test_starting_processes_inside_a_joblib_worker_is_refused():
     X, modalities = _table(n_samples=16)
     message, = Parallel(n_jobs=2)(delayed(_fit_in_a_worker)(X, modalities) for _ in range(1))
     assert "cannot do inside a joblib or multiprocessing worker" in message
+
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "docs" / "distributed"
+
+
+def test_the_documented_torchrun_script_runs_as_written(tmp_path):
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    subprocess.run([torchrun, "--standalone", "--nproc-per-node", "2",
+                    str(SCRIPTS / "fit_torchrun.py"), "fusion.skt"], cwd=tmp_path,
+                   check=True, timeout=300, capture_output=True)
+    X, _ = _table()
+    assert load(tmp_path / "fusion.skt").transform(X).shape == (len(X), 32)
