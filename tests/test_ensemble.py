@@ -366,3 +366,43 @@ def test_a_class_weight_dict_weighs_its_classes_and_refuses_unknown_ones(table, 
     with pytest.raises(ValueError, match="not in class_weight|not in classes|class_weight"):
         TupleInfoNCEEnsembleClassifier(fitted.fusion_, fit_fusion=False,
                                        class_weight={99: 2.0}).fit(X, _partial(y))
+
+
+def _labels_of_kind(y, kind):
+    """``y`` (ints) as a label type of scikit-learn's classifiers; with "-1", every third
+    row unlabelled by the integer -1."""
+    text = np.array(list("abcdefgh"), dtype=object)[y]
+    values = {"bool": y < 4, "uint8": y.astype(np.uint8), "str": text}[kind.split()[0]]
+    if "-1" in kind:
+        values = values.astype(object)
+        values[::3] = -1
+    if "list" in kind:
+        return values.tolist()
+    if "categorical" in kind:
+        pd = pytest.importorskip("pandas")
+        return pd.Series(pd.Categorical(values.tolist()))
+    return values
+
+
+@pytest.mark.parametrize("kind", ["bool", "bool with -1", "uint8", "uint8 with -1", "str",
+                                  "str with -1", "str list", "str list with -1",
+                                  "str categorical", "str categorical with -1"])
+def test_class_weight_with_every_label_type(table, fitted, kind):
+    X, y, _ = table
+    y_kind = _labels_of_kind(y, kind)
+    before = pickle.dumps(y_kind)
+    members = [("fused_lr", make_pipeline(StandardScaler(), LogisticRegression()), "fused")]
+    values = [v for v in np.asarray(y_kind, dtype=object).tolist()
+              if not (type(v) is int and v == -1)]
+    first = sorted(set(values))[0]
+    for class_weight in ("balanced", {first: 3.0}):
+        model = TupleInfoNCEEnsembleClassifier(fitted.fusion_, members=members,
+                                               fit_fusion=False, class_weight=class_weight,
+                                               random_state=0).fit(X, y_kind)
+        assert model.classes_.tolist() == sorted(set(values))
+        counts = np.array([values.count(c) for c in model.classes_.tolist()])
+        expected = (counts.sum() / (len(counts) * counts) if class_weight == "balanced"
+                    else np.r_[3.0, np.ones(len(counts) - 1)])
+        np.testing.assert_allclose(model.class_weight_, expected)
+        assert set(model.predict(X).tolist()) <= set(model.classes_.tolist())
+    assert pickle.dumps(y_kind) == before  # the caller's labels are left as they were
