@@ -29,27 +29,18 @@ import numpy as np
 import torch
 import torch.multiprocessing as mp
 from sklearn.metrics import accuracy_score
-from sklearn.preprocessing import StandardScaler
 from torch import distributed as dist
 
 from sktnce import TupleInfoNCEFusion
 from sktnce._distributed import average_gradients, gather_rows
-from sktnce.datasets import make_multimodal_classification
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
 import results_io  # noqa: E402
+from bench_cost import WIDTHS  # noqa: E402
+from bench_cost import _data as throughput_table  # noqa: E402  (bench_cost's table)
 from bench_label_efficiency import linear_probe, paired_splits  # noqa: E402
-
-#: The widths of the throughput table's three modalities.
-WIDTHS = (50, 30, 20)
-
-
-def throughput_table(n_rows, random_state=0):
-    X, _, columns = make_multimodal_classification(
-        n_samples=n_rows, n_features=WIDTHS, random_state=random_state)
-    return X, [(name, StandardScaler(), cols) for name, cols in columns.items()]
 
 
 def fit_seconds(X, modalities, *, n_processes, epochs, batch_size, device):

@@ -1121,6 +1121,17 @@ def section_ensemble():
     return out
 
 
+DATA_PARALLEL = "data_parallel.json"
+
+
+def section_data_parallel():
+    """One fit on several processes (``n_processes``): throughput against one process,
+    what the collectives cost, the probe's accuracy."""
+    if not (RESULTS_DIR / DATA_PARALLEL).exists():
+        return []
+    return ["", "## Data-parallel fits", ""] + transcribed(DATA_PARALLEL)
+
+
 def render_results(table, users):
     out = [
         "# Benchmark results", "",
@@ -1151,6 +1162,7 @@ def render_results(table, users):
     out += ["", "## Cost", ""] + transcribed("cost.json") + [""]
     out += transcribed("disturbed.json") + [""] + transcribed("search_cost.json") + [""]
     out += transcribed("reward.json")
+    out += section_data_parallel()
     return "\n".join(out) + "\n"
 
 

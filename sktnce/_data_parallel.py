@@ -119,20 +119,29 @@ class AverageGradients(Callback):
                 "or check the inputs for extreme values.")
 
 
-def train_rank(config, encoded, setting, seeds, *, widths):
+def train_rank(config, encoded, setting, seeds, *, widths, labels=None):
     """This rank's part of a data-parallel fit on the whole ``encoded`` table (every rank
     holds it, alike): ``(the encoder's state dict, the epochs' mean losses)``, alike on
     every rank. The configuration's net is built as for one process, with
     :class:`DataParallelModule` as its training module, this rank's share of every global
-    batch, and its gradients averaged; the progress bar is rank 0's alone."""
+    batch, and its gradients averaged; the progress bar is rank 0's alone.
+
+    ``labels`` (:class:`~sktnce._labels.Labels`, a target-aware configuration's) travel
+    with the rows. The cross-entropy term of a batch is its labelled rows' sum over all
+    its rows, so each rank's term over its share, averaged over the ranks, is the global
+    batch's; the supervised contrastive term, which contrasts rows of every rank, is
+    refused before training."""
     rank, world_size = rank_and_world_size()
     config = dataclasses.replace(config, training_module=DataParallelModule,
                                  verbose=config.verbose if rank == 0 else 0)
+    supervised = config.supervision is not None
     net = build_fusion_net(config, widths, setting, seeds,
                            scales=reconstruction_units(config, encoded, widths),
                            reference=bins_reference(config, encoded, None),
+                           n_classes=labels.n_classes if supervised else 0,
                            callbacks=[("average_gradients", AverageGradients())])
     net.set_params(iterator_train__rank=rank, iterator_train__world_size=world_size)
-    losses = fit_net(net, encoded, on_interrupt="raise")
+    losses = fit_net(net, encoded, on_interrupt="raise",
+                     labels=labels.codes if supervised else None)
     # Each rank's loss is its anchors' share: the whole batch's loss is their mean.
     return net.module_.encoder.state_dict(), mean_over_ranks(losses)

@@ -123,13 +123,13 @@ def _fitted_state(fusion, X, y):
         preprocessing = previous.preprocessing
         encoded = encode_input(fusion, preprocessing, X, config.device)
     elif fusion.n_processes == PROCESS_GROUP:
-        preprocessing, encoded = fit_input_once(fusion, specs, X, config.device)
+        preprocessing, encoded = fit_input_once(fusion, specs, X, config.device, labels)
     else:
         preprocessing, encoded = fit_input(fusion, specs, X, config.device)
     seeds = FitSeeds.draw(fusion.random_state)
     if data_parallel:
         training = train_data_parallel(fusion.n_processes, config, encoded, setting, seeds,
-                                       widths=preprocessing.widths)
+                                       widths=preprocessing.widths, labels=labels)
     else:
         training = train(config, encoded, setting, seeds, widths=preprocessing.widths,
                          labels=labels, start=previous.training if previous else None)
@@ -294,8 +294,9 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         starts that many local processes (CPU cores, or one CUDA device each); run the
         script's entry under ``if __name__ == "__main__":``. ``"process_group"``: this
         process is one rank of an initialised torch.distributed group (torchrun, Ray
-        Train), and every rank calls ``fit`` on the same table. Unsupervised fits only; the
-        user guide's "One fit on many processes" says when it pays.
+        Train), and every rank calls ``fit`` on the same table. A target-aware fit needs
+        ``label_loss="cross_entropy"``; "One fit on many processes" in the user guide says
+        when it pays.
     verbose : int, default=0
         Above 0, a progress bar over epochs.
 

@@ -41,8 +41,9 @@ def check_data_parallel(n_processes, config, *, warm_start, n_rows):
     preprocessing, where a data-parallel fit of ``config`` cannot run as asked."""
     asked = f"n_processes={n_processes!r}"
     refusals = [
-        (config.supervision is not None,
-         "trains without labels for now: set label_weight=0 (or n_processes=1)"),
+        (config.supervision is not None and config.label_loss != "cross_entropy",
+         "trains a target-aware fusion with label_loss='cross_entropy' only: the supervised "
+         "contrastive term would contrast the labelled rows of every process"),
         (config.partial_share > 0, "takes no partial-tuple batches: set partial_share=0"),
         (warm_start, "starts from new weights: set warm_start=False (or n_processes=1)"),
         (config.training_module is not TupleInfoNCEModule,
@@ -95,10 +96,11 @@ def _in_dask_worker():
     return True
 
 
-def fit_input_once(estimator, specs, X, device):
+def fit_input_once(estimator, specs, X, device, labels=None):
     """As :func:`~sktnce._modalities.fit_input`, with the preprocessing fitted on rank 0
     alone and handed to the others, which encode their own copy of the table with it.
-    Every rank must hold the same table: its encoding is checked alike on every rank."""
+    Every rank must hold the same table (and ``labels``, where given): its encoding is
+    checked alike on every rank."""
     X = check_table(X, estimator=estimator, min_rows=2)
     validate_data(estimator, X, reset=True, skip_check_array=True)
     fitted = {}
@@ -109,49 +111,67 @@ def fit_input_once(estimator, specs, X, device):
 
     preprocessing = broadcast_from_first(fit)
     encoded = fitted["encoded"] if "encoded" in fitted else preprocessing.transform(X, device)
-    _check_same_table(encoded)
+    _check_same_table(encoded, labels)
     return preprocessing, encoded
 
 
-def _check_same_table(encoded):
+def _check_same_table(encoded, labels):
     features, missing = encoded
     summary = [float(len(features)), float(features.double().sum()),
                float(features.double().square().sum()), float(missing.sum())]
+    if labels is not None:
+        codes = labels.codes.double()
+        summary += [float(codes.sum()), float((codes * torch.arange(len(codes))).sum())]
     summaries = all_ranks(summary)
     if any(other != summaries[0] for other in summaries):
         raise ValueError("With n_processes='process_group', every process fits on the same "
-                         "whole table (the ranks share every global batch); these ranks' "
-                         "tables differ (rows, sums of their encoding, absent modalities, "
-                         f"rank by rank: {summaries}).")
+                         "whole table (the ranks share every global batch), with the same "
+                         "labels; these ranks' differ (rows, sums of their encoding, absent "
+                         f"modalities, labels, rank by rank: {summaries}).")
 
 
-def train_data_parallel(n_processes, config, encoded, setting, seeds, *, widths):
-    """The :class:`~sktnce._training.TrainingState` of a data-parallel fit on ``encoded``:
-    a plain net (the single-process training module) holding the ranks' common weights."""
+def train_data_parallel(n_processes, config, encoded, setting, seeds, *, widths,
+                        labels=None):
+    """The :class:`~sktnce._training.TrainingState` of a data-parallel fit on ``encoded``
+    (and ``labels``, a target-aware configuration's): a plain net (the single-process
+    training module) holding the ranks' common weights."""
+    training = (config, encoded, setting, seeds, widths, labels)
     if n_processes == PROCESS_GROUP:
-        state, losses = train_rank(config, encoded, setting, seeds, widths=widths)
+        state, losses = _train(*training)
     else:
-        state, losses = _train_on_local_processes(n_processes, config, encoded, setting,
-                                                  seeds, widths)
+        state, losses = _train_on_local_processes(n_processes, training)
+    n_classes = labels.n_classes if config.supervision is not None else 0
     net = build_fusion_net(config, widths, setting, seeds, initial_state=state,
-                           scales=reconstruction_units(config, encoded, widths))
+                           scales=reconstruction_units(config, encoded, widths),
+                           n_classes=n_classes)
     net.initialize()
     net.module_.eval()
     return TrainingState(net, tuple(losses), seeds.evaluation)
 
 
-def _train_on_local_processes(world_size, config, encoded, setting, seeds, widths):
+def _train(config, encoded, setting, seeds, widths, labels):
+    return train_rank(config, encoded, setting, seeds, widths=widths, labels=labels)
+
+
+def _on(device, encoded, labels):
+    """``encoded`` and ``labels`` on ``device``."""
+    encoded = EncodedTable(encoded.features.to(device), encoded.missing.to(device))
+    return encoded, None if labels is None else labels._replace(codes=labels.codes.to(device))
+
+
+def _train_on_local_processes(world_size, training):
     """Spawn ``world_size`` ranks, wait for all (a rank that raises terminates the others
     and raises here, with its traceback); rank 0's state and losses."""
     # Each rank takes its share of the caller's threads: a fixed count, so that a seeded
     # fit gives the same weights on the same machine.
     threads = max(1, torch.get_num_threads() // world_size)
-    on_cpu = EncodedTable(encoded.features.cpu(), encoded.missing.cpu())
+    config, encoded, setting, seeds, widths, labels = training
+    encoded, labels = _on("cpu", encoded, labels)
     with tempfile.TemporaryDirectory(prefix="sktnce-") as folder:
         result = os.path.join(folder, "rank0.pt")
         init_method = "file://" + os.path.join(folder, "rendezvous")
         mp.spawn(_run_rank, args=(world_size, init_method, threads,
-                                  (config, on_cpu, setting, seeds, widths), result),
+                                  (config, encoded, setting, seeds, widths, labels), result),
                  nprocs=world_size, join=True)
         saved = torch.load(result, weights_only=True)
     return saved["state"], saved["losses"]
@@ -160,17 +180,17 @@ def _train_on_local_processes(world_size, config, encoded, setting, seeds, width
 def _run_rank(rank, world_size, init_method, threads, training, result):
     """One local rank: its process group, its training, rank 0's result written out."""
     torch.set_num_threads(threads)
-    config, encoded, setting, seeds, widths = training
+    config, encoded, setting, seeds, widths, labels = training
     backend = "gloo"
     if config.device.type == "cuda":
         backend, device = "nccl", torch.device("cuda", rank)
         torch.cuda.set_device(device)
         config = dataclasses.replace(config, device=device)
-        encoded = EncodedTable(encoded.features.to(device), encoded.missing.to(device))
+        encoded, labels = _on(device, encoded, labels)
     dist.init_process_group(backend, init_method=init_method, rank=rank,
                             world_size=world_size, timeout=TIMEOUT)
     try:
-        state, losses = train_rank(config, encoded, setting, seeds, widths=widths)
+        state, losses = _train(config, encoded, setting, seeds, widths, labels)
         if rank == 0:
             torch.save({"state": {k: v.cpu() for k, v in state.items()}, "losses": losses},
                        result)

@@ -15,7 +15,7 @@ from joblib import Parallel, delayed
 from sklearn.preprocessing import StandardScaler
 from torch import distributed as dist
 
-from sktnce import TupleInfoNCEFusion, load, save
+from sktnce import TupleInfoNCEClassifier, TupleInfoNCEFusion, load, save
 from sktnce.datasets import make_multimodal_classification
 from sktnce._network import TupleInfoNCEModule
 
@@ -69,6 +69,20 @@ def test_the_fitted_estimator_needs_no_process_group(one_and_two, tmp_path):
     assert 0 <= two.score(X) <= 1
 
 
+def test_a_classifiers_target_aware_fusion_on_two_processes_is_one_process_fit():
+    X, modalities = _table()
+    y = np.where(np.arange(len(X)) % 3 == 0, np.arange(len(X)) % 2, -1)
+    one, two = (TupleInfoNCEClassifier(_fusion(modalities, **NO_AUGMENTATION, label_weight=1.0,
+                                               n_processes=n), random_state=0).fit(X, y)
+                for n in (1, 2))
+    assert np.array_equal(two.predict(X), one.predict(X))
+    one, two = one.fusion_, two.fusion_
+    torch.testing.assert_close(_weights(two), _weights(one), rtol=0, atol=1e-4)
+    np.testing.assert_allclose(two.loss_curve_, one.loss_curve_, rtol=1e-5)
+    assert two.classes_.tolist() == [0, 1]
+    assert two.net_.module_.encoder.architecture.n_classes == 2
+
+
 def test_a_seeded_data_parallel_fit_repeats_bit_for_bit():
     X, modalities = _table(n_samples=64)
     first, second = (_fusion(modalities, n_processes=2, max_epochs=2).fit(X)
@@ -96,6 +110,12 @@ def _rank_of_a_group(rank, init_file, out):
             _fusion(modalities, n_processes="process_group").fit(other)
         except ValueError as error:
             results["error"] = str(error)
+        y = np.where(np.arange(len(X)) % 3 == 0, np.arange(len(X)) % 2, -1)
+        y[0] = rank  # rank 1's labels are not rank 0's
+        try:
+            _fusion(modalities, label_weight=1.0, n_processes="process_group").fit(X, y)
+        except ValueError as error:
+            results["label_error"] = str(error)
         torch.save(results, f"{out}/{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -110,11 +130,12 @@ def test_ranks_of_an_existing_process_group_train_the_weights_of_one_process(one
         torch.testing.assert_close(r["weights"], _weights(one), rtol=0, atol=1e-4)
         np.testing.assert_allclose(r["loss_curve"], one.loss_curve_, rtol=1e-5)
         assert "every process fits on the same whole table" in r["error"]
+        assert "with the same labels" in r["label_error"]
     assert torch.equal(ranks[0]["weights"], ranks[1]["weights"])
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"label_weight": 1.0}, "trains without labels for now"),
+    ({"label_weight": 1.0, "label_loss": "supcon"}, "label_loss='cross_entropy' only"),
     ({"partial_share": 0.5}, "set partial_share=0"),
     ({"warm_start": True}, "set warm_start=False"),
 ])
