@@ -108,7 +108,7 @@ def _fitted_state(fusion, X, y):
     config = TrainingConfig.from_estimator(fusion)
     data_parallel = fusion.n_processes != 1
     if data_parallel:
-        check_data_parallel(fusion.n_processes, config, warm_start=fusion.warm_start,
+        check_data_parallel(fusion.n_processes, config, warm_start=previous is not None,
                             n_rows=_num_samples(X))
     labels = None
     if config.supervision is not None:

@@ -45,7 +45,8 @@ def check_data_parallel(n_processes, config, *, warm_start, n_rows):
          "trains a target-aware fusion with label_loss='cross_entropy' only: the supervised "
          "contrastive term would contrast the labelled rows of every process"),
         (config.partial_share > 0, "takes no partial-tuple batches: set partial_share=0"),
-        (warm_start, "starts from new weights: set warm_start=False (or n_processes=1)"),
+        (warm_start, "starts from new weights: set warm_start=False to fit anew, or "
+                     "continue training with n_processes=1"),
         (config.training_module is not TupleInfoNCEModule,
          "trains TupleInfoNCEFusion's own training module only"),
     ]

@@ -137,13 +137,21 @@ def test_ranks_of_an_existing_process_group_train_the_weights_of_one_process(one
 @pytest.mark.parametrize("params, match", [
     ({"label_weight": 1.0, "label_loss": "supcon"}, "label_loss='cross_entropy' only"),
     ({"partial_share": 0.5}, "set partial_share=0"),
-    ({"warm_start": True}, "set warm_start=False"),
 ])
 def test_what_a_data_parallel_fit_cannot_train_is_refused_before_training(params, match):
     X, modalities = _table(n_samples=16)
     y = np.where(np.arange(16) % 2, 1, 0)
     with pytest.raises(ValueError, match=match):
         _fusion(modalities, n_processes=2, **params).fit(X, y)
+
+
+def test_continuing_a_fit_on_several_processes_is_refused():
+    X, modalities = _table(n_samples=16)
+    fusion = _fusion(modalities, max_epochs=1, warm_start=True).fit(X)
+    weights = _weights(fusion)
+    with pytest.raises(ValueError, match="set warm_start=False to fit anew"):
+        fusion.set_params(n_processes=2).fit(X)
+    assert torch.equal(_weights(fusion), weights)
 
 
 def test_too_few_rows_and_a_missing_process_group_are_refused():
