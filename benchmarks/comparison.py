@@ -25,12 +25,17 @@ USER_ENSEMBLE = "ensemble of LR and HGB on raw features"
 #: Each ensemble's variants, as suffixes of its rows (bench_label_efficiency's
 #: ``ENSEMBLE_VARIANTS``) and short names: selected on the log loss (the plain row), accuracy
 #: or balanced accuracy; where a class has one labelled row, out-of-fold on plain folds (the
-#: plain row), leaving one out, equal weights, or the first member alone.
+#: plain row), leaving one out, equal weights, or the first member alone; each score with
+#: the members' probabilities class-balanced (``class_weight="balanced"``).
 VARIANTS = {"": "", ", scoring=accuracy": " on accuracy",
             ", scoring=balanced_accuracy": " on balanced accuracy",
             ", fallback=leave_one_out": ", few labels: leave one out",
             ", fallback=equal": ", few labels: equal weights",
-            ", fallback=first": ", few labels: first member"}
+            ", fallback=first": ", few labels: first member",
+            ", class_weight=balanced": ", class-balanced",
+            ", scoring=accuracy, class_weight=balanced": " on accuracy, class-balanced",
+            ", scoring=balanced_accuracy, class_weight=balanced":
+                " on balanced accuracy, class-balanced"}
 ENSEMBLES = tuple(ENSEMBLE + suffix for suffix in VARIANTS)
 #: The ensemble whose fused member reads a target-aware fusion (fitted per split and share).
 AWARE_ENSEMBLE = f"{ENSEMBLE}, target-aware"
@@ -39,8 +44,18 @@ USER_ENSEMBLES = tuple(USER_ENSEMBLE + suffix for suffix in VARIANTS)
 #: The variant of TupleInfoNCEEnsembleClassifier's defaults: the user's own ensemble
 #: selects its members as it does (one row, not the best of every variant after the fact).
 DEFAULT_VARIANT = ", scoring=balanced_accuracy"
-#: What a user picks without sktnce, each on the raw columns.
-WITHOUT = (RAW, HGB, HGB_SMALL, SELF_TRAINING, USER_ENSEMBLE + DEFAULT_VARIANT)
+#: The selection scores of the ensemble's variants, as suffixes.
+SCORINGS = ("", ", scoring=accuracy", ", scoring=balanced_accuracy")
+#: An ensemble class-balanced on the sets scored by balanced accuracy and plain on the others:
+#: what a user who knows their metric sets (``metric_matched`` builds its rows).
+MATCHED = ", class_weight=balanced where scored by balanced accuracy"
+MATCHED_ENSEMBLES = tuple(blend + scoring + MATCHED for blend in (ENSEMBLE, AWARE_ENSEMBLE)
+                          for scoring in SCORINGS)
+#: What a user picks without sktnce, each on the raw columns: their own ensemble as sktnce's
+#: selects by default, and with its members' probabilities class-balanced too.
+BALANCED = ", class_weight=balanced"
+WITHOUT = (RAW, HGB, HGB_SMALL, SELF_TRAINING, USER_ENSEMBLE + DEFAULT_VARIANT,
+           USER_ENSEMBLE + DEFAULT_VARIANT + BALANCED)
 #: The configurations with sktnce that a user could pick without labels to spare.
 AWARE = "TupleInfoNCE, target-aware"
 BESIDE = f"LR on raw features + {TNCE}"
@@ -48,7 +63,7 @@ CANDIDATES = (TNCE, f"{HGB} + {TNCE}", f"{HGB_SMALL} + {TNCE}", AWARE, CLASSIFIE
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001)",
               "TupleInfoNCEClassifier (fine-tuned, lr=0.0001, early_stopping=False, "
               "max_epochs=10)", "TupleInfoNCEClassifier (fine-tuned, contrastive_weight=1.0)",
-              BESIDE, *ENSEMBLES, *AWARE_ENSEMBLES)
+              BESIDE, *ENSEMBLES, *AWARE_ENSEMBLES, *MATCHED_ENSEMBLES)
 SHORT = {RAW: "LR on raw", HGB: "HGB", HGB_SMALL: "HGB leaf=5", SELF_TRAINING: "self-training",
          TNCE: "LR on fused", f"{HGB} + {TNCE}": "HGB on raw + fused",
          f"{HGB_SMALL} + {TNCE}": "HGB leaf=5 on raw + fused",
@@ -60,7 +75,11 @@ SHORT = {RAW: "LR on raw", HGB: "HGB", HGB_SMALL: "HGB leaf=5", SELF_TRAINING: "
          **{AWARE_ENSEMBLE + suffix: "target-aware ensemble" + name
             for suffix, name in VARIANTS.items()},
          **{USER_ENSEMBLE + suffix: "LR + HGB ensemble" + name
-            for suffix, name in VARIANTS.items()}}
+            for suffix, name in VARIANTS.items()},
+         **{blend + scoring + MATCHED: name + VARIANTS[scoring]
+            + ", class-balanced on balanced-accuracy sets"
+            for blend, name in ((ENSEMBLE, "ensemble"), (AWARE_ENSEMBLE, "target-aware ensemble"))
+            for scoring in SCORINGS}}
 SHARES = (0.01, 0.1, 1.0)
 #: Each study set's majority-class share at its study size, as bench_label_efficiency.py
 #: prints it.
@@ -100,6 +119,18 @@ def merged(files):
                         if float(share) in cell:
                             raise ValueError(f"{name}: {dataset} {method} {share} given twice")
                         cell[float(share)] = list(values)
+    return rows
+
+
+def metric_matched(rows):
+    """``rows`` with the rows of ``MATCHED_ENSEMBLES``: on each set, the class-balanced row
+    of its variant where the set is scored by balanced accuracy, else its plain row."""
+    for dataset, methods in rows.items():
+        for matched in MATCHED_ENSEMBLES:
+            plain = matched[:-len(MATCHED)]
+            chosen = plain + BALANCED if metric(dataset) == "balanced" else plain
+            if chosen in methods:
+                methods[matched] = methods[chosen]
     return rows
 
 

@@ -689,9 +689,9 @@ COMPARISON_SOURCES = {
         f'{LE} --methods TupleInfoNCE --beside-raw "LR on raw features" --fractions 0.01 0.1 1 '
         "--fit-seeds 3 --json benchmarks/results/label_efficiency_lr_beside_raw.json",
     ENSEMBLE_FILE:
-        f"{LE} --methods TupleInfoNCE --ensemble --fractions 0.01 0.1 1 --fit-seeds 1 "
-        "[--first-fit 1, --first-fit 2] --json ... (three runs, each fit's scores appended "
-        f"to the first's: benchmarks/results/{ENSEMBLE_FILE})",
+        f"OMP_NUM_THREADS=1 {LE} --methods TupleInfoNCE --ensemble --fractions 0.01 0.1 1 "
+        "--fit-seeds 1 --first-fit 0 [1, 2] --json ... (three runs, side by side, each fit's "
+        f"scores appended to fit 0's: benchmarks/results/{ENSEMBLE_FILE})",
     AWARE_ENSEMBLE_FILE:
         f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware --fractions 0.01 0.1 "
         f"1 --fit-seeds 1 --json benchmarks/results/{AWARE_ENSEMBLE_FILE}",
@@ -713,7 +713,7 @@ def comparison_rows():
             files[name] = {dataset: {m: row for m, row in methods.items()
                                      if m in COMPARISON_ONLY.get(name, (m,))}
                            for dataset, methods in load(name).items()}
-    return comparison.merged(files)
+    return comparison.metric_matched(comparison.merged(files))
 
 
 def _metric_name(dataset):
@@ -904,8 +904,18 @@ def _advice(by_share):
         below = [r for s in lead for r in by_share[s][2]]
         compare = f", and compare it with {_rivals(below)} on the raw columns" if below else ""
         out.append(f"With {_joined([f'{s:.0%}' for s in lead], 'or')}, where it leads, try "
-                   f"the fused vector first{compare}.")
+                   f"{_what_leads(by_share, lead)} first{compare}.")
     return " ".join(out)
+
+
+def _what_leads(by_share, shares):
+    """What to try first where sktnce leads at ``shares``: the ensemble where the chosen
+    configurations there are ensembles, else the fused vector."""
+    chosen = [r["chosen"] for s in shares for verdict in by_share[s] for r in verdict]
+    if chosen and all(c.startswith(comparison.ENSEMBLE) for c in chosen):
+        return ("`TupleInfoNCEEnsembleClassifier` (`class_weight=\"balanced\"` where you "
+                "score by balanced accuracy)")
+    return "the fused vector"
 
 
 def advice_sentences(rows):

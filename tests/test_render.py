@@ -148,6 +148,17 @@ def test_imbalanced_sets_are_scored_by_balanced_accuracy(comparison):
     assert comparison.best_without(rows, "adult", 0.1) == comparison.RAW
 
 
+def test_a_metric_matched_ensemble_is_class_balanced_where_the_set_is_scored_so(comparison):
+    plain = comparison.ENSEMBLE + comparison.DEFAULT_VARIANT
+    balanced = plain + comparison.BALANCED
+    rows = {d: {plain: _row(0.8, 0.6), balanced: _row(0.7, 0.75)} for d in ("adult",
+                                                                           "movielens")}
+    matched = comparison.metric_matched(rows)
+    assert matched["adult"][plain + comparison.MATCHED] == rows["adult"][balanced]
+    assert matched["movielens"][plain + comparison.MATCHED] == rows["movielens"][plain]
+    assert plain + comparison.MATCHED in comparison.CANDIDATES
+
+
 def test_the_configuration_is_chosen_on_the_other_sets(comparison):
     a, b = comparison.CANDIDATES[:2]
     sets = ["multiple_features", "movielens", "trump_tweets"]
