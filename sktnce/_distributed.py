@@ -14,8 +14,8 @@ Without an initialised process group every function is the identity of one proce
 import torch
 from torch import distributed as dist
 
-__all__ = ["all_ranks", "average_gradients", "broadcast_from_first", "check_equal_shares", "first_row",
-           "gather_rows", "mean_over_ranks", "rank_and_world_size"]
+__all__ = ["all_ranks", "average_gradients", "broadcast_from_first", "check_equal_shares",
+           "first_row", "gather_rows", "mean_over_ranks", "rank_and_world_size"]
 
 
 def rank_and_world_size(group=None):

@@ -295,7 +295,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         script's entry under ``if __name__ == "__main__":``. ``"process_group"``: this
         process is one rank of an initialised torch.distributed group (torchrun, Ray
         Train), and every rank calls ``fit`` on the same table. A target-aware fit needs
-        ``label_loss="cross_entropy"``; "One fit on many processes" in the user guide says
+        ``label_loss="cross_entropy"``. Scaling out, "One fit on many processes", says
         when it pays.
     verbose : int, default=0
         Above 0, a progress bar over epochs.
