@@ -693,8 +693,10 @@ COMPARISON_SOURCES = {
         "--fit-seeds 1 --first-fit 0 [1, 2] --json ... (three runs, side by side, each fit's "
         f"scores appended to fit 0's: benchmarks/results/{ENSEMBLE_FILE})",
     AWARE_ENSEMBLE_FILE:
-        f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware --fractions 0.01 0.1 "
-        f"1 --fit-seeds 1 --json benchmarks/results/{AWARE_ENSEMBLE_FILE}",
+        f"OMP_NUM_THREADS=1 {LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
+        "--fractions 0.01 0.1 1 --fit-seeds 1 --datasets ... --json ... (two runs side by "
+        "side, the first four sets and the last five, merged: "
+        f"benchmarks/results/{AWARE_ENSEMBLE_FILE})",
 }
 #: The rows read from a file whose other rows another file gives (the same fits again), or
 #: describe (the ensemble's members alone).
