@@ -11,6 +11,7 @@ from ._loss import (
     tuple_infonce_loss,
 )
 from ._persistence import load, save
+from ._regressor import TupleInfoNCERegressor
 from ._scoring import labelled_scorer
 from ._search import TupleInfoNCESearch
 from ._version import __version__
@@ -19,6 +20,7 @@ __all__ = [
     "TupleInfoNCEClassifier",
     "TupleInfoNCEEnsembleClassifier",
     "TupleInfoNCEFusion",
+    "TupleInfoNCERegressor",
     "TupleInfoNCESearch",
     "labelled_cross_entropy",
     "labelled_scorer",

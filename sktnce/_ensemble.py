@@ -1,5 +1,6 @@
 """TupleInfoNCEEnsembleClassifier: the fused vector's probe and boosted trees on the
-modalities' own columns, blended with weights chosen on out-of-fold predictions."""
+modalities' own columns, blended with weights chosen on out-of-fold predictions; and what it
+shares with TupleInfoNCERegressor (the views, the members' checks and seeds, the blend)."""
 
 import warnings
 from numbers import Integral
@@ -20,12 +21,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._fusion import TupleInfoNCEFusion, restore_on_failure
 from ._modalities import encode_input
-from ._predictor import FusionPredictorMixin, fitted_fusion
+from ._predictor import FusionOwnerMixin, FusionPredictorMixin, fitted_fusion
 from ._selection import SELECTION_SCORES, greedy_selection, log_loss_of, reweighted
 from ._training import represent
 
-__all__ = ["TupleInfoNCEEnsembleClassifier", "blend_weights", "class_weights",
-           "default_members", "draw_seeds", "fusion_views", "out_of_fold"]
+__all__ = ["BlendMixin", "TupleInfoNCEEnsembleClassifier", "blend_weights", "check_members",
+           "class_weights", "default_members", "draw_seeds", "fusion_views", "out_of_fold",
+           "seeded"]
 
 #: What a member reads: the fused vector r, the modalities' preprocessed columns (NaN where
 #: a modality is absent), or both side by side.
@@ -49,11 +51,11 @@ def default_members():
              "columns")]
 
 
-def _check_members(members):
-    """``members`` (None: :func:`default_members`) as a list of ``(name, estimator, view)``,
-    checked before any training."""
+def check_members(members, default=default_members, method="predict_proba"):
+    """``members`` (None: ``default()``) as a list of ``(name, estimator, view)``, each
+    estimator with ``fit`` and ``method``, checked before any training."""
     if members is None:
-        return default_members()
+        return default()
     members = list(members)
     if not members:
         raise ValueError("members is empty: give at least one (name, estimator, view).")
@@ -69,16 +71,16 @@ def _check_members(members):
         if name in names:
             raise ValueError(f"Duplicate member name {name!r}: names must be unique.")
         names.add(name)
-        if not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
+        if not (hasattr(estimator, "fit") and hasattr(estimator, method)):
             raise TypeError(f"Member {name!r}: the estimator must implement fit and "
-                            f"predict_proba; got {type(estimator).__name__}.")
+                            f"{method}; got {type(estimator).__name__}.")
         if view not in VIEWS:
             raise ValueError(f"Member {name!r}: the view must be one of {list(VIEWS)}; got "
                              f"{view!r}.")
     return members
 
 
-def _seeded(estimator, seed):
+def seeded(estimator, seed):
     """A clone of ``estimator`` whose ``random_state`` parameters left None (its own or its
     steps') are seeded from ``seed``, so that the blend is the same for a random_state."""
     estimator = clone(estimator)
@@ -91,21 +93,23 @@ def _seeded(estimator, seed):
 
 
 class _Views:
-    """The fitted fusion's views of a table: its r and the modalities' columns."""
+    """The fitted fusion's views of a table: its r and the modalities' columns, in the
+    network's dtype or in ``dtype``."""
 
-    def __init__(self, fusion, encoded):
-        self.fusion, self.encoded = fusion, encoded
+    def __init__(self, fusion, encoded, dtype=None):
+        self.fusion, self.encoded, self.dtype = fusion, encoded, dtype
         self._cache = {}
 
     def __getitem__(self, view):
         if view not in self._cache:
             if view == "fused":
                 encoder = self.fusion._get_state().training.net.module_.encoder
-                self._cache[view] = represent(encoder, self.encoded)
+                found = represent(encoder, self.encoded)
             elif view == "columns":
-                self._cache[view] = self._columns()
+                found = self._columns()
             else:
-                self._cache[view] = np.hstack([self["columns"], self["fused"]])
+                found = np.hstack([self["columns"], self["fused"]])
+            self._cache[view] = found if self.dtype is None else found.astype(self.dtype)
         return self._cache[view]
 
     def _columns(self):
@@ -155,11 +159,12 @@ def _out_of_fold(member, view, codes, folds, n_jobs):
                                  n_jobs=n_jobs)
 
 
-def fusion_views(fusion, X):
-    """The :class:`_Views` of ``X`` through the fitted ``fusion`` (checked as its input)."""
+def fusion_views(fusion, X, dtype=None):
+    """The :class:`_Views` of ``X`` through the fitted ``fusion`` (checked as its input),
+    in ``dtype`` (None: the network's)."""
     state = fusion._get_state()
     device = state.training.net.module_.encoder.absent.device
-    return _Views(fusion, encode_input(fusion, state.preprocessing, X, device))
+    return _Views(fusion, encode_input(fusion, state.preprocessing, X, device), dtype)
 
 
 def draw_seeds(random_state):
@@ -175,7 +180,7 @@ def out_of_fold(members, views, labelled, codes, *, cv, seeds, n_jobs=None,
     if _too_few(codes) and fallback in ("equal", "first"):
         return [None] * len(members)
     folds = _folds(codes, cv, int(seeds[_FOLDS]), fallback)
-    return [_out_of_fold(_seeded(estimator, int(seeds[_MEMBERS]) + position),
+    return [_out_of_fold(seeded(estimator, int(seeds[_MEMBERS]) + position),
                          views[view][labelled], codes, folds, n_jobs)
             for position, (_, estimator, view) in enumerate(members)]
 
@@ -202,27 +207,65 @@ def class_weights(class_weight, classes, codes):
     return compute_class_weight(class_weight, classes=classes, y=classes[codes])
 
 
-def _weigh(ensemble, members, views, labelled, codes, seeds):
-    """``(weights, leaderboard)`` of ``members`` from their out-of-fold probabilities on the
-    ``labelled`` rows of ``views``, whose class indices are ``codes``, folded, reweighted
-    per class and selected as ``ensemble``'s parameters say."""
-    oof = out_of_fold(members, views, labelled, codes, cv=ensemble.cv,
-                      seeds=seeds, n_jobs=ensemble.n_jobs, fallback=ensemble.fallback)
-    oof = [None if p is None else reweighted(p, ensemble.class_weight_) for p in oof]
-    weights = blend_weights(oof, codes, n_rounds=ensemble.n_selection_rounds,
-                            scoring=ensemble.scoring, fallback=ensemble.fallback)
-    board = {"member": [], "view": [], "weight": [], "log_loss": [], "balanced_accuracy": [],
-             "accuracy": []}
-    for (name, _, view), weight, p in zip(members, weights, oof):
-        scores = (np.nan,) * 3 if p is None else (
-            log_loss_of(p, codes), float(balanced_accuracy_score(codes, p.argmax(axis=1))),
-            float(accuracy_score(codes, p.argmax(axis=1))))
-        for key, value in zip(board, (name, view, float(weight), *scores)):
-            board[key].append(value)
-    return weights, board
+class BlendMixin(FusionOwnerMixin):
+    """What sktnce's ensembles share: a fusion fitted on every row, members weighed on the
+    out-of-fold predictions of the rows with a target, the kept ones refitted on those rows,
+    and the blend, their weighted mean. ``_weigh(members, views, rows, target, seeds)``
+    gives the members' weights and the leaderboard; the members see the views in
+    ``_view_dtype`` (None: the network's)."""
+
+    _view_dtype = None
+
+    def _template(self):
+        """The fusion to fit (a clone), or the fitted one with ``fit_fusion=False``."""
+        if self.fit_fusion or not isinstance(self.fusion, TupleInfoNCEFusion):
+            return self._fusion_template()
+        check_is_fitted(self.fusion, msg="fit_fusion=False uses the fusion as it is fitted, "
+                        "but %(name)s is not fitted yet; fit it, or set fit_fusion=True.")
+        if hasattr(self.fusion, "classes_"):
+            raise ValueError(
+                "fit_fusion=False uses the fusion as it is fitted, and this one trained on "
+                "labels (label_weight > 0), perhaps on the very rows its members would be "
+                "weighted on. Set fit_fusion=True, which weights them without it.")
+        return self.fusion
+
+    def _fit_members(self, X, template, members, rows, target, seeds):
+        """``leaderboard_``, ``members_`` and ``weights_``: ``members`` weighed on the
+        fitted ``fusion_``'s views of ``rows`` of ``X`` (whose targets are ``target``), the
+        kept ones refitted there. A target-aware fusion's fused members are graded on the
+        fused vector of its unsupervised twin (``template`` with ``label_weight=0``)."""
+        views = fusion_views(self.fusion_, X, self._view_dtype)
+        weighing = views
+        if self.fusion_.label_weight > 0 and any("fused" in v for *_, v in members):
+            twin = clone(template).set_params(label_weight=0.0).fit(X)
+            weighing = fusion_views(twin, X, self._view_dtype)
+        weights, self.leaderboard_ = self._weigh(members, weighing, rows, target, seeds)
+        self.members_ = [
+            (name, seeded(estimator, int(seeds[_MEMBERS]) + position).fit(
+                views[view][rows], target), view)
+            for position, (name, estimator, view) in enumerate(members)
+            if weights[position] > 0]
+        self.weights_ = weights[weights > 0]
+
+    def _blend(self, X, output):
+        """The kept members' weighted sum of ``output(fitted member, its view of X)``."""
+        check_is_fitted(self)
+        device = self.fusion_._get_state().training.net.module_.encoder.absent.device
+        views = _Views(self.fusion_, self._encoded(X, device), self._view_dtype)
+        return sum(weight * output(fitted, views[view])
+                   for weight, (_, fitted, view) in zip(self.weights_, self.members_))
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "members_")
+
+    @property
+    def named_estimators_(self):
+        """The kept members' fitted estimators, by name."""
+        check_is_fitted(self)
+        return Bunch(**{name: fitted for name, fitted, _ in self.members_})
 
 
-class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
+class TupleInfoNCEEnsembleClassifier(BlendMixin, FusionPredictorMixin, ClassifierMixin,
                                      BaseEstimator):
     """Blend a linear probe on the fused vector with gradient boosting on the modalities'
     own columns, each weighted by how well it predicts rows it was not trained on.
@@ -373,19 +416,6 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _template(self):
-        """The fusion to fit (a clone), or the fitted one with ``fit_fusion=False``."""
-        if self.fit_fusion or not isinstance(self.fusion, TupleInfoNCEFusion):
-            return self._fusion_template()
-        check_is_fitted(self.fusion, msg="fit_fusion=False uses the fusion as it is fitted, "
-                        "but %(name)s is not fitted yet; fit it, or set fit_fusion=True.")
-        if hasattr(self.fusion, "classes_"):
-            raise ValueError(
-                "fit_fusion=False uses the fusion as it is fitted, and this one trained on "
-                "labels (label_weight > 0), perhaps on the very rows its members would be "
-                "weighted on. Set fit_fusion=True, which weights them without it.")
-        return self.fusion
-
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Fit the fusion on every row, then weigh and fit the members on the labelled rows.
@@ -401,7 +431,7 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         self : TupleInfoNCEEnsembleClassifier
         """
         template = self._template()
-        members = _check_members(self.members)
+        members = check_members(self.members)
         X, labels = self._checked_input(X, y, template.device)
         codes = labels.codes.cpu().numpy()
         labelled = np.flatnonzero(codes >= 0)
@@ -410,32 +440,30 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         with restore_on_failure(self):
             self.fusion_ = template if not self.fit_fusion else fitted_fusion(
                 template, X, labels.classes, codes, None, int(seeds[_FUSION]))
-            views = fusion_views(self.fusion_, X)
-            weighing = views
-            if self.fusion_.label_weight > 0 and any("fused" in v for *_, v in members):
-                # The fused members are graded on the unsupervised twin's fused vector.
-                weighing = fusion_views(clone(template).set_params(label_weight=0.0).fit(X), X)
             self.class_weight_ = class_weight
-            weights, self.leaderboard_ = _weigh(self, members, weighing, labelled,
-                                                codes[labelled], seeds)
-            self.members_ = [
-                (name, _seeded(estimator, int(seeds[_MEMBERS]) + position).fit(
-                    views[view][labelled], codes[labelled]), view)
-                for position, (name, estimator, view) in enumerate(members)
-                if weights[position] > 0]
-            self.weights_ = weights[weights > 0]
+            self._fit_members(X, template, members, labelled, codes[labelled], seeds)
             self.classes_ = labels.classes
             self._take_input_attributes()
         return self
 
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "members_")
-
-    @property
-    def named_estimators_(self):
-        """The kept members' fitted estimators, by name."""
-        check_is_fitted(self)
-        return Bunch(**{name: fitted for name, fitted, _ in self.members_})
+    def _weigh(self, members, views, labelled, codes, seeds):
+        """``(weights, leaderboard)`` of ``members`` from their out-of-fold probabilities
+        on the ``labelled`` rows of ``views``, whose class indices are ``codes``, folded,
+        reweighted per class and selected as the parameters say."""
+        oof = out_of_fold(members, views, labelled, codes, cv=self.cv,
+                          seeds=seeds, n_jobs=self.n_jobs, fallback=self.fallback)
+        oof = [None if p is None else reweighted(p, self.class_weight_) for p in oof]
+        weights = blend_weights(oof, codes, n_rounds=self.n_selection_rounds,
+                                scoring=self.scoring, fallback=self.fallback)
+        board = {"member": [], "view": [], "weight": [], "log_loss": [], "balanced_accuracy": [],
+                 "accuracy": []}
+        for (name, _, view), weight, p in zip(members, weights, oof):
+            scores = (np.nan,) * 3 if p is None else (
+                log_loss_of(p, codes), float(balanced_accuracy_score(codes, p.argmax(axis=1))),
+                float(accuracy_score(codes, p.argmax(axis=1))))
+            for key, value in zip(board, (name, view, float(weight), *scores)):
+                board[key].append(value)
+        return weights, board
 
     def predict_proba(self, X):
         """Each row's probability of each class in ``classes_``: the members' weighted mean.
@@ -448,9 +476,6 @@ class TupleInfoNCEEnsembleClassifier(FusionPredictorMixin, ClassifierMixin,
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        device = self.fusion_._get_state().training.net.module_.encoder.absent.device
-        views = _Views(self.fusion_, self._encoded(X, device))
-        proba = sum(weight * reweighted(fitted.predict_proba(views[view]), self.class_weight_)
-                    for weight, (_, fitted, view) in zip(self.weights_, self.members_))
+        proba = self._blend(X, lambda fitted, view: reweighted(fitted.predict_proba(view),
+                                                                self.class_weight_))
         return proba / proba.sum(axis=1, keepdims=True)

@@ -16,8 +16,8 @@ in which its ``estimator`` parameter is described by its parameters (as a fusion
 and its ``best_estimator_`` as the three parts of a fusion under ``best_estimator_/``. A
 :class:`~sktnce.TupleInfoNCEClassifier` is the same with its ``fusion_``, plus its
 fine-tuned ``network_`` as ``network_.safetensors``; a
-:class:`~sktnce.TupleInfoNCEEnsembleClassifier`, with its ``fusion_``, keeps its fitted
-members in its ``modalities.skops``.
+:class:`~sktnce.TupleInfoNCEEnsembleClassifier` or :class:`~sktnce.TupleInfoNCERegressor`,
+with its ``fusion_``, keeps its fitted members in its ``modalities.skops``.
 
 :func:`save` writes the archive to a new file beside the target and moves it over the target
 only once it is complete, so a failure while writing leaves the previous file intact.
@@ -41,6 +41,7 @@ from ._finetune import ClassifierNetwork
 from ._fusion import FusionState, TupleInfoNCEFusion
 from ._modalities import Preprocessing
 from ._network import Architecture
+from ._regressor import TupleInfoNCERegressor
 from ._search import TupleInfoNCESearch
 from ._setting import FitSeeds, resolve_setting
 from ._training import TrainingConfig, TrainingState, build_fusion_net, resolve_device
@@ -55,11 +56,12 @@ FORMAT = "sktnce"
 FORMAT_VERSION = 3
 _READABLE_VERSIONS = (1, 2, 3)
 _JSON, _WEIGHTS, _SKOPS = "sktnce.json", "weights.safetensors", "modalities.skops"
-_CLASSES = {cls.__name__: cls for cls in (TupleInfoNCEFusion, TupleInfoNCESearch,
-                                          TupleInfoNCEClassifier,
-                                          TupleInfoNCEEnsembleClassifier)}
+#: Predictors of a fitted fusion, whose fitted arrays (classes_, feature_names_in_) load
+#: back as arrays.
+_PREDICTORS = (TupleInfoNCEClassifier, TupleInfoNCEEnsembleClassifier, TupleInfoNCERegressor)
 #: Estimators saved as their own JSON and skops parts, with fitted fusions in folders.
-_WRAPPERS = (TupleInfoNCESearch, TupleInfoNCEClassifier, TupleInfoNCEEnsembleClassifier)
+_WRAPPERS = (TupleInfoNCESearch, *_PREDICTORS)
+_CLASSES = {cls.__name__: cls for cls in (TupleInfoNCEFusion, *_WRAPPERS)}
 # Types loaded without being named in ``trusted``: skops' defaults, plus numpy.dtype, a
 # plain data-type descriptor that fitted scikit-learn transformers keep (SimpleImputer), and
 # the arrays of nodes that a fitted HistGradientBoostingClassifier keeps per tree (an
@@ -285,8 +287,8 @@ def save(estimator, path):
 
     Parameters
     ----------
-    estimator : TupleInfoNCEFusion, TupleInfoNCESearch, TupleInfoNCEClassifier or \
-            TupleInfoNCEEnsembleClassifier
+    estimator : TupleInfoNCEFusion, TupleInfoNCESearch, TupleInfoNCEClassifier, \
+            TupleInfoNCEEnsembleClassifier or TupleInfoNCERegressor
         Fitted. A search is saved with its parameters (its ``estimator`` too), its
         ``best_estimator_`` and its other fitted attributes (``alpha_``, ``corruption_``,
         ``history_``, ...); an ensemble with its fitted members, which skops keeps.
@@ -321,7 +323,8 @@ def save(estimator, path):
     if type(estimator) not in _CLASSES.values():
         raise TypeError(
             "save takes a TupleInfoNCEFusion, a TupleInfoNCESearch, a "
-            "TupleInfoNCEClassifier or a TupleInfoNCEEnsembleClassifier; got "
+            "TupleInfoNCEClassifier, a TupleInfoNCEEnsembleClassifier or a "
+            "TupleInfoNCERegressor; got "
             f"{type(estimator).__name__}."
         )
     check_is_fitted(estimator, msg=(
@@ -488,8 +491,9 @@ def _load_wrapper(archive, prefix, trusted, place):
     for name, value in header["fitted"].items():
         setattr(estimator, name, value if name not in dtypes else np.asarray(
             value, dtype=dtypes[name]))
-    if isinstance(estimator, (TupleInfoNCEClassifier, TupleInfoNCEEnsembleClassifier)):
-        if "classes_" not in dtypes:  # saved before the dtypes were
+    if isinstance(estimator, _PREDICTORS):
+        # Files saved before the dtypes were keep classes_ as a list.
+        if hasattr(estimator, "classes_") and "classes_" not in dtypes:
             estimator.classes_ = np.asarray(estimator.classes_)
         if getattr(estimator, "feature_names_in_", None) is not None:
             estimator.feature_names_in_ = np.asarray(estimator.feature_names_in_, dtype=object)
@@ -516,8 +520,8 @@ def load(path, *, trusted=None, device=None):
 
     Returns
     -------
-    estimator : TupleInfoNCEFusion, TupleInfoNCESearch, TupleInfoNCEClassifier or \
-            TupleInfoNCEEnsembleClassifier
+    estimator : TupleInfoNCEFusion, TupleInfoNCESearch, TupleInfoNCEClassifier, \
+            TupleInfoNCEEnsembleClassifier or TupleInfoNCERegressor
         Fitted, as saved; its ``transform`` (a classifier's ``predict_proba``) equals the
         saved estimator's. Fitted arrays (a classifier's ``classes_``) come back with their
         dtype; a search's other fitted attributes, besides ``best_estimator_``, as JSON

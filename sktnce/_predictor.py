@@ -1,4 +1,4 @@
-"""What sktnce's classifiers share: a fusion fitted on every row of a partly labelled table,
+"""What sktnce's predictors share: a fusion fitted on every row of a partly labelled table,
 the labels checked once, and a score over the labelled rows alone."""
 
 import numpy as np
@@ -12,7 +12,7 @@ from ._labels import UNLABELLED, encode_labels, label_array, labelled_rows
 from ._modalities import check_table, encode_input
 from ._training import resolve_device
 
-__all__ = ["FusionPredictorMixin", "fitted_fusion"]
+__all__ = ["FusionOwnerMixin", "FusionPredictorMixin", "fitted_fusion"]
 
 
 def fitted_fusion(template, X, classes, codes, validation, seed):
@@ -34,12 +34,9 @@ def fitted_fusion(template, X, classes, codes, validation, seed):
     return template.fit(X, y_fusion)
 
 
-class FusionPredictorMixin:
-    """Mixin of a classifier with a ``fusion`` parameter, fitted as ``fusion_`` on every row
-    of ``X`` while ``y`` marks the rows without a label with -1."""
-
-    #: What the classifier does with the labels, for the messages of bad labels.
-    _needs_labels = "the classifier fits on the labelled rows"
+class FusionOwnerMixin:
+    """Mixin of a predictor with a ``fusion`` parameter, fitted as ``fusion_`` on every row
+    of ``X``: the fusion's template, the input attributes it takes, ``X`` encoded."""
 
     def _fusion_template(self):
         """A clone of ``fusion`` (or the default one), checked to be a fusion."""
@@ -51,17 +48,6 @@ class FusionPredictorMixin:
         template = clone(self.fusion)
         template._validate_params()
         return template
-
-    def _checked_input(self, X, y, device):
-        """``(X, labels)``: the table and its :class:`~sktnce._labels.Labels` on
-        ``device``, checked before any training."""
-        X = check_table(X, estimator=self, min_rows=2)
-        if y is not None:
-            y = column_or_1d(label_array(y), warn=True)
-        labels = encode_labels(y, len(X), owner=type(self).__name__,
-                               device=resolve_device(device), needs=self._needs_labels,
-                               instead=None)
-        return X, labels
 
     def _take_input_attributes(self):
         """``n_features_in_`` and ``feature_names_in_`` as the fitted fusion has them."""
@@ -75,6 +61,32 @@ class FusionPredictorMixin:
         estimator's input, so that errors name the estimator called."""
         check_is_fitted(self)
         return encode_input(self, self.fusion_._get_state().preprocessing, X, device)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        return tags
+
+
+class FusionPredictorMixin(FusionOwnerMixin):
+    """Mixin of a classifier with a ``fusion`` parameter, fitted as ``fusion_`` on every row
+    of ``X`` while ``y`` marks the rows without a label with -1."""
+
+    #: What the classifier does with the labels, for the messages of bad labels.
+    _needs_labels = "the classifier fits on the labelled rows"
+
+    def _checked_input(self, X, y, device):
+        """``(X, labels)``: the table and its :class:`~sktnce._labels.Labels` on
+        ``device``, checked before any training."""
+        X = check_table(X, estimator=self, min_rows=2)
+        if y is not None:
+            y = column_or_1d(label_array(y), warn=True)
+        labels = encode_labels(y, len(X), owner=type(self).__name__,
+                               device=resolve_device(device), needs=self._needs_labels,
+                               instead=None)
+        return X, labels
 
     def predict(self, X):
         """The most probable class of each row.
@@ -112,10 +124,3 @@ class FusionPredictorMixin:
         weights = None if sample_weight is None else np.asarray(sample_weight)[labelled]
         return accuracy_score(y_labelled, self.predict(_safe_indexing(X, labelled)),
                               sample_weight=weights)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.input_tags.string = True
-        tags.target_tags.required = True
-        return tags

@@ -1,10 +1,12 @@
-"""Ensemble selection: weights for a blend of classifiers' probabilities, chosen greedily on
-out-of-fold predictions (Caruana et al., "Ensemble Selection from Libraries of Models", ICML
-2004, as AutoGluon's weighted ensemble uses it). Pure NumPy: no estimator here."""
+"""Ensemble selection: weights for a blend of classifiers' probabilities or regressors'
+predictions, chosen greedily on out-of-fold predictions (Caruana et al., "Ensemble Selection
+from Libraries of Models", ICML 2004, as AutoGluon's weighted ensemble uses it). Pure NumPy:
+no estimator here."""
 
 import numpy as np
 
-__all__ = ["SELECTION_SCORES", "greedy_selection", "log_loss_of", "reweighted"]
+__all__ = ["REGRESSION_SCORES", "SELECTION_SCORES", "greedy_selection", "log_loss_of",
+           "reweighted"]
 
 #: Probabilities are clipped to at least this before their log: a member that gives a row's
 #: class probability 0 (a class its training fold never saw) costs a finite, large loss.
@@ -39,33 +41,50 @@ def _balanced_accuracy(probabilities, codes):
     return float(np.mean([hits[codes == c].mean() for c in np.unique(codes)]))
 
 
-#: What the selection can maximise, each as a function of (probabilities, codes); the log
-#: loss is negated, and breaks the ties of the others.
+#: What the selection can maximise over classifiers' probabilities, each as a function of
+#: (probabilities, codes); the log loss is negated, and breaks the ties of the others.
 SELECTION_SCORES = {
     "log_loss": lambda p, codes: -log_loss_of(p, codes),
     "accuracy": _accuracy,
     "balanced_accuracy": _balanced_accuracy,
 }
+#: What it can maximise over regressors' predictions, as functions of (predictions, target):
+#: the mean squared or absolute error, negated.
+REGRESSION_SCORES = {
+    "squared_error": lambda p, target: -float(np.mean((p - target) ** 2)),
+    "absolute_error": lambda p, target: -float(np.mean(np.abs(p - target))),
+}
 
 
-def greedy_selection(probabilities, codes, n_rounds, scoring="log_loss"):
-    """Weights of the members whose out-of-fold ``probabilities`` (M, n, K) blend best.
-
-    Starting from an empty blend, each of ``n_rounds`` rounds adds one member, with
-    replacement: the one whose addition gives the blend (the mean of the members added so
-    far) the best ``scoring`` on ``codes`` (a name of :data:`SELECTION_SCORES`; ties go to
-    the lower log loss, then to the earliest member). A member's weight is the share of
-    rounds that chose it, so the weights are multiples of ``1 / n_rounds`` and sum to 1; a
-    member never chosen weighs 0.
-    """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
+def _selection_key(scoring):
+    """The key that each round minimises over the candidate blends: the score negated, the
+    log loss after it for classifiers' probabilities (a tie-break)."""
+    if scoring in REGRESSION_SCORES:
+        score = REGRESSION_SCORES[scoring]
+        return lambda blend, target: (-score(blend, target),)
     score = SELECTION_SCORES[scoring]
-    counts = np.zeros(len(probabilities), dtype=np.int64)
-    total = np.zeros_like(probabilities[0])
+    return lambda blend, codes: (-score(blend, codes), log_loss_of(blend, codes))
+
+
+def greedy_selection(predictions, target, n_rounds, scoring="log_loss"):
+    """Weights of the members whose out-of-fold ``predictions`` blend best.
+
+    ``predictions``: classifiers' probabilities (M, n, K) of the class indices ``target``
+    (n,), scored by a name of :data:`SELECTION_SCORES`, or regressors' predictions (M, n)
+    of the values ``target``, scored by a name of :data:`REGRESSION_SCORES`. Starting from
+    an empty blend, each of ``n_rounds`` rounds adds one member, with replacement: the one
+    whose addition gives the blend (the mean of the members added so far) the best
+    ``scoring`` on ``target`` (ties between classifiers go to the lower log loss, then to
+    the earliest member). A member's weight is the share of rounds that chose it, so the
+    weights are multiples of ``1 / n_rounds`` and sum to 1; a member never chosen weighs 0.
+    """
+    predictions = np.asarray(predictions, dtype=np.float64)
+    key = _selection_key(scoring)
+    counts = np.zeros(len(predictions), dtype=np.int64)
+    total = np.zeros_like(predictions[0])
     for round_ in range(1, n_rounds + 1):
-        blends = [(total + member) / round_ for member in probabilities]
-        keys = [(-score(blend, codes), log_loss_of(blend, codes)) for blend in blends]
+        keys = [key((total + member) / round_, target) for member in predictions]
         best = min(range(len(keys)), key=keys.__getitem__)
         counts[best] += 1
-        total += probabilities[best]
+        total += predictions[best]
     return counts / n_rounds

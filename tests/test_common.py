@@ -6,7 +6,7 @@ from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktnce import (TupleInfoNCEClassifier, TupleInfoNCEEnsembleClassifier, TupleInfoNCEFusion,
-                    TupleInfoNCESearch)
+                    TupleInfoNCERegressor, TupleInfoNCESearch)
 
 SMALL = {"n_components": 4, "hidden_dim": 16, "embedding_dim": 8}
 
@@ -35,6 +35,7 @@ ESTIMATORS = [
     TupleInfoNCEFusion(label_weight=1.0, max_epochs=2, **SMALL),
     TupleInfoNCEClassifier(TupleInfoNCEFusion(max_epochs=2, **SMALL), max_epochs=5),
     TupleInfoNCEEnsembleClassifier(TupleInfoNCEFusion(max_epochs=2, **SMALL)),
+    TupleInfoNCERegressor(TupleInfoNCEFusion(max_epochs=2, **SMALL)),
     # The checks fit on 10 to 30 rows: a validation split of 2 to 6, hence the chunk of 2.
     TupleInfoNCESearch(TupleInfoNCEFusion(modalities=_two_modalities(), score_chunk_size=2,
                                           max_epochs=1, **SMALL),

@@ -208,8 +208,8 @@ def test_save_needs_a_fitted_fusion_or_search(tmp_path):
         save(TupleInfoNCEFusion(), tmp_path / "m")
     with pytest.raises(ValueError, match="TupleInfoNCESearch is not fitted"):
         save(TupleInfoNCESearch(TupleInfoNCEFusion()), tmp_path / "m")
-    with pytest.raises(TypeError, match="a TupleInfoNCEClassifier or a "
-                                        "TupleInfoNCEEnsembleClassifier"):
+    with pytest.raises(TypeError, match="a TupleInfoNCEEnsembleClassifier or a "
+                                        "TupleInfoNCERegressor"):
         save(StandardScaler(), tmp_path / "m")
     assert os.listdir(tmp_path) == []
 

@@ -100,3 +100,13 @@ def test_reweighted_multiplies_each_class_and_renormalises():
     balanced = reweighted(p, np.array([0.5, 2.0]))
     np.testing.assert_allclose(balanced, [[0.5, 0.5], [0.2, 0.8]])
     assert reweighted(p, None) is p
+
+
+@pytest.mark.parametrize("scoring", ["squared_error", "absolute_error"])
+def test_regressors_predictions_are_weighed_by_their_error(scoring):
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=200)
+    high, low = target + 0.5, target - 0.5   # biased both ways: their mean is exact
+    noisy = target + rng.normal(scale=2.0, size=200)
+    weights = greedy_selection(np.stack([noisy, high, low]), target, 10, scoring)
+    assert weights.tolist() == [0.0, 0.5, 0.5]

@@ -37,16 +37,22 @@ def test_private_methods_are_called_only_in_their_own_module_or_through_the_hook
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
                 for base in node.bases:
-                    subclasses.setdefault(ast.unparse(base), set()).add(module)
+                    subclasses.setdefault(ast.unparse(base), set()).add((node.name, module))
                 for item in node.body:
                     if isinstance(item, ast.FunctionDef) and item.name.startswith("_") \
                             and not item.name.startswith("__"):
                         owners.setdefault(item.name, set()).add(module)
                         methods.setdefault(node.name, set()).add(item.name)
-    # A mixin's private methods belong to the modules of the classes that inherit them.
+    # A mixin's private methods belong to the modules of the classes that inherit them,
+    # directly or through another mixin.
     for mixin, names in methods.items():
+        heirs, found = [mixin], set()
+        while heirs:
+            for heir, module in subclasses.get(heirs.pop(), set()) - found:
+                found.add((heir, module))
+                heirs.append(heir)
         for name in names:
-            owners[name] |= subclasses.get(mixin, set())
+            owners[name] |= {module for _, module in found}
     reaching = []
     for module, tree in trees.items():
         for node in ast.walk(tree):

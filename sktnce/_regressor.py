@@ -1,0 +1,251 @@
+"""TupleInfoNCERegressor: the ensemble classifier's twin for a continuous target, a ridge
+probe on the fused vector and boosted trees on the modalities' own columns, blended with
+weights chosen on out-of-fold squared error."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import RidgeCV
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from ._ensemble import _FOLDS, _FUSION, _MEMBERS, BlendMixin, check_members, draw_seeds, seeded
+from ._fusion import restore_on_failure
+from ._modalities import check_table
+from ._predictor import fitted_fusion
+from ._selection import REGRESSION_SCORES, greedy_selection
+from ._targets import continuous_target
+
+__all__ = ["TupleInfoNCERegressor", "default_regression_members"]
+
+#: The ridge probes' penalties, chosen per fit by efficient leave-one-out: with 1% of the
+#: targets a table has a few dozen, where the penalty that fits is far from 1.
+RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 13))
+
+
+def default_regression_members():
+    """The members of :class:`TupleInfoNCERegressor` with ``members=None``: a ridge probe on
+    the fused vector, and on the modalities' columns a ridge regression and gradient
+    boosting with large and small leaves (small ones win with few targets)."""
+    def linear():
+        return make_pipeline(SimpleImputer(keep_empty_features=True), StandardScaler(),
+                             RidgeCV(alphas=RIDGE_ALPHAS))
+
+    return [("fused_ridge", linear(), "fused"),
+            ("columns_ridge", linear(), "columns"),
+            ("columns_hgb", HistGradientBoostingRegressor(), "columns"),
+            ("columns_hgb_leaf5", HistGradientBoostingRegressor(min_samples_leaf=5),
+             "columns")]
+
+
+class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
+    """Blend a ridge probe on the fused vector with gradient boosting on the modalities' own
+    columns, each weighted by how well it predicts rows it was not trained on.
+
+    The regressor's twin is :class:`TupleInfoNCEEnsembleClassifier`: ``fit(X, y)`` fits
+    ``fusion`` on every row of ``X`` without the target, then gives each member its view of
+    the rows with a target: the fused vector r, the modalities' preprocessed columns (those
+    the fusion computed, NaN where a modality is absent), or both. Every member's
+    out-of-fold predictions on those rows (``cv`` shuffled folds) choose the weights by
+    greedy ensemble selection with replacement on ``scoring`` (Caruana et al., ICML 2004);
+    the members kept are then refitted on every row with a target, and ``predict`` is their
+    weighted mean.
+
+    ``y`` is a number per row, NaN for a row without one: scikit-learn has no marker of a
+    missing target for regression, and -1 is a number. An integer ``y`` holding -1 and no
+    NaN is refused as ambiguous, as are strings, categories, inf, and a target with one
+    value, before any training.
+
+    Parameters
+    ----------
+    fusion : TupleInfoNCEFusion, default=None
+        The fusion (cloned and fitted on every row, unless ``fit_fusion=False``); None:
+        ``TupleInfoNCEFusion()``. Its ``random_state``, if None, is drawn from this
+        estimator's. It trains without the target (``label_weight=0``): a target-aware
+        term for a continuous target is not built, and ``label_weight > 0`` is refused.
+    members : list of (str, estimator, str), default=None
+        The blend's candidates, as ``(name, regressor, view)``, the view one of
+        ``"fused"``, ``"columns"`` or ``"columns_and_fused"``; each regressor is cloned.
+        None: ``("fused_ridge", <scaled RidgeCV>, "fused")``, ``("columns_ridge", <the
+        same>, "columns")``, ``("columns_hgb", HistGradientBoostingRegressor(),
+        "columns")`` and ``("columns_hgb_leaf5",
+        HistGradientBoostingRegressor(min_samples_leaf=5), "columns")``; the ridge
+        probes choose their penalty among ``RIDGE_ALPHAS`` (1e-3 to 1e3).
+    cv : int, default=3
+        Shuffled folds of the out-of-fold predictions (fewer where there are fewer rows
+        with a target).
+    scoring : {"squared_error", "absolute_error"}, default="squared_error"
+        What the selection minimises on the out-of-fold predictions: their mean squared
+        error, or their mean absolute error.
+    n_selection_rounds : int, default=25
+        Rounds of the greedy selection: the weights are multiples of its inverse.
+    fit_fusion : bool, default=True
+        False: ``fusion`` is already fitted (without labels) and used as it is.
+    n_jobs : int, default=None
+        The members' out-of-fold fits in parallel, as ``n_jobs`` of
+        :func:`~sklearn.model_selection.cross_val_predict`. The result does not depend on it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the fusion (where its own is None), the folds and the members' own
+        ``random_state`` left None.
+
+    Attributes
+    ----------
+    fusion_ : TupleInfoNCEFusion
+        The fitted fusion: ``fusion_.transform(X)`` is the fused vector.
+    members_ : list of (str, estimator, str)
+        The members of nonzero weight, as ``(name, fitted estimator, view)``, in the order
+        of ``members``, each refitted on every row with a target.
+    weights_ : ndarray of shape (n_members_kept,)
+        Their weights, which sum to 1.
+    named_estimators_ : Bunch
+        Their fitted estimators, by name.
+    leaderboard_ : dict of lists
+        One entry per member (``pandas.DataFrame(leaderboard_)`` reads it): ``"member"``,
+        ``"view"``, ``"weight"``, and its out-of-fold ``"squared_error"``,
+        ``"absolute_error"`` and ``"r2"`` on the rows with a target.
+    n_features_in_ : int
+        Number of columns seen in fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names seen in fit, when X had string column names.
+
+    See Also
+    --------
+    TupleInfoNCEEnsembleClassifier : The same blend for classes.
+    sklearn.ensemble.StackingRegressor : Members blended by a learned final estimator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sktnce import TupleInfoNCEFusion, TupleInfoNCERegressor
+    >>> from sktnce.datasets import make_multimodal_classification
+    >>> X, _, columns = make_multimodal_classification(n_samples=300, random_state=0)
+    >>> y = X[:, 0] - X[:, -1] + np.random.default_rng(0).normal(scale=0.1, size=300)
+    >>> y_partial = np.where(np.arange(300) % 5 == 0, y, np.nan)   # 1 row in 5 known
+    >>> fusion = TupleInfoNCEFusion(
+    ...     modalities=[(name, StandardScaler(), cols) for name, cols in columns.items()],
+    ...     max_epochs=2)
+    >>> reg = TupleInfoNCERegressor(fusion, random_state=0).fit(X, y_partial)
+    >>> float(sum(reg.leaderboard_["weight"]))
+    1.0
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        "fusion": [HasMethods(["fit", "transform"]), None],
+        "members": [list, None],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "scoring": [StrOptions(set(REGRESSION_SCORES))],
+        "n_selection_rounds": [Interval(Integral, 1, None, closed="left")],
+        "fit_fusion": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+    # scikit-learn's linear models keep float32 input in float32; a regression's
+    # predictions are read to more digits than a class's.
+    _view_dtype = np.float64
+
+    def __init__(self, fusion=None, *, members=None, cv=3, scoring="squared_error",
+                 n_selection_rounds=25, fit_fusion=True, n_jobs=None, random_state=None):
+        self.fusion = fusion
+        self.members = members
+        self.cv = cv
+        self.scoring = scoring
+        self.n_selection_rounds = n_selection_rounds
+        self.fit_fusion = fit_fusion
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Fit the fusion on every row, then weigh and fit the members on the rows with a
+        target.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            A number per row, NaN for a row without one; at least 3 rows with a target.
+
+        Returns
+        -------
+        self : TupleInfoNCERegressor
+        """
+        template = self._template()
+        if template.label_weight > 0:
+            raise ValueError(
+                "TupleInfoNCERegressor fits its fusion without the target: a target-aware "
+                "term for a continuous y is not built (label_weight > 0 trains on classes). "
+                "Set the fusion's label_weight=0.")
+        members = check_members(self.members, default_regression_members, "predict")
+        X = check_table(X, estimator=self, min_rows=2)
+        rows, target = continuous_target(y, len(X), owner=type(self).__name__, min_rows=3)
+        seeds = draw_seeds(self.random_state)
+        with restore_on_failure(self):
+            self.fusion_ = template if not self.fit_fusion else fitted_fusion(
+                template, X, None, None, None, int(seeds[_FUSION]))
+            self._fit_members(X, template, members, rows, target, seeds)
+            self._take_input_attributes()
+        return self
+
+    def _weigh(self, members, views, rows, target, seeds):
+        """``(weights, leaderboard)`` of ``members`` from their out-of-fold predictions on
+        ``rows`` of ``views``, whose targets are ``target``, selected on ``scoring``."""
+        folds = KFold(min(self.cv, len(rows)), shuffle=True, random_state=int(seeds[_FOLDS]))
+        oof = [cross_val_predict(seeded(estimator, int(seeds[_MEMBERS]) + position),
+                                 views[view][rows], target, cv=folds, n_jobs=self.n_jobs)
+               for position, (_, estimator, view) in enumerate(members)]
+        weights = greedy_selection(np.stack(oof), target, self.n_selection_rounds,
+                                   self.scoring)
+        board = {"member": [name for name, _, _ in members],
+                 "view": [view for _, _, view in members],
+                 "weight": [float(w) for w in weights],
+                 "squared_error": [float(mean_squared_error(target, p)) for p in oof],
+                 "absolute_error": [float(mean_absolute_error(target, p)) for p in oof],
+                 "r2": [float(r2_score(target, p)) for p in oof]}
+        return weights, board
+
+    def predict(self, X):
+        """Each row's prediction: the kept members' weighted mean.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self._blend(X, lambda fitted, view: fitted.predict(view))
+
+    def score(self, X, y, sample_weight=None):
+        """R² on the rows with a target: rows whose ``y`` is NaN are left out, so that
+        :class:`~sklearn.model_selection.GridSearchCV` scores a partly known ``y`` as it
+        should.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            The true values, NaN for rows without one.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        y = np.asarray(y, dtype=np.float64)
+        known = np.flatnonzero(~np.isnan(y))
+        if len(known) == 0:
+            raise ValueError("score needs rows with a target; every entry of y is NaN.")
+        weights = None if sample_weight is None else np.asarray(sample_weight)[known]
+        return r2_score(y[known], self.predict(_safe_indexing(X, known)),
+                        sample_weight=weights)
