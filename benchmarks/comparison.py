@@ -12,6 +12,8 @@ held-out set is what a user would have got. Figures only, no formatting: ``rende
 them out.
 """
 
+from typing import Callable, NamedTuple
+
 import numpy as np
 
 RAW, TNCE = "raw features", "TupleInfoNCE"
@@ -134,52 +136,68 @@ def metric_matched(rows):
     return rows
 
 
-def values(rows, dataset, method, share):
+class Study(NamedTuple):
+    """What a comparison compares: the rows without sktnce (the best per set is the
+    rival), the sktnce configurations to choose from (the earlier wins a tie), and the key
+    of a set's scores in the rows."""
+
+    without: tuple
+    candidates: tuple
+    score_key: Callable[[str], str]
+
+
+#: The classification study: ``WITHOUT`` against ``CANDIDATES``, each set in its metric.
+CLASSIFICATION = Study(WITHOUT, CANDIDATES, metric)
+
+
+def values(rows, dataset, method, share, study=CLASSIFICATION):
     """The scores of ``method`` on ``dataset`` at ``share`` in the set's metric, or None."""
-    return rows.get(dataset, {}).get(method, {}).get(metric(dataset), {}).get(share)
+    return rows.get(dataset, {}).get(method, {}).get(study.score_key(dataset), {}).get(share)
 
 
-def best_without(rows, dataset, share):
-    """The row of ``WITHOUT`` with the best mean on ``dataset`` at ``share``, or None."""
-    found = [m for m in WITHOUT if values(rows, dataset, m, share)]
-    return max(found, key=lambda m: np.mean(values(rows, dataset, m, share)), default=None)
+def best_without(rows, dataset, share, study=CLASSIFICATION):
+    """The row of ``study.without`` with the best mean on ``dataset`` at ``share``, or
+    None."""
+    found = [m for m in study.without if values(rows, dataset, m, share, study)]
+    return max(found, key=lambda m: np.mean(values(rows, dataset, m, share, study)),
+               default=None)
 
 
-def margins(rows, share, datasets):
+def margins(rows, share, datasets, study=CLASSIFICATION):
     """``{candidate: {dataset: mean - the best without sktnce's mean}}`` of the candidates
     measured on every one of ``datasets`` at ``share``."""
     out = {}
-    for candidate in CANDIDATES:
-        if all(values(rows, d, candidate, share) for d in datasets):
+    for candidate in study.candidates:
+        if all(values(rows, d, candidate, share, study) for d in datasets):
             out[candidate] = {
-                d: float(np.mean(values(rows, d, candidate, share))
-                         - np.mean(values(rows, d, best_without(rows, d, share), share)))
+                d: float(np.mean(values(rows, d, candidate, share, study)) - np.mean(
+                    values(rows, d, best_without(rows, d, share, study), share, study)))
                 for d in datasets}
     return out
 
 
-def choose(margin, datasets):
+def choose(margin, datasets, study=CLASSIFICATION):
     """The candidate of ``margin`` with the best mean margin on ``datasets`` (the earlier
-    of ``CANDIDATES`` on a tie)."""
+    of ``study.candidates`` on a tie)."""
     return max(margin, key=lambda c: (np.mean([margin[c][d] for d in datasets]),
-                                      -CANDIDATES.index(c)))
+                                      -study.candidates.index(c)))
 
 
-def held_out(rows, share, real, extra=()):
+def held_out(rows, share, real, extra=(), study=CLASSIFICATION):
     """For each set of ``real`` (chosen on the other real sets) and of ``extra`` (chosen on
     every real set): ``{"dataset", "chosen", "without", "mean", "sd"}``, the paired
     difference of the chosen configuration against the best without sktnce there; empty
     where no candidate was measured on every set at ``share``."""
-    margin = margins(rows, share, [*real, *extra])
+    margin = margins(rows, share, [*real, *extra], study)
     if not margin:
         return []
     out = []
     for dataset in [*real, *extra]:
         others = [d for d in real if d != dataset]
-        chosen = choose(margin, others)
-        without = best_without(rows, dataset, share)
-        mean, sd = paired(values(rows, dataset, chosen, share),
-                          values(rows, dataset, without, share))
+        chosen = choose(margin, others, study)
+        without = best_without(rows, dataset, share, study)
+        mean, sd = paired(values(rows, dataset, chosen, share, study),
+                          values(rows, dataset, without, share, study))
         out.append({"dataset": dataset, "chosen": chosen, "without": without,
                     "mean": mean, "sd": sd})
     return out
@@ -189,3 +207,23 @@ def tally(results):
     """``(at least level, above beyond one sd, below beyond one sd)``: counts of ``results``."""
     return (sum(r["mean"] >= 0 for r in results), sum(r["mean"] > r["sd"] for r in results),
             sum(-r["mean"] > r["sd"] for r in results))
+
+
+#: The regression study (``bench_regression.py``'s rows): on the raw columns, RidgeCV, boosted
+#: trees with large and small leaves and the user's own ensemble of the three, against the
+#: ridge probe on the fused vector and TupleInfoNCERegressor, by R².
+RIDGE, REGRESSION_HGB = "Ridge on raw features", "HGB on raw features"
+REGRESSION_HGB_SMALL = "HGB on raw features, min_samples_leaf=5"
+REGRESSION_USER_ENSEMBLE = "ensemble of Ridge and HGB on raw features"
+FUSED_RIDGE, REGRESSOR = "Ridge on TupleInfoNCE", "TupleInfoNCERegressor"
+ABSOLUTE = ", scoring=absolute_error"
+REGRESSION = Study(
+    without=(RIDGE, REGRESSION_HGB, REGRESSION_HGB_SMALL, REGRESSION_USER_ENSEMBLE,
+             REGRESSION_USER_ENSEMBLE + ABSOLUTE),
+    candidates=(REGRESSOR, REGRESSOR + ABSOLUTE, FUSED_RIDGE),
+    score_key=lambda dataset: "r2")
+REGRESSION_SHORT = {RIDGE: "Ridge", REGRESSION_HGB: "HGB", REGRESSION_HGB_SMALL: "HGB leaf=5",
+                    REGRESSION_USER_ENSEMBLE: "Ridge + HGB ensemble",
+                    REGRESSION_USER_ENSEMBLE + ABSOLUTE: "Ridge + HGB ensemble on absolute error",
+                    FUSED_RIDGE: "Ridge on fused", REGRESSOR: "TupleInfoNCERegressor",
+                    REGRESSOR + ABSOLUTE: "TupleInfoNCERegressor on absolute error"}

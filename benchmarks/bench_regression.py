@@ -1,0 +1,177 @@
+"""Regression: what a user's model gets from sktnce on real regression tables.
+
+For each table of ``regression_data.LOADERS``, TupleInfoNCEFusion (the study's defaults,
+``methods.tuple_infonce``) learns without the target on every row, once per ``--fit-seeds``
+(``random_state`` 0, 1, ...); then for each of ``--seeds`` seeds a 70/30 split, the same for
+every row of the results (paired), and each ``--fractions`` share of the training rows
+(1%, 10% and 100% by default; at least 3 rows) given its target, every other training row
+NaN. Each model is fitted on the rows with a target and scored on the test rows by R² and
+the mean absolute error:
+
+- without sktnce, on the raw columns (the modalities' own preprocessing): ``RidgeCV``,
+  ``HistGradientBoostingRegressor`` (defaults, and ``min_samples_leaf=5``) and the user's own
+  ensemble of the three, weighted as TupleInfoNCERegressor weighs its members (out-of-fold
+  squared error, the same folds and rounds);
+- with sktnce: ``RidgeCV`` on the fused vector, and TupleInfoNCERegressor (prefitted fusion,
+  ``fit_fusion=False``, ``random_state`` the split), selected on the squared and on the
+  absolute error.
+
+``--json`` writes ``{table: {row: {"r2" | "mae": {share: [per fit and split]}, "fit_s"}}}``
+after each table (``fit_s``: the fusion's fit for the rows that read it, else the model's
+mean fit).
+
+    python benchmarks/bench_regression.py --json benchmarks/results/regression.json
+    python benchmarks/bench_regression.py --datasets ames --seeds 2 --quick
+"""
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+from sklearn.metrics import mean_absolute_error, r2_score
+from sklearn.model_selection import ShuffleSplit
+
+import methods
+import regression_data
+from comparison import (ABSOLUTE, FUSED_RIDGE, REGRESSION_HGB, REGRESSION_HGB_SMALL,
+                        REGRESSION_USER_ENSEMBLE, REGRESSOR, RIDGE)
+from sktnce import TupleInfoNCERegressor
+from sktnce._ensemble import fusion_views, seeded
+from sktnce._regressor import default_regression_members
+
+FRACTIONS = (0.01, 0.1, 1.0)
+#: The fewest rows with a target a share gives (TupleInfoNCERegressor's minimum).
+MIN_ROWS = 3
+#: The members of TupleInfoNCERegressor's default, and each one's row when fitted alone.
+MEMBER_ROWS = {"fused_ridge": FUSED_RIDGE, "columns_ridge": RIDGE,
+               "columns_hgb": REGRESSION_HGB, "columns_hgb_leaf5": REGRESSION_HGB_SMALL}
+SCORINGS = ("squared_error", "absolute_error")
+QUICK = {"n_samples": 400, "max_epochs": 2}
+
+
+def labelled_shares(n_rows, seeds, fractions):
+    """``(split, fraction, rows with a target, test rows)`` for every seed and fraction: a
+    70/30 split and a nested random order of its training rows, by the seed alone, so that
+    every row of the results gets the same ones and a share's rows hold the smaller's."""
+    for split in range(seeds):
+        train, test = next(ShuffleSplit(1, test_size=0.3, random_state=split)
+                           .split(np.zeros(n_rows)))
+        order = np.random.default_rng(split).permutation(train)
+        for fraction in fractions:
+            size = max(int(fraction * len(train)), MIN_ROWS)
+            yield split, fraction, np.sort(order[:size]), test
+
+
+def ensemble_row(name, scoring):
+    return name + ("" if scoring == "squared_error" else ABSOLUTE)
+
+
+def _scored(entry, fraction, y_test, predicted):
+    entry["r2"][fraction].append(float(r2_score(y_test, predicted)))
+    entry["mae"][fraction].append(float(mean_absolute_error(y_test, predicted)))
+
+
+def table_rows(X, y, fusion, seeds, fractions):
+    """``{row: {"r2" | "mae": {fraction: [per split]}, "seconds": [...]}}`` of one fitted
+    ``fusion`` on every split and share."""
+    members = default_regression_members()
+    columns_only = [m for m in members if m[2] == "columns"]
+    views = fusion_views(fusion, X, np.float64)
+    blends = (REGRESSION_USER_ENSEMBLE, REGRESSOR)
+    names = [*MEMBER_ROWS.values(), *(ensemble_row(b, s) for b in blends for s in SCORINGS)]
+    rows = {n: {"r2": {f: [] for f in fractions}, "mae": {f: [] for f in fractions},
+                "seconds": []} for n in names}
+    for split, fraction, labelled, test in labelled_shares(len(y), seeds, fractions):
+        y_partial = np.full(len(y), np.nan)
+        y_partial[labelled] = y[labelled]
+        for position, (name, member, view) in enumerate(members):
+            start = time.perf_counter()
+            fitted = seeded(member, split + position).fit(views[view][labelled], y[labelled])
+            rows[MEMBER_ROWS[name]]["seconds"].append(time.perf_counter() - start)
+            _scored(rows[MEMBER_ROWS[name]], fraction, y[test],
+                    fitted.predict(views[view][test]))
+        for blend, blend_members in ((REGRESSION_USER_ENSEMBLE, columns_only),
+                                     (REGRESSOR, None)):
+            for scoring in SCORINGS:
+                start = time.perf_counter()
+                model = TupleInfoNCERegressor(fusion, members=blend_members, scoring=scoring,
+                                              fit_fusion=False, random_state=split)
+                model.fit(X, y_partial)
+                row = rows[ensemble_row(blend, scoring)]
+                row["seconds"].append(time.perf_counter() - start)
+                _scored(row, fraction, y[test], model.predict(X.iloc[test]))
+    return rows
+
+
+def run_table(name, seeds, fit_seeds, fractions, first_fit=0, quick=False):
+    """The rows of table ``name`` over ``fit_seeds`` fits of the fusion, fit by fit."""
+    n_samples = QUICK["n_samples"] if quick else regression_data.SIZES[name]
+    X, y, modalities = regression_data.LOADERS[name](n_samples)
+    params = {"max_epochs": QUICK["max_epochs"]} if quick else {}
+    results = {}
+    for fit in range(first_fit, first_fit + fit_seeds):
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fusion = methods.tuple_infonce(modalities, random_state=fit, **params).fit(X)
+        fusion_s = time.perf_counter() - start
+        for row, entry in table_rows(X, y, fusion, seeds, fractions).items():
+            found = results.setdefault(row, {"r2": {f: [] for f in fractions},
+                                             "mae": {f: [] for f in fractions},
+                                             "fit_s": []})
+            for key in ("r2", "mae"):
+                for f in fractions:
+                    found[key][f] += entry[key][f]
+            reads_fusion = row == FUSED_RIDGE or row.startswith(REGRESSOR)
+            found["fit_s"].append(fusion_s if reads_fusion else float(np.mean(
+                entry["seconds"])))
+    for entry in results.values():
+        entry["fit_s"] = float(np.mean(entry["fit_s"]))
+    return results, len(y)
+
+
+def markdown(name, rows, n_rows, fractions):
+    lines = [f"### {name} ({n_rows} rows; R², mean ± sd over fits and splits)", "",
+             "| model | " + " | ".join(f"{f:.0%} of targets" for f in fractions)
+             + " | fit (s) |", "|---" * (len(fractions) + 2) + "|"]
+    for row, entry in rows.items():
+        cells = [f"{np.mean(entry['r2'][f]):.3f} ± {np.std(entry['r2'][f]):.3f}"
+                 for f in fractions]
+        lines.append(f"| {row} | " + " | ".join(cells) + f" | {entry['fit_s']:.1f} |")
+    return "\n".join(lines)
+
+
+def write_json(results, path):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({name: {row: {"fit_s": entry["fit_s"],
+                                **{key: {str(k): v for k, v in entry[key].items()}
+                                   for key in ("r2", "mae")}}
+                          for row, entry in rows.items()}
+                   for name, rows in results.items()}, f, indent=1)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=list(regression_data.LOADERS),
+                        choices=list(regression_data.LOADERS))
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--fit-seeds", type=int, default=1)
+    parser.add_argument("--first-fit", type=int, default=0)
+    parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", help="write every score to this file")
+    args = parser.parse_args(argv)
+    results = {}
+    for name in args.datasets:
+        rows, n_rows = run_table(name, args.seeds, args.fit_seeds, args.fractions,
+                                 args.first_fit, args.quick)
+        results[name] = rows
+        print(markdown(name, rows, n_rows, args.fractions), flush=True)
+        if args.json:
+            write_json(results, args.json)
+
+
+if __name__ == "__main__":
+    main()
