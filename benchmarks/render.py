@@ -999,8 +999,9 @@ def _what_leads(by_share, shares):
     configurations there are ensembles, else the fused vector."""
     chosen = [r["chosen"] for s in shares for verdict in by_share[s] for r in verdict]
     if chosen and all(c.startswith(comparison.ENSEMBLE) for c in chosen):
-        return ("`TupleInfoNCEEnsembleClassifier` (`class_weight=\"balanced\"` where you "
-                "score by balanced accuracy)")
+        return ("`TupleInfoNCEEnsembleClassifier` (`class_weight=\"balanced\"` and "
+                "`scoring=\"balanced_accuracy\"` where you score by balanced accuracy, "
+                "`scoring=\"accuracy\"` where by accuracy)")
     return "the fused vector"
 
 

@@ -159,6 +159,18 @@ def test_a_metric_matched_ensemble_is_class_balanced_where_the_set_is_scored_so(
     assert plain + comparison.MATCHED in comparison.CANDIDATES
 
 
+def test_the_by_metric_ensemble_follows_the_metric_in_score_and_class_weights(comparison):
+    blend = comparison.ENSEMBLE
+    on_balanced = blend + ", scoring=balanced_accuracy" + comparison.BALANCED
+    on_accuracy = blend + ", scoring=accuracy"
+    rows = {d: {on_balanced: _row(0.7, 0.75), on_accuracy: _row(0.8, 0.6)}
+            for d in ("adult", "movielens")}
+    matched = comparison.metric_matched(rows)
+    assert matched["adult"][blend + comparison.BY_METRIC] == rows["adult"][on_balanced]
+    assert matched["movielens"][blend + comparison.BY_METRIC] == rows["movielens"][on_accuracy]
+    assert blend + comparison.BY_METRIC in comparison.CANDIDATES
+
+
 def test_the_configuration_is_chosen_on_the_other_sets(comparison):
     a, b = comparison.CANDIDATES[:2]
     sets = ["multiple_features", "movielens", "trump_tweets"]
