@@ -6,6 +6,7 @@ from ._ensemble import TupleInfoNCEEnsembleClassifier
 from ._fusion import TupleInfoNCEFusion
 from ._loss import (
     labelled_cross_entropy,
+    labelled_squared_error,
     reconstruction_loss,
     supervised_contrastive_loss,
     tuple_infonce_loss,
@@ -23,6 +24,7 @@ __all__ = [
     "TupleInfoNCERegressor",
     "TupleInfoNCESearch",
     "labelled_cross_entropy",
+    "labelled_squared_error",
     "labelled_scorer",
     "load",
     "make_modalities",

@@ -222,7 +222,7 @@ class BlendMixin(FusionOwnerMixin):
             return self._fusion_template()
         check_is_fitted(self.fusion, msg="fit_fusion=False uses the fusion as it is fitted, "
                         "but %(name)s is not fitted yet; fit it, or set fit_fusion=True.")
-        if hasattr(self.fusion, "classes_"):
+        if hasattr(self.fusion, "classes_") or hasattr(self.fusion, "target_scale_"):
             raise ValueError(
                 "fit_fusion=False uses the fusion as it is fitted, and this one trained on "
                 "labels (label_weight > 0), perhaps on the very rows its members would be "

@@ -20,6 +20,7 @@ from sklearn.utils.validation import _check_feature_names_in, _num_samples, chec
 from ._discrimination import CrossModalScoringMixin
 from ._embeddings import NUMERIC_EMBEDDINGS
 from ._labels import encode_labels
+from ._targets import Targets, encode_targets
 from ._launch import PROCESS_GROUP, check_data_parallel, fit_input_once, train_data_parallel
 from ._modalities import Preprocessing, check_modalities, encode_input, fit_input
 from ._network import TupleInfoNCEModule
@@ -55,6 +56,9 @@ class FusionState(NamedTuple):
     training: TrainingState
     #: The classes of a target-aware fit's labels; None for a fit without labels.
     classes: Optional[np.ndarray] = None
+    #: The mean and the standard deviation that standardised a target-aware fit's
+    #: continuous target (label_loss="squared_error"); None for any other fit.
+    target_scale: Optional[tuple] = None
 
 
 #: The parameters that fix each field of a network's Architecture, as errors name them.
@@ -75,8 +79,8 @@ def _describe_field(field, architecture):
     if field == "reconstruct":
         return "a decoder (reconstruction > 0)" if value else "no decoder (reconstruction=0)"
     if field == "n_classes":
-        return (f"a classifier head of {value} classes (label_weight > 0, label_loss="
-                "'cross_entropy')" if value else "no classifier head")
+        return (f"a head of {value} outputs on r (label_weight > 0, label_loss="
+                "'cross_entropy' or 'squared_error')" if value else "no head on r")
     return str(value)
 
 
@@ -112,9 +116,7 @@ def _fitted_state(fusion, X, y):
                             n_rows=_num_samples(X))
     labels = None
     if config.supervision is not None:
-        labels = encode_labels(y, _num_samples(X), owner=type(fusion).__name__,
-                               device=config.device,
-                               classes=None if previous is None else previous.classes)
+        labels = _supervised_target(fusion, config, y, _num_samples(X), previous)
     if previous:
         check_same_architecture(
             previous.training.net.module_.encoder.architecture,
@@ -133,8 +135,23 @@ def _fitted_state(fusion, X, y):
     else:
         training = train(config, encoded, setting, seeds, widths=preprocessing.widths,
                          labels=labels, start=previous.training if previous else None)
-    classes = labels.classes if labels is not None else getattr(previous, "classes", None)
-    return FusionState(preprocessing, setting, training, classes)
+    if labels is None:
+        return FusionState(preprocessing, setting, training, getattr(previous, "classes", None),
+                           getattr(previous, "target_scale", None))
+    scale = (labels.mean, labels.scale) if isinstance(labels, Targets) else None
+    return FusionState(preprocessing, setting, training, labels.classes, scale)
+
+
+def _supervised_target(fusion, config, y, n_rows, previous):
+    """What a target-aware fit trains on: :class:`~sktnce._targets.Targets` (a number per
+    row, NaN for none) with ``label_loss="squared_error"``, else
+    :class:`~sktnce._labels.Labels` (a class per row, -1 for none; a continued fit's
+    classes kept)."""
+    owner = type(fusion).__name__
+    if config.label_loss == "squared_error":
+        return encode_targets(y, n_rows, owner=owner, device=config.device)
+    return encode_labels(y, n_rows, owner=owner, device=config.device,
+                         classes=None if previous is None else previous.classes)
 
 
 _PARAMETER_CONSTRAINTS = {
@@ -144,7 +161,7 @@ _PARAMETER_CONSTRAINTS = {
     "temperature": [Interval(Real, 0, None, closed="neither")],
     "reconstruction": [Interval(Real, 0, None, closed="left")],
     "label_weight": [Interval(Real, 0, None, closed="left")],
-    "label_loss": [StrOptions({"cross_entropy", "supcon"})],
+    "label_loss": [StrOptions({"cross_entropy", "squared_error", "supcon"})],
     "n_components": [Interval(Integral, 1, None, closed="left")],
     "output": [StrOptions({"fused", "fused_and_modalities"})],
     "projection_dim": [Interval(Integral, 1, None, closed="left")],
@@ -194,8 +211,11 @@ def _install_state(fusion, state):
     fusion.n_iter_ = len(fusion.loss_curve_)
     fusion._eval_seed = training.eval_seed
     vars(fusion).pop("classes_", None)
+    vars(fusion).pop("target_scale_", None)
     if state.classes is not None:
         fusion.classes_ = state.classes
+    if state.target_scale is not None:
+        fusion.target_scale_ = tuple(state.target_scale)
     return fusion
 
 
@@ -231,11 +251,12 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         paper's loss. The user guide gives its measured effect and cost.
     label_weight : float, default=0.0
         Target-aware training: the weight of each row's supervised term, on the rows that
-        ``fit(X, y)`` labels (-1: none; at least 2 classes), against every row's other
-        terms, so the term grows with the share of labels; 0 ignores y. Classes only.
-    label_loss : {"cross_entropy", "supcon"}, default="cross_entropy"
-        The supervised term: the cross-entropy of a linear head on r, or the supervised
-        contrastive loss (Khosla et al., 2020) on the projections of both views.
+        ``fit(X, y)`` labels (-1: none; at least 2 classes; a number, NaN: none, with
+        ``"squared_error"``), against every row's other terms; 0 ignores y.
+    label_loss : {"cross_entropy", "squared_error", "supcon"}, default="cross_entropy"
+        The supervised term: the cross-entropy of a linear head on r, the squared error of
+        one to the standardised target (a number), or the supervised contrastive loss
+        (Khosla et al., 2020) on the projections of both views.
     n_components : int, default=32
         Width of the fused representation r.
     output : {"fused", "fused_and_modalities"}, default="fused"
@@ -320,7 +341,9 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in fit, when X had string column names.
     classes_ : ndarray of shape (n_classes,)
-        The classes of y, with ``label_weight > 0`` only.
+        The classes of y, with ``label_weight > 0`` and a classification loss only.
+    target_scale_ : tuple of (float, float)
+        The mean and standard deviation that standardised y, with ``"squared_error"`` only.
 
     See Also
     --------
@@ -422,7 +445,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
             The table; at least 2 rows.
         y : array-like of shape (n_samples,), default=None
             Ignored unless ``label_weight > 0``: then a class per row, -1 for rows without
-            one (as for :class:`~sklearn.semi_supervised.SelfTrainingClassifier`).
+            one (a number per row, NaN for none, with ``label_loss="squared_error"``).
 
         Returns
         -------
@@ -441,7 +464,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         setting = resolve_setting(self.alpha_, self.corruption_, self._preprocessing.names)
         return FusionState(self._preprocessing, setting,
                            TrainingState(self.net_, tuple(self.loss_curve_), self._eval_seed),
-                           getattr(self, "classes_", None))
+                           getattr(self, "classes_", None), getattr(self, "target_scale_", None))
 
     def _set_state(self, state):
         """Hook: make this estimator the fitted one that ``state`` describes (its net in

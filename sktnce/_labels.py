@@ -127,8 +127,9 @@ def encode_labels(y, n_samples, *, owner, device, classes=None, needs=_FUSION_NE
     kind = type_of_target(values, input_name="y")
     if kind == "continuous":
         raise ValueError(
-            f"Unknown label type: y is continuous, but {needs} on class labels. Regression "
-            "would need a regression head (a squared error on r), which sktnce does not have."
+            f"Unknown label type: y is continuous, but {needs} on class labels. For a "
+            "number, a fusion takes label_loss='squared_error' (NaN marks a row without a "
+            "target) and TupleInfoNCERegressor predicts it."
         )
     try:
         found, codes = np.unique(values, return_inverse=True)

@@ -1,5 +1,5 @@
 """The losses, pure functions over tensors: the TupleInfoNCE loss, the reconstruction
-term, the two supervised terms, and :func:`training_loss`, which weighs them together from
+term, the supervised terms, and :func:`training_loss`, which weighs them together from
 one batch's :class:`~sktnce._network.TrainingOutputs`."""
 
 from typing import NamedTuple, Optional
@@ -7,9 +7,9 @@ from typing import NamedTuple, Optional
 import torch
 from torch.nn import functional as F
 
-__all__ = ["ReconstructionTerm", "SupervisionTerm", "labelled_cross_entropy",
-           "reconstruction_loss", "supervised_contrastive_loss", "training_loss",
-           "tuple_infonce_loss"]
+__all__ = ["HEAD_LOSSES", "ReconstructionTerm", "SupervisionTerm", "labelled_cross_entropy",
+           "labelled_squared_error", "reconstruction_loss", "supervised_contrastive_loss",
+           "training_loss", "tuple_infonce_loss"]
 
 #: The label of a row that has none (scikit-learn's semi-supervised convention).
 UNLABELLED = -1
@@ -337,10 +337,44 @@ def _unchecked_cross_entropy(logits, labels):
     return losses.masked_fill(~labelled, 0.0), labelled
 
 
+def labelled_squared_error(predictions, targets):
+    """Mean squared error of ``predictions`` (N,) or (N, 1) over the rows whose target (N,)
+    is not NaN; 0 when no row has one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktnce import labelled_squared_error
+    >>> predictions = torch.tensor([1.0, 5.0, 2.0])
+    >>> float(labelled_squared_error(predictions, torch.tensor([0.0, float("nan"), 4.0])))
+    2.5
+    """
+    if predictions.ndim == 2 and predictions.shape[1] == 1:
+        predictions = predictions[:, 0]
+    if predictions.ndim != 1 or targets.shape != predictions.shape:
+        raise ValueError(
+            f"predictions must have shape (N,) or (N, 1) and targets shape (N,); got "
+            f"{tuple(predictions.shape)} and {tuple(targets.shape)}."
+        )
+    losses, labelled = _unchecked_squared_error(predictions, targets)
+    return losses.sum() / labelled.sum().clamp(min=1)
+
+
+def _unchecked_squared_error(predictions, targets):
+    """Each row's squared error, 0 for a row whose target is NaN; and which rows have one.
+    The NaN are replaced before the difference: masking a NaN error afterwards would still
+    send NaN gradients back (0 times NaN)."""
+    labelled = ~torch.isnan(targets)
+    errors = predictions.reshape(targets.shape) - torch.nan_to_num(targets, nan=0.0)
+    return (errors ** 2).masked_fill(~labelled, 0.0), labelled
+
+
 class SupervisionTerm(NamedTuple):
     """The supervised term of a target-aware fit: which loss, and its weight."""
 
-    #: ``"cross_entropy"`` (a linear head on r) or ``"supcon"`` (on the projections z).
+    #: ``"cross_entropy"`` (a linear head on r to the class logits), ``"squared_error"``
+    #: (a linear head on r to the standardised target) or ``"supcon"`` (on the projections
+    #: z).
     kind: str
     weight: float
 
@@ -361,7 +395,8 @@ def training_loss(outputs, alpha, temperature, reconstruction=None, supervision=
     ``reconstruction.weight`` times the views' mean :func:`reconstruction_loss` when a
     :class:`ReconstructionTerm` is given, plus ``supervision.weight`` times the supervised
     term when a :class:`SupervisionTerm` is given: each labelled row's
-    :func:`labelled_cross_entropy` (each view's, averaged), or its
+    :func:`labelled_cross_entropy` or :func:`labelled_squared_error` (each view's,
+    averaged), or its
     :func:`supervised_contrastive_loss` over both views' z stacked, summed and divided by
     the number of rows in the batch, labelled or not. So a labelled row's term weighs
     against its own contrastive loss, and the term grows with the share of labelled rows:
@@ -383,7 +418,7 @@ def training_loss(outputs, alpha, temperature, reconstruction=None, supervision=
     temperature : float
     reconstruction : ReconstructionTerm, default=None
     supervision : SupervisionTerm, default=None
-        Needs ``outputs.labels`` (and ``logits1``, ``logits2`` for cross-entropy).
+        Needs ``outputs.labels`` (and ``logits1``, ``logits2`` for a head's loss).
 
     Returns
     -------
@@ -414,11 +449,16 @@ def training_loss(outputs, alpha, temperature, reconstruction=None, supervision=
     return loss
 
 
+#: The supervised terms of a head on r: each row's loss, 0 where the row has no label.
+HEAD_LOSSES = {"cross_entropy": _unchecked_cross_entropy,
+                "squared_error": _unchecked_squared_error}
+
+
 def _supervised_term(outputs, kind, temperature):
     labels = outputs.labels
-    if kind == "cross_entropy":
-        losses1, _ = _unchecked_cross_entropy(outputs.logits1, labels)
-        losses2, _ = _unchecked_cross_entropy(outputs.logits2, labels)
+    if kind in HEAD_LOSSES:
+        losses1, _ = HEAD_LOSSES[kind](outputs.logits1, labels)
+        losses2, _ = HEAD_LOSSES[kind](outputs.logits2, labels)
         return 0.5 * (losses1 + losses2).sum() / labels.numel()
     per_anchor, _ = _unchecked_supervised_contrastive(
         torch.cat([outputs.z1, outputs.z2]), torch.cat([labels, labels]), temperature)

@@ -174,6 +174,7 @@ def _fusion_parts(estimator, prefix):
         "eval_seed": training.eval_seed,
         "classes_": None if state.classes is None else state.classes.tolist(),
         "classes_dtype": None if state.classes is None else state.classes.dtype.str,
+        "target_scale_": None if state.target_scale is None else list(state.target_scale),
         "architecture": training.net.module_.encoder.architecture._asdict(),
     }
     objects["fitted"] = {"modalities_": [spec[:3] for spec in preprocessing.plan]}
@@ -460,7 +461,8 @@ def _load_fusion(archive, prefix, trusted, place):
     net.initialize()
     estimator._set_state(FusionState(preprocessing, setting,
                                      TrainingState(net, tuple(fitted["loss_curve_"]),
-                                                   seeds.evaluation), classes))
+                                                   seeds.evaluation), classes,
+                                     fitted.get("target_scale_")))
     estimator.n_features_in_ = fitted["n_features_in_"]
     if fitted["feature_names_in_"] is not None:
         estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)

@@ -12,17 +12,23 @@ from ._labels import UNLABELLED, encode_labels, label_array, labelled_rows
 from ._modalities import check_table, encode_input
 from ._training import resolve_device
 
-__all__ = ["FusionOwnerMixin", "FusionPredictorMixin", "fitted_fusion"]
+__all__ = ["FusionOwnerMixin", "FusionPredictorMixin", "fitted_fusion", "seeded_fit"]
+
+
+def seeded_fit(template, X, y, seed):
+    """``template`` fitted on ``X`` (and ``y`` where not None), seeded by ``seed`` where
+    its own random_state is None."""
+    if template.random_state is None:
+        template.set_params(random_state=seed)
+    return template.fit(X) if y is None else template.fit(X, y)
 
 
 def fitted_fusion(template, X, classes, codes, validation, seed):
     """``template`` fitted on every row of ``X`` (seeded by ``seed`` where its own
     random_state is None); a target-aware one with the labels (``classes[codes]``, -1 for
     none) of every labelled row but the ``validation`` ones (None: none held out)."""
-    if template.random_state is None:
-        template.set_params(random_state=seed)
     if not template.label_weight > 0:
-        return template.fit(X)
+        return seeded_fit(template, X, None, seed)
     codes = codes.copy()
     if validation is not None:
         codes[validation] = UNLABELLED
@@ -31,7 +37,7 @@ def fitted_fusion(template, X, classes, codes, validation, seed):
     y_fusion = classes[np.maximum(codes, 0)].astype(
         classes.dtype if classes.dtype.kind in "if" else object)
     y_fusion[codes == UNLABELLED] = UNLABELLED
-    return template.fit(X, y_fusion)
+    return seeded_fit(template, X, y_fusion, seed)
 
 
 class FusionOwnerMixin:
@@ -76,6 +82,17 @@ class FusionPredictorMixin(FusionOwnerMixin):
 
     #: What the classifier does with the labels, for the messages of bad labels.
     _needs_labels = "the classifier fits on the labelled rows"
+
+    def _fusion_template(self):
+        """The fusion's template, refused where it would train on a number."""
+        template = super()._fusion_template()
+        if template.label_weight > 0 and template.label_loss == "squared_error":
+            raise ValueError(
+                f"{type(self).__name__} predicts classes, and its fusion's "
+                "label_loss='squared_error' trains on a number: set label_loss="
+                "'cross_entropy' (or 'supcon'), or predict the number with "
+                "TupleInfoNCERegressor.")
+        return template
 
     def _checked_input(self, X, y, device):
         """``(X, labels)``: the table and its :class:`~sktnce._labels.Labels` on

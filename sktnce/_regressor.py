@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from ._ensemble import _FOLDS, _FUSION, _MEMBERS, BlendMixin, check_members, draw_seeds, seeded
 from ._fusion import restore_on_failure
 from ._modalities import check_table
-from ._predictor import fitted_fusion
+from ._predictor import seeded_fit
 from ._selection import REGRESSION_SCORES, greedy_selection
 from ._targets import continuous_target
 
@@ -50,7 +50,7 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
     columns, each weighted by how well it predicts rows it was not trained on.
 
     The regressor's twin is :class:`TupleInfoNCEEnsembleClassifier`: ``fit(X, y)`` fits
-    ``fusion`` on every row of ``X`` without the target, then gives each member its view of
+    ``fusion`` on every row of ``X``, then gives each member its view of
     the rows with a target: the fused vector r, the modalities' preprocessed columns (those
     the fusion computed, NaN where a modality is absent), or both. Every member's
     out-of-fold predictions on those rows (``cv`` shuffled folds) choose the weights by
@@ -68,8 +68,11 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
     fusion : TupleInfoNCEFusion, default=None
         The fusion (cloned and fitted on every row, unless ``fit_fusion=False``); None:
         ``TupleInfoNCEFusion()``. Its ``random_state``, if None, is drawn from this
-        estimator's. It trains without the target (``label_weight=0``): a target-aware
-        term for a continuous target is not built, and ``label_weight > 0`` is refused.
+        estimator's. With ``label_weight > 0`` and ``label_loss="squared_error"`` it is
+        target-aware: it trains on the rows' targets too, and its fused members are then
+        graded on the fused vector of its unsupervised twin (the same fusion with
+        ``label_weight=0``, fitted once more), as the classifier's are; another
+        ``label_loss`` is refused.
     members : list of (str, estimator, str), default=None
         The blend's candidates, as ``(name, regressor, view)``, the view one of
         ``"fused"``, ``"columns"`` or ``"columns_and_fused"``; each regressor is cloned.
@@ -180,18 +183,22 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         self : TupleInfoNCERegressor
         """
         template = self._template()
-        if template.label_weight > 0:
+        if template.label_weight > 0 and template.label_loss != "squared_error":
             raise ValueError(
-                "TupleInfoNCERegressor fits its fusion without the target: a target-aware "
-                "term for a continuous y is not built (label_weight > 0 trains on classes). "
-                "Set the fusion's label_weight=0.")
+                "TupleInfoNCERegressor predicts a number, and a target-aware fusion trains "
+                f"on one with label_loss='squared_error' (got {template.label_loss!r}). "
+                "Set label_loss='squared_error', or label_weight=0.")
         members = check_members(self.members, default_regression_members, "predict")
         X = check_table(X, estimator=self, min_rows=2)
         rows, target = continuous_target(y, len(X), owner=type(self).__name__, min_rows=3)
         seeds = draw_seeds(self.random_state)
+        known = None
+        if template.label_weight > 0:
+            known = np.full(len(X), np.nan)
+            known[rows] = target
         with restore_on_failure(self):
-            self.fusion_ = template if not self.fit_fusion else fitted_fusion(
-                template, X, None, None, None, int(seeds[_FUSION]))
+            self.fusion_ = template if not self.fit_fusion else seeded_fit(
+                template, X, known, int(seeds[_FUSION]))
             self._fit_members(X, template, members, rows, target, seeds)
             self._take_input_attributes()
         return self

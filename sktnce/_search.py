@@ -121,6 +121,12 @@ def _search_labels(template, X, y, rows, reward, validation_fraction):
     config = TrainingConfig.from_estimator(template)
     if config.supervision is None:
         return None
+    if config.label_loss == "squared_error":
+        raise ValueError(
+            "TupleInfoNCESearch searches a target-aware fusion on classes; this one's "
+            "label_loss='squared_error' trains on a number, which the search's rewards do "
+            "not score. Search with label_weight=0, then fit the target-aware fusion with "
+            "the alpha and beta it learns.")
     labels = encode_labels(y, _num_samples(X), owner=type(template).__name__,
                            device=config.device)
     if not reward.reads_labels:

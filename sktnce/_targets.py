@@ -1,9 +1,34 @@
-"""A continuous target of a partly labelled table: checked, NaN for a row without one."""
+"""A continuous target of a partly labelled table: checked, NaN for a row without one, and
+standardised for a target-aware fit."""
+
+from typing import NamedTuple
 
 import numpy as np
+import torch
 from sklearn.utils.validation import column_or_1d
 
-__all__ = ["continuous_target"]
+__all__ = ["Targets", "continuous_target", "encode_targets"]
+
+
+class Targets(NamedTuple):
+    """What a target-aware fit on a continuous target trains on: the twin of
+    :class:`~sktnce._labels.Labels`, whose ``codes`` are the standardised targets."""
+
+    #: (n,) float32, the target standardised ((y - mean) / scale), NaN for a row without one.
+    codes: torch.Tensor
+    #: The mean and the standard deviation of the rows' targets, which standardised them.
+    mean: float
+    scale: float
+
+    #: A continuous target has no classes: the head has one output.
+    classes = None
+    n_classes = 1
+
+    def hide(self, rows):
+        """These targets with ``rows`` unknown (a copy)."""
+        codes = self.codes.clone()
+        codes[torch.as_tensor(rows, dtype=torch.long, device=codes.device)] = float("nan")
+        return self._replace(codes=codes)
 
 
 def _as_numbers(y, owner):
@@ -26,7 +51,8 @@ def _as_numbers(y, owner):
         given = np.asarray([np.nan if v is None else v for v in entries],
                            dtype=object).reshape(given.shape)
     if given.dtype.kind == "c":
-        raise TypeError(f"y is complex: {owner} predicts a real number.")
+        raise ValueError(f"Complex data not supported: y is complex, and {owner} predicts a "
+                         "real number.")
     try:
         return given, given.astype(np.float64)
     except (TypeError, ValueError) as error:
@@ -66,9 +92,20 @@ def continuous_target(y, n_samples, *, owner, min_rows=2):
             "np.nan), or as float with the -1 kept if -1 is a true value.")
     rows = np.flatnonzero(~missing)
     if len(rows) < min_rows:
-        raise ValueError(f"y has {len(rows)} row(s) with a target (NaN marks a row without "
-                         f"one), but {owner} needs at least {min_rows}.")
+        raise ValueError(f"y gives a target to {len(rows)} row(s) only ({len(rows)} "
+                         f"sample(s) to learn it from), and {owner} needs at least "
+                         f"{min_rows}. NaN marks a row without a target.")
     if np.ptp(values[rows]) == 0:
         raise ValueError(f"y has one value only ({values[rows[0]]!r}) on the rows with a "
                          f"target: {owner} needs a target that varies.")
     return rows, values[rows]
+
+
+def encode_targets(y, n_samples, *, owner, device):
+    """``y`` of a target-aware fit on a continuous target as :class:`Targets` on
+    ``device``, checked as :func:`continuous_target` checks it (NaN: no target)."""
+    rows, values = continuous_target(y, n_samples, owner=owner, min_rows=2)
+    mean, scale = float(values.mean()), float(values.std())
+    standardised = np.full(n_samples, np.nan, dtype=np.float32)
+    standardised[rows] = (values - mean) / scale
+    return Targets(torch.as_tensor(standardised, device=device), mean, scale)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ._embeddings import resolve_numeric_embedding
-from ._loss import ReconstructionTerm, SupervisionTerm
+from ._loss import HEAD_LOSSES, ReconstructionTerm, SupervisionTerm
 from ._modalities import EncodedTable, check_modalities
 from ._network import Architecture
 from ._skorch import (
@@ -98,14 +98,15 @@ class TrainingConfig:
         return SupervisionTerm(self.label_loss, self.label_weight)
 
     @property
-    def classifies(self):
-        """Whether the encoder has a classifier head (the cross-entropy term)."""
-        return self.supervision is not None and self.label_loss == "cross_entropy"
+    def has_head(self):
+        """Whether the encoder has a linear head on r: the cross-entropy term's (to the
+        class logits) or the squared error's (to the standardised target)."""
+        return self.supervision is not None and self.label_loss in HEAD_LOSSES
 
     def architecture(self, widths, n_classes=0):
         """The :class:`~sktnce._network.Architecture` this configuration builds for blocks
-        of ``widths`` (with a classifier head of ``n_classes`` where it
-        :attr:`classifies`)."""
+        of ``widths`` (with a head of ``n_classes`` outputs where it :attr:`has_head`: one
+        for the squared error)."""
         return Architecture(
             input_dims=tuple(int(w) for w in widths),
             embedding_dim=self.embedding_dim,
@@ -114,7 +115,7 @@ class TrainingConfig:
             n_components=self.n_components,
             projection_dim=self.projection_dim,
             reconstruct=self.reconstructs,
-            n_classes=n_classes if self.classifies else 0,
+            n_classes=n_classes if self.has_head else 0,
             numeric_embedding=self.numeric_embedding,
         )
 

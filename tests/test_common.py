@@ -33,6 +33,7 @@ ESTIMATORS = [
     TupleInfoNCEFusion(max_epochs=3, **SMALL),
     TupleInfoNCEFusion(modalities=_two_modalities(), max_epochs=2, **SMALL),
     TupleInfoNCEFusion(label_weight=1.0, max_epochs=2, **SMALL),
+    TupleInfoNCEFusion(label_weight=1.0, label_loss="squared_error", max_epochs=2, **SMALL),
     TupleInfoNCEClassifier(TupleInfoNCEFusion(max_epochs=2, **SMALL), max_epochs=5),
     TupleInfoNCEEnsembleClassifier(TupleInfoNCEFusion(max_epochs=2, **SMALL)),
     TupleInfoNCERegressor(TupleInfoNCEFusion(max_epochs=2, **SMALL)),

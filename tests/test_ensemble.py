@@ -10,7 +10,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sktnce import TupleInfoNCEEnsembleClassifier, TupleInfoNCEFusion, labelled_scorer
+from sktnce import (TupleInfoNCEClassifier, TupleInfoNCEEnsembleClassifier, TupleInfoNCEFusion,
+                    labelled_scorer)
 from sktnce._ensemble import _folds, default_members
 from sktnce._selection import log_loss_of
 
@@ -406,3 +407,12 @@ def test_class_weight_with_every_label_type(table, fitted, kind):
         np.testing.assert_allclose(model.class_weight_, expected)
         assert set(model.predict(X).tolist()) <= set(model.classes_.tolist())
     assert pickle.dumps(y_kind) == before  # the caller's labels are left as they were
+
+
+@pytest.mark.parametrize("make", [TupleInfoNCEEnsembleClassifier, TupleInfoNCEClassifier])
+def test_a_fusion_trained_on_a_number_is_refused_by_the_classifiers(table, make, monkeypatch):
+    X, y, modalities = table
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", lambda *a, **k: pytest.fail("trained"))
+    fusion = _fusion(modalities, label_weight=1.0, label_loss="squared_error")
+    with pytest.raises(ValueError, match="TupleInfoNCERegressor"):
+        make(fusion).fit(X, _partial(y))

@@ -9,7 +9,7 @@ from sklearn.compose import make_column_selector
 from sklearn.decomposition import TruncatedSVD
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -549,8 +549,6 @@ def test_one_cycle_schedule_rises_then_anneals(data, modalities, monkeypatch):
 
 
 def test_reconstruction_keeps_the_inputs_linearly_readable_from_r():
-    from sklearn.linear_model import LinearRegression
-
     X, _, columns = make_multimodal_classification(n_samples=400, random_state=0)
     modalities = [(name, StandardScaler(), cols) for name, cols in columns.items()]
     explained = {}
@@ -639,9 +637,81 @@ def test_target_aware_fit_refuses_unusable_labels_before_training(data, modaliti
     assert not hasattr(est, "net_")
 
 
+def _continuous(X, y, share=0.3, seed=0):
+    """A number per row from the table (its first column and the class), NaN outside
+    ``share`` of the rows."""
+    target = 3.0 * X[:, 0] + y + 50.0
+    target[np.random.default_rng(seed).random(len(y)) >= share] = np.nan
+    return target
+
+
+def test_a_target_aware_fit_on_a_number_standardises_it_and_uses_it(data, modalities):
+    X, y, _ = data
+    params = {"modalities": modalities, "label_weight": 1.0, "label_loss": "squared_error"}
+    target = _continuous(X, y)
+    first = fusion(**params).fit(X, target)
+    known = target[~np.isnan(target)]
+    assert first.target_scale_ == pytest.approx((known.mean(), known.std()))
+    assert not hasattr(first, "classes_")
+    assert first.net_.module_.encoder.architecture.n_classes == 1  # one output: the number
+    np.testing.assert_array_equal(first.transform(X),
+                                  fusion(**params).fit(X, target).transform(X))
+    # other numbers on the same rows change the fit; a shift and scale of them does not
+    # change what the head sees (bit for bit up to the standardisation's rounding)
+    shuffled = target.copy()
+    rows = ~np.isnan(target)
+    shuffled[rows] = np.random.default_rng(1).permutation(target[rows])
+    assert not np.array_equal(first.transform(X), fusion(**params).fit(X, shuffled).transform(X))
+    np.testing.assert_allclose(first.transform(X),
+                               fusion(**params).fit(X, 10 * target - 7).transform(X), atol=1e-4)
+
+
+def test_a_target_aware_representation_predicts_the_number_it_trained_on(data, modalities):
+    X, y, _ = data
+    params = {**FAST, "modalities": modalities, "max_epochs": 30, "lr": 1e-2}
+    target = 3.0 * X[:, 0] + y + 50.0  # every row's
+    plain = TupleInfoNCEFusion(**params).fit_transform(X)
+    aware = TupleInfoNCEFusion(**params, label_weight=3.0,
+                               label_loss="squared_error").fit_transform(X, target)
+    # trained on these targets, a linear map of r must fit them better on the training rows
+    assert LinearRegression().fit(aware, target).score(aware, target) > LinearRegression().fit(
+        plain, target).score(plain, target) + 0.05
+
+
+@pytest.mark.parametrize("kind, error, message", [
+    ("classes as str", TypeError, "y holds strings"),
+    ("int with -1", ValueError, "NaN marks a row without a target"),
+    ("one value", ValueError, "one value only"),
+    ("all NaN", ValueError, "0 row"),
+    ("inf", ValueError, "inf"),
+])
+def test_a_target_aware_fit_on_a_number_refuses_bad_targets_before_training(
+        data, modalities, kind, error, message, monkeypatch):
+    X, y, _ = data
+    n = len(y)
+    bad = {"classes as str": np.array([f"c{v}" for v in y], dtype=object),
+           "int with -1": np.where(y > 3, y, -1),
+           "one value": np.where(np.arange(n) % 3 == 0, 2.0, np.nan),
+           "all NaN": np.full(n, np.nan),
+           "inf": np.where(np.arange(n) == 0, np.inf, 1.0 * y)}[kind]
+    import sktnce._fusion
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(sktnce._fusion, "train", no_training)
+    monkeypatch.setattr(sktnce._fusion, "fit_input", no_training)
+    est = fusion(modalities=modalities, label_weight=1.0, label_loss="squared_error")
+    with pytest.raises(error, match=message):
+        est.fit(X, bad)
+    assert not hasattr(est, "net_")
+
+
 @pytest.mark.parametrize("first, then, named", [
     ({"label_weight": 3.0}, {"label_weight": 0.0}, "label_weight / label_loss"),
     ({"label_weight": 3.0}, {"label_loss": "supcon"}, "label_weight / label_loss"),
+    ({"label_weight": 3.0, "label_loss": "squared_error"}, {"label_loss": "cross_entropy"},
+     "label_weight / label_loss"),
     ({}, {"label_weight": 1.0}, "label_weight / label_loss"),
     ({}, {"reconstruction": 0.0}, "reconstruction"),
     ({"reconstruction": 0.0}, {"reconstruction": 1.0}, "reconstruction"),

@@ -33,7 +33,7 @@ def test_a_column_vector_is_taken_as_y():
     (None, 3, ValueError, "requires y to be passed"),
     (np.array([0, 1]), 3, ValueError, r"shape \(3,\)"),
     (np.array([-1, -1, -1]), None, ValueError, "no labelled row"),
-    (np.array([0.5, 1.7, -1.0]), None, ValueError, "regression"),
+    (np.array([0.5, 1.7, -1.0]), None, ValueError, "label_loss=.squared_error."),
     (np.array([1, "a", -1], dtype=object), None, TypeError, "one class per row"),
     (np.array([1, -1, 1, -1]), None, ValueError, r"one class only \(1\).*coded \+1/-1"),
     (np.array(["a", -1, "a"], dtype=object), None, ValueError, r"one class only \('a'\)"),

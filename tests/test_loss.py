@@ -331,3 +331,19 @@ def test_training_loss_adds_the_supervised_term_by_its_weight():
     supcon = supervised_contrastive_loss(torch.cat([z1, z2]), torch.cat([labels, labels]), 0.2)
     with_supcon = training_loss(outputs, alpha, 0.2, supervision=SupervisionTerm("supcon", 2.0))
     assert float(with_supcon) == pytest.approx(float(plain + 2.0 * 8 / 12 * supcon), rel=1e-6)
+
+
+def test_labelled_squared_error_skips_rows_without_a_target_and_their_gradients():
+    from sktnce import labelled_squared_error
+
+    predictions = torch.tensor([1.0, 5.0, 2.0], requires_grad=True)
+    targets = torch.tensor([0.0, float("nan"), 4.0])
+    loss = labelled_squared_error(predictions, targets)
+    assert float(loss) == pytest.approx((1.0 + 4.0) / 2)
+    loss.backward()
+    # the NaN row sends no gradient, and no NaN (masking after the difference would)
+    assert predictions.grad.tolist() == [1.0, 0.0, -2.0]
+    assert float(labelled_squared_error(predictions[:, None], targets)) == float(loss)
+    assert float(labelled_squared_error(predictions, torch.full((3,), float("nan")))) == 0.0
+    with pytest.raises(ValueError, match="shape"):
+        labelled_squared_error(predictions, targets[:2])

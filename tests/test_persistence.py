@@ -81,6 +81,22 @@ def test_round_trip_of_a_target_aware_model(tmp_path, data, modalities, label_lo
     assert loaded.n_iter_ == 2 * est.n_iter_
 
 
+def test_round_trip_of_a_model_target_aware_on_a_number(tmp_path, data, modalities):
+    X, y, _ = data
+    target = 2.0 * y + 1.0
+    target[::3] = np.nan
+    est = TupleInfoNCEFusion(modalities=modalities, label_weight=1.0,
+                             label_loss="squared_error", **FAST).fit(X, target)
+    save(est, tmp_path / "model.sktnce")
+    loaded = load(tmp_path / "model.sktnce")
+    assert np.array_equal(loaded.transform(X), est.transform(X))
+    assert loaded.target_scale_ == est.target_scale_ and not hasattr(loaded, "classes_")
+    head = est.net_.module_.encoder.classifier
+    assert torch.equal(loaded.net_.module_.encoder.classifier.weight, head.weight)
+    loaded.set_params(warm_start=True).fit(X, target)  # it continues as the fit it was
+    assert loaded.n_iter_ == 2 * est.n_iter_
+
+
 @pytest.mark.parametrize("changed", [
     {"n_components": 4}, {"embedding_dim": 4, "output": "fused_and_modalities"},
     {"n_layers": 2, "hidden_dim": 8}, {"reconstruction": 0.0}, {"label_weight": 1.0},

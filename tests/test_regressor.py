@@ -118,7 +118,7 @@ def _no_training(*args, **kwargs):
     ("str", TypeError, "y holds strings"),
     ("object with str", TypeError, "y holds strings"),
     ("categorical", TypeError, "y is categorical"),
-    ("complex", TypeError, "complex"),
+    ("complex", ValueError, "complex"),
     ("one value", ValueError, "one value only"),
     ("inf", ValueError, "inf"),
     ("all NaN", ValueError, "0 row"),
@@ -148,12 +148,9 @@ def test_bad_targets_are_refused_before_training(table, kind, error, message, mo
     assert not hasattr(model, "members_")
 
 
-def test_a_target_aware_fusion_and_bad_members_are_refused_before_training(table,
-                                                                           monkeypatch):
+def test_bad_members_and_scoring_are_refused_before_training(table, monkeypatch):
     X, y, modalities = table
     monkeypatch.setattr(TupleInfoNCEFusion, "fit", _no_training)
-    with pytest.raises(ValueError, match="label_weight=0"):
-        _regressor(modalities, fusion_params={"label_weight": 1.0}).fit(X, y)
     with pytest.raises(TypeError, match="fit and predict"):
         _regressor(modalities, members=[("a", StandardScaler(), "fused")]).fit(X, y)
     with pytest.raises(ValueError, match="squared_error"):
@@ -229,3 +226,33 @@ def test_save_load_round_trip(tmp_path, table, fitted):
     assert np.array_equal(loaded.predict(X), fitted.predict(X))
     assert loaded.leaderboard_ == fitted.leaderboard_
     assert [(n, v) for n, _, v in loaded.members_] == [(n, v) for n, _, v in fitted.members_]
+
+
+def test_a_target_aware_fusion_is_graded_by_its_unsupervised_twin(table, monkeypatch):
+    X, y, modalities = table
+    fits = []
+    original = TupleInfoNCEFusion.fit
+
+    def recording(self, X, y=None):
+        fits.append((self.label_weight, None if y is None else np.asarray(y).copy()))
+        return original(self, X, y)
+
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", recording)
+    y_partial = _partial(y)
+    model = _regressor(modalities, fusion_params={"label_weight": 1.0,
+                                                  "label_loss": "squared_error"})
+    model.fit(X, y_partial)
+    (aware, y_aware), (twin, y_twin) = fits
+    assert aware == 1.0 and np.array_equal(y_aware, y_partial, equal_nan=True)
+    assert twin == 0.0 and y_twin is None
+    known = y_partial[~np.isnan(y_partial)]  # it predicts with the target-aware one
+    assert model.fusion_.target_scale_ == pytest.approx((known.mean(), known.std()))
+
+
+@pytest.mark.parametrize("label_loss", ["cross_entropy", "supcon"])
+def test_a_fusion_trained_on_classes_is_refused(table, label_loss, monkeypatch):
+    X, y, modalities = table
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", _no_training)
+    with pytest.raises(ValueError, match="label_loss='squared_error'"):
+        _regressor(modalities, fusion_params={"label_weight": 1.0,
+                                              "label_loss": label_loss}).fit(X, y)

@@ -664,3 +664,17 @@ def test_nothing_trains_on_the_validation_rows_before_the_last_reward(
     seen.clear(), stacked.clear()
     paper.fit(X)
     assert all(np.array_equal(r, train) for r in [t.rows for t in seen] + stacked)
+
+
+def test_a_target_aware_fusion_on_a_number_is_not_searched(data, modalities, monkeypatch):
+    X, y, _ = data
+
+    def no_work(*args, **kwargs):
+        pytest.fail("training started")
+
+    monkeypatch.setattr(sktnce._search, "fit_and_score_candidate", no_work)
+    monkeypatch.setattr(sktnce._search, "_evaluate_stacked", no_work)
+    found = TupleInfoNCESearch(fusion(modalities, label_weight=1.0,
+                                      label_loss="squared_error"), **TINY)
+    with pytest.raises(ValueError, match="label_weight=0, then fit"):
+        found.fit(X, y.astype(float))
