@@ -14,13 +14,17 @@ the mean absolute error:
   squared error, the same folds and rounds);
 - with sktnce: ``RidgeCV`` on the fused vector, and TupleInfoNCERegressor (prefitted fusion,
   ``fit_fusion=False``, ``random_state`` the split), selected on the squared and on the
-  absolute error.
+  absolute error; with ``--target-aware``, instead, TupleInfoNCERegressor on a target-aware
+  fusion (``AWARE_PARAMS``) fitted on each split's and share's targets, its members
+  weighted on the unsupervised fusion, its twin, as the estimator weighs them.
 
 ``--json`` writes ``{table: {row: {"r2" | "mae": {share: [per fit and split]}, "fit_s"}}}``
 after each table (``fit_s``: the fusion's fit for the rows that read it, else the model's
 mean fit).
 
     python benchmarks/bench_regression.py --json benchmarks/results/regression.json
+    python benchmarks/bench_regression.py --target-aware \
+        --json benchmarks/results/regression_target_aware.json
     python benchmarks/bench_regression.py --datasets ames --seeds 2 --quick
 """
 
@@ -35,10 +39,10 @@ from sklearn.model_selection import ShuffleSplit
 
 import methods
 import regression_data
-from comparison import (ABSOLUTE, FUSED_RIDGE, REGRESSION_HGB, REGRESSION_HGB_SMALL,
-                        REGRESSION_USER_ENSEMBLE, REGRESSOR, RIDGE)
+from comparison import (ABSOLUTE, AWARE_REGRESSOR, FUSED_RIDGE, REGRESSION_HGB,
+                        REGRESSION_HGB_SMALL, REGRESSION_USER_ENSEMBLE, REGRESSOR, RIDGE)
 from sktnce import TupleInfoNCERegressor
-from sktnce._ensemble import fusion_views, seeded
+from sktnce._ensemble import _MEMBERS, draw_seeds, fusion_views, seeded
 from sktnce._regressor import default_regression_members
 
 FRACTIONS = (0.01, 0.1, 1.0)
@@ -48,6 +52,9 @@ MIN_ROWS = 3
 MEMBER_ROWS = {"fused_ridge": FUSED_RIDGE, "columns_ridge": RIDGE,
                "columns_hgb": REGRESSION_HGB, "columns_hgb_leaf5": REGRESSION_HGB_SMALL}
 SCORINGS = ("squared_error", "absolute_error")
+#: ``--target-aware``: TupleInfoNCERegressor on a fusion that trains on each split's targets.
+AWARE = AWARE_REGRESSOR
+AWARE_PARAMS = {"label_weight": 3.0, "label_loss": "squared_error"}
 QUICK = {"n_samples": 400, "max_epochs": 2}
 
 
@@ -105,7 +112,45 @@ def table_rows(X, y, fusion, seeds, fractions):
     return rows
 
 
-def run_table(name, seeds, fit_seeds, fractions, first_fit=0, quick=False):
+def aware_prediction(plain, aware_fusion, X, y, labelled, test):
+    """What TupleInfoNCERegressor predicts for ``test`` with ``aware_fusion`` (fitted on
+    the ``labelled`` rows' targets with the ``random_state`` of ``plain``'s fusion): its
+    weights are ``plain``'s, whose fused members were graded on that unsupervised fusion,
+    which is the aware one's twin bit for bit; its kept members refitted on the aware
+    fusion's views (``tests/test_benchmarks.py`` checks it against the estimator)."""
+    views = fusion_views(aware_fusion, X, np.float64)
+    seed = int(draw_seeds(plain.random_state)[_MEMBERS])
+    members = {name: (position, member) for position, (name, member, _)
+               in enumerate(default_regression_members())}
+    predicted = np.zeros(len(test))
+    for weight, (name, _, view) in zip(plain.weights_, plain.members_):
+        position, member = members[name]
+        fitted = seeded(member, seed + position).fit(views[view][labelled], y[labelled])
+        predicted += weight * fitted.predict(views[view][test])
+    return predicted
+
+
+def aware_rows(X, y, fusion, make_aware, seeds, fractions):
+    """``{AWARE: ...}`` as :func:`table_rows` gives its rows: a target-aware fusion
+    (``make_aware()``) fitted on every split's and share's targets."""
+    row = {"r2": {f: [] for f in fractions}, "mae": {f: [] for f in fractions},
+           "seconds": []}
+    for split, fraction, labelled, test in labelled_shares(len(y), seeds, fractions):
+        y_partial = np.full(len(y), np.nan)
+        y_partial[labelled] = y[labelled]
+        plain = TupleInfoNCERegressor(fusion, fit_fusion=False, random_state=split)
+        plain.fit(X, y_partial)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            aware = make_aware().fit(X, y_partial)
+        row["seconds"].append(time.perf_counter() - start)
+        _scored(row, fraction, y[test], aware_prediction(plain, aware, X, y, labelled, test))
+    return {AWARE: row}
+
+
+def run_table(name, seeds, fit_seeds, fractions, first_fit=0, quick=False,
+              target_aware=False):
     """The rows of table ``name`` over ``fit_seeds`` fits of the fusion, fit by fit."""
     n_samples = QUICK["n_samples"] if quick else regression_data.SIZES[name]
     X, y, modalities = regression_data.LOADERS[name](n_samples)
@@ -117,14 +162,19 @@ def run_table(name, seeds, fit_seeds, fractions, first_fit=0, quick=False):
             warnings.simplefilter("ignore")
             fusion = methods.tuple_infonce(modalities, random_state=fit, **params).fit(X)
         fusion_s = time.perf_counter() - start
-        for row, entry in table_rows(X, y, fusion, seeds, fractions).items():
+        if target_aware:
+            rows = aware_rows(X, y, fusion, lambda: methods.tuple_infonce(
+                modalities, random_state=fit, **AWARE_PARAMS, **params), seeds, fractions)
+        else:
+            rows = table_rows(X, y, fusion, seeds, fractions)
+        for row, entry in rows.items():
             found = results.setdefault(row, {"r2": {f: [] for f in fractions},
                                              "mae": {f: [] for f in fractions},
                                              "fit_s": []})
             for key in ("r2", "mae"):
                 for f in fractions:
                     found[key][f] += entry[key][f]
-            reads_fusion = row == FUSED_RIDGE or row.startswith(REGRESSOR)
+            reads_fusion = row == FUSED_RIDGE or (row.startswith(REGRESSOR) and row != AWARE)
             found["fit_s"].append(fusion_s if reads_fusion else float(np.mean(
                 entry["seconds"])))
     for entry in results.values():
@@ -160,13 +210,15 @@ def main(argv=None):
     parser.add_argument("--fit-seeds", type=int, default=1)
     parser.add_argument("--first-fit", type=int, default=0)
     parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS))
+    parser.add_argument("--target-aware", action="store_true",
+                        help=f"only {AWARE!r}: a target-aware fusion per split and share")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", help="write every score to this file")
     args = parser.parse_args(argv)
     results = {}
     for name in args.datasets:
         rows, n_rows = run_table(name, args.seeds, args.fit_seeds, args.fractions,
-                                 args.first_fit, args.quick)
+                                 args.first_fit, args.quick, args.target_aware)
         results[name] = rows
         print(markdown(name, rows, n_rows, args.fractions), flush=True)
         if args.json:

@@ -234,13 +234,15 @@ REGRESSION_HGB_SMALL = "HGB on raw features, min_samples_leaf=5"
 REGRESSION_USER_ENSEMBLE = "ensemble of Ridge and HGB on raw features"
 FUSED_RIDGE, REGRESSOR = "Ridge on TupleInfoNCE", "TupleInfoNCERegressor"
 ABSOLUTE = ", scoring=absolute_error"
+AWARE_REGRESSOR = REGRESSOR + ", target-aware"
 REGRESSION = Study(
     without=(RIDGE, REGRESSION_HGB, REGRESSION_HGB_SMALL, REGRESSION_USER_ENSEMBLE,
              REGRESSION_USER_ENSEMBLE + ABSOLUTE),
-    candidates=(REGRESSOR, REGRESSOR + ABSOLUTE, FUSED_RIDGE),
+    candidates=(REGRESSOR, REGRESSOR + ABSOLUTE, FUSED_RIDGE, AWARE_REGRESSOR),
     score_key=lambda dataset: "r2")
 REGRESSION_SHORT = {RIDGE: "Ridge", REGRESSION_HGB: "HGB", REGRESSION_HGB_SMALL: "HGB leaf=5",
                     REGRESSION_USER_ENSEMBLE: "Ridge + HGB ensemble",
                     REGRESSION_USER_ENSEMBLE + ABSOLUTE: "Ridge + HGB ensemble on absolute error",
                     FUSED_RIDGE: "Ridge on fused", REGRESSOR: "TupleInfoNCERegressor",
-                    REGRESSOR + ABSOLUTE: "TupleInfoNCERegressor on absolute error"}
+                    REGRESSOR + ABSOLUTE: "TupleInfoNCERegressor on absolute error",
+                    AWARE_REGRESSOR: "TupleInfoNCERegressor, target-aware"}

@@ -788,9 +788,13 @@ def comparison_block(rows):
                       wrap(summary), COMPARISON_MARKERS[1]])
 
 
-REGRESSION_FILE = "regression.json"
-REGRESSION_COMMAND = ("OMP_NUM_THREADS=1 python benchmarks/bench_regression.py --json "
-                      "benchmarks/results/regression.json")
+#: The regression study's files, each with the command that wrote it.
+REGRESSION_FILES = {
+    "regression.json": "OMP_NUM_THREADS=1 python benchmarks/bench_regression.py --json "
+                       "benchmarks/results/regression.json",
+    "regression_target_aware.json": "OMP_NUM_THREADS=1 python benchmarks/bench_regression.py "
+                                    "--target-aware --json "
+                                    "benchmarks/results/regression_target_aware.json"}
 REGRESSION_MARKERS = ("<!-- regression-table: start -->", "<!-- regression-table: end -->")
 #: The regression tables (``regression_data.LOADERS``), by their names in the tables.
 REGRESSION_SETS = {"trump_favourites": "Trump tweets, favourites",
@@ -800,12 +804,15 @@ REGRESSION_SETS = {"trump_favourites": "Trump tweets, favourites",
 
 
 def regression_rows():
-    """The rows of ``REGRESSION_FILE`` with float shares; empty where it does not exist."""
-    if not (RESULTS_DIR / REGRESSION_FILE).exists():
-        return {}
-    return {d: {m: {key: {float(s): v for s, v in row[key].items()} for key in ("r2", "mae")}
-                for m, row in methods.items()}
-            for d, methods in load(REGRESSION_FILE).items()}
+    """The rows of the ``REGRESSION_FILES`` that exist, merged, with float shares."""
+    rows = {}
+    for name in REGRESSION_FILES:
+        if (RESULTS_DIR / name).exists():
+            for d, methods in load(name).items():
+                rows.setdefault(d, {}).update({
+                    m: {key: {float(s): v for s, v in row[key].items()} for key in ("r2", "mae")}
+                    for m, row in methods.items()})
+    return rows
 
 
 def _regression_comparison(rows):
@@ -853,10 +860,13 @@ def section_regression(rows):
     """Every row of the regression study: R² (mean ± sd) and the mean absolute error."""
     if not rows:
         return []
+    commands = " and ".join(f"`{c}`" for n, c in REGRESSION_FILES.items()
+                            if (RESULTS_DIR / n).exists())
     out = ["## Regression", "", wrap(
-        f"`{REGRESSION_COMMAND}` (one fit of the fusion per table, without the target, on "
-        "every row; 5 splits of 70/30, the same for every row; each share of the training "
-        "rows given its target). R² on the test rows, mean ± sd over the splits, then the "
+        f"{commands} (one fit of the fusion per table, without the target, on every row; 5 "
+        "splits of 70/30, the same for every row; each share of the training rows given its "
+        "target; the target-aware fusion fitted on each split's and share's). R² on the "
+        "test rows, mean ± sd over the splits, then the "
         "mean absolute error in the target's units (log units for the tweets and house "
         "prices). The rows without sktnce read the modalities' own preprocessed columns; "
         "\"Ridge on TupleInfoNCE\" is `RidgeCV` on the fused vector alone."), ""]

