@@ -695,9 +695,10 @@ COMPARISON_SOURCES = {
         f"scores appended to fit 0's: benchmarks/results/{ENSEMBLE_FILE})",
     AWARE_ENSEMBLE_FILE:
         f"OMP_NUM_THREADS=1 {LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
-        "--fractions 0.01 0.1 1 --fit-seeds 1 --datasets ... --json ... (two runs side by "
-        "side, the first four sets and the last five, merged: "
-        f"benchmarks/results/{AWARE_ENSEMBLE_FILE})",
+        "--fractions 0.01 0.1 1 --fit-seeds 1 --datasets ... --json ... (fit 0: two runs "
+        "side by side, the first four sets and the last five, merged), then the same with "
+        "--first-fit 1 on every set, its scores appended to fit 0's: "
+        f"benchmarks/results/{AWARE_ENSEMBLE_FILE}",
 }
 #: The rows read from a file whose other rows another file gives (the same fits again), or
 #: describe (the ensemble's members alone).
