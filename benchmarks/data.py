@@ -304,24 +304,21 @@ LOAN_SKEWED = ["annual_income", "debt_to_income", "total_credit_limit",
                "total_credit_utilized", "total_collection_amount_ever", "total_debit_limit"]
 
 
-def lending_club(n_samples=None, random_state=0):
-    """Lending Club loans: job title, applicant, credit history and loan; label the grade."""
-    df = _rdataset("openintro/loans_full_schema")
-    # Not used: the interest rate, sub-grade and instalment follow from the grade; the loan
-    # status, balance, payments, issue month, listing status and disbursement come after it;
-    # the joint applicants' income and debt ratio are missing for 85% of the loans (the
-    # application type, in the loan modality, says which are joint).
+def loan_columns(df):
+    """The loans' columns the studies read (job title, applicant, credit history, loan), the
+    heavy right tails (a debt ratio of 469, say) on a log scale."""
     X = df[["emp_title"] + LOAN_APPLICANT_NUMERIC + LOAN_APPLICANT_CATEGORY
            + LOAN_CREDIT_HISTORY + ["loan_purpose", "loan_amount", "term",
                                     "application_type"]].copy()
     X["emp_title"] = X["emp_title"].fillna("").astype(str)
-    for column in LOAN_SKEWED:  # heavy right tails (a debt ratio of 469, say)
+    for column in LOAN_SKEWED:
         X[column] = np.log1p(X[column].astype(float))
-    # Grades E, F and G are 4% of the loans together (G: 12 loans): one class.
-    y = df["grade"].map({"A": 0, "B": 1, "C": 2, "D": 3, "E": 4, "F": 4, "G": 4})
-    y = y.to_numpy().astype(int)
-    X, y = _subsample(X, y, n_samples, random_state)
-    modalities = [
+    return X
+
+
+def loan_modalities():
+    """The modalities of :func:`loan_columns`."""
+    return [
         ("job_title", _tfidf_svd(20, min_df=2), "emp_title"),
         ("applicant", make_column_transformer(
             (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
@@ -336,7 +333,21 @@ def lending_club(n_samples=None, random_state=0):
             (_one_hot(), ["loan_purpose", "application_type"])),
          ["loan_purpose", "loan_amount", "term", "application_type"]),
     ]
-    return X, y, modalities
+
+
+def lending_club(n_samples=None, random_state=0):
+    """Lending Club loans: job title, applicant, credit history and loan; label the grade."""
+    df = _rdataset("openintro/loans_full_schema")
+    # Not used: the interest rate, sub-grade and instalment follow from the grade; the loan
+    # status, balance, payments, issue month, listing status and disbursement come after it;
+    # the joint applicants' income and debt ratio are missing for 85% of the loans (the
+    # application type, in the loan modality, says which are joint).
+    X = loan_columns(df)
+    # Grades E, F and G are 4% of the loans together (G: 12 loans): one class.
+    y = df["grade"].map({"A": 0, "B": 1, "C": 2, "D": 3, "E": 4, "F": 4, "G": 4})
+    y = y.to_numpy().astype(int)
+    X, y = _subsample(X, y, n_samples, random_state)
+    return X, y, loan_modalities()
 
 
 TELCO_SERVICES = ["phone_service", "multiple_lines", "internet_service", "online_security",

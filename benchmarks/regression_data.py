@@ -22,19 +22,23 @@ download at run time): each loader returns ``(X, y, modalities)``, ``y`` a float
 import numpy as np
 import pandas as pd
 from sklearn.compose import make_column_transformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from data import (LOAN_APPLICANT_CATEGORY, LOAN_APPLICANT_NUMERIC, LOAN_CREDIT_HISTORY,
-                  LOAN_SKEWED, _clock, _one_hot, _package_file, _rdataset, _subsample,
-                  _tfidf_svd)
+from data import (_clock, _one_hot, _package_file, _rdataset, _subsample, _tfidf_svd,
+                  loan_columns, loan_modalities)
 
 
 def _days(stamps):
     """Days since the first of ``stamps``: the trend of a count that grows with followers."""
     stamps = stamps.dt.tz_localize(None) if stamps.dt.tz is not None else stamps
     return (stamps - stamps.min()).dt.total_seconds() / 86400
+
+
+def _time():
+    """The time modality: the days since the first row (a trend), the hour and weekday."""
+    return ("time", make_column_transformer(
+        (StandardScaler(), ["days", "hour_sin", "hour_cos"]), (_one_hot(), ["weekday"])),
+        ["days", "hour_sin", "hour_cos", "weekday"])
 
 
 def trump_favourites(n_samples=None, random_state=0):
@@ -55,9 +59,7 @@ def trump_favourites(n_samples=None, random_state=0):
     X, y = _subsample(X, y, n_samples, random_state)
     modalities = [
         ("text", _tfidf_svd(50, min_df=2, sublinear_tf=True), "text"),
-        ("time", make_column_transformer(
-            (StandardScaler(), ["days", "hour_sin", "hour_cos"]), (_one_hot(), ["weekday"])),
-         ["days", "hour_sin", "hour_cos", "weekday"]),
+        _time(),
         ("metadata", make_column_transformer(
             (StandardScaler(), ["is_reply", "length"]), (_one_hot(), ["source"])),
          ["source", "is_reply", "length"]),
@@ -84,9 +86,7 @@ def election_favourites(n_samples=None, random_state=0):
         ("metadata", make_column_transformer(
             (StandardScaler(), ["is_retweet"]), (_one_hot(), ["author", "language"])),
          ["author", "is_retweet", "language"]),
-        ("time", make_column_transformer(
-            (StandardScaler(), ["days", "hour_sin", "hour_cos"]), (_one_hot(), ["weekday"])),
-         ["days", "hour_sin", "hour_cos", "weekday"]),
+        _time(),
     ]
     return X, y, modalities
 
@@ -143,29 +143,9 @@ def hotel_rates(n_samples=None, random_state=0):
 
 def loan_interest(n_samples=None, random_state=0):
     df = _rdataset("openintro/loans_full_schema")
-    X = df[["emp_title"] + LOAN_APPLICANT_NUMERIC + LOAN_APPLICANT_CATEGORY
-           + LOAN_CREDIT_HISTORY + ["loan_purpose", "loan_amount", "term",
-                                    "application_type"]].copy()
-    X["emp_title"] = X["emp_title"].fillna("").astype(str)
-    for column in LOAN_SKEWED:
-        X[column] = np.log1p(X[column].astype(float))
     y = df["interest_rate"].to_numpy().astype(float)
-    X, y = _subsample(X, y, n_samples, random_state)
-    modalities = [
-        ("job_title", _tfidf_svd(20, min_df=2), "emp_title"),
-        ("applicant", make_column_transformer(
-            (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
-             LOAN_APPLICANT_NUMERIC),
-            (_one_hot(), LOAN_APPLICANT_CATEGORY)),
-         LOAN_APPLICANT_NUMERIC + LOAN_APPLICANT_CATEGORY),
-        ("credit_history", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
-                                         StandardScaler()), LOAN_CREDIT_HISTORY),
-        ("loan", make_column_transformer(
-            (StandardScaler(), ["loan_amount", "term"]),
-            (_one_hot(), ["loan_purpose", "application_type"])),
-         ["loan_purpose", "loan_amount", "term", "application_type"]),
-    ]
-    return X, y, modalities
+    X, y = _subsample(loan_columns(df), y, n_samples, random_state)
+    return X, y, loan_modalities()
 
 
 LOADERS = {"trump_favourites": trump_favourites, "election_favourites": election_favourites,

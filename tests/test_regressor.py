@@ -116,6 +116,7 @@ def _no_training(*args, **kwargs):
 @pytest.mark.parametrize("kind, error, message", [
     ("None", ValueError, "requires y to be passed"),
     ("str", TypeError, "y holds strings"),
+    ("str list", TypeError, "y holds strings"),
     ("object with str", TypeError, "y holds strings"),
     ("categorical", TypeError, "y is categorical"),
     ("complex", ValueError, "complex"),
@@ -132,6 +133,7 @@ def test_bad_targets_are_refused_before_training(table, kind, error, message, mo
     n = len(y)
     y_bad = {"None": None,
              "str": np.where(y > 0, "high", "low"),
+             "str list": ["high" if v > 0 else "low" for v in y],
              "object with str": np.array([1.0 if v > 0 else "low" for v in y], dtype=object),
              "categorical": pd.Series(pd.Categorical(np.round(y))),
              "complex": y + 1j,
@@ -157,7 +159,7 @@ def test_bad_members_and_scoring_are_refused_before_training(table, monkeypatch)
         _regressor(modalities, scoring="r2").fit(X, y)
 
 
-@pytest.mark.parametrize("kind", ["float32", "int", "bool", "list with None",
+@pytest.mark.parametrize("kind", ["float32", "int", "uint8", "bool", "list with None",
                                   "pandas Float64 with NA", "float with -1 values"])
 def test_target_types(table, kind, monkeypatch):
     pd = pytest.importorskip("pandas")
@@ -165,6 +167,7 @@ def test_target_types(table, kind, monkeypatch):
     known = ~np.isnan(_partial(y))
     y_kind = {"float32": _partial(y).astype(np.float32),
               "int": np.round(3 * (y - y.min())).astype(np.int64),
+              "uint8": np.round(3 * (y - y.min())).astype(np.uint8),
               "bool": y > 0,
               "list with None": [v if k else None for v, k in zip(y.tolist(), known)],
               "pandas Float64 with NA": pd.Series(np.where(known, y, np.nan)).astype(
@@ -177,7 +180,7 @@ def test_target_types(table, kind, monkeypatch):
         ("columns_ridge", default_regression_members()[1][1], "columns")],
         modalities=modalities).fit(X, y_kind)
     assert pickle.dumps(y_kind) == before  # the caller's target is left as it was
-    expected_rows = len(y) if kind in ("int", "bool") else int(known.sum())
+    expected_rows = len(y) if kind in ("int", "uint8", "bool") else int(known.sum())
     assert model.named_estimators_["columns_ridge"][1].n_samples_seen_ == expected_rows
     assert model.predict(X).dtype == np.float64
 
