@@ -195,5 +195,9 @@ def _run_rank(rank, world_size, init_method, threads, training, result):
         if rank == 0:
             torch.save({"state": {k: v.cpu() for k, v in state.items()}, "losses": losses},
                        result)
+        # No rank tears its connections down while another still uses them: a rank whose
+        # peer left first could abort in gloo's threads ("terminate called without an
+        # active exception", seen once in CI). After a failure the others are killed.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
