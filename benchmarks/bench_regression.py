@@ -71,6 +71,12 @@ def labelled_shares(n_rows, seeds, fractions):
             yield split, fraction, np.sort(order[:size]), test
 
 
+def _empty_row(fractions, *more):
+    """A row of the results before any score: R² and MAE per share, and ``more`` lists."""
+    return {"r2": {f: [] for f in fractions}, "mae": {f: [] for f in fractions},
+            **{key: [] for key in more}}
+
+
 def ensemble_row(name, scoring):
     return name + ("" if scoring == "squared_error" else ABSOLUTE)
 
@@ -88,8 +94,7 @@ def table_rows(X, y, fusion, seeds, fractions):
     views = fusion_views(fusion, X, np.float64)
     blends = (REGRESSION_USER_ENSEMBLE, REGRESSOR)
     names = [*MEMBER_ROWS.values(), *(ensemble_row(b, s) for b in blends for s in SCORINGS)]
-    rows = {n: {"r2": {f: [] for f in fractions}, "mae": {f: [] for f in fractions},
-                "seconds": []} for n in names}
+    rows = {n: _empty_row(fractions, "seconds") for n in names}
     for split, fraction, labelled, test in labelled_shares(len(y), seeds, fractions):
         y_partial = np.full(len(y), np.nan)
         y_partial[labelled] = y[labelled]
@@ -133,8 +138,7 @@ def aware_prediction(plain, aware_fusion, X, y, labelled, test):
 def aware_rows(X, y, fusion, make_aware, seeds, fractions):
     """``{AWARE: ...}`` as :func:`table_rows` gives its rows: a target-aware fusion
     (``make_aware()``) fitted on every split's and share's targets."""
-    row = {"r2": {f: [] for f in fractions}, "mae": {f: [] for f in fractions},
-           "seconds": []}
+    row = _empty_row(fractions, "seconds")
     for split, fraction, labelled, test in labelled_shares(len(y), seeds, fractions):
         y_partial = np.full(len(y), np.nan)
         y_partial[labelled] = y[labelled]
@@ -168,9 +172,7 @@ def run_table(name, seeds, fit_seeds, fractions, first_fit=0, quick=False,
         else:
             rows = table_rows(X, y, fusion, seeds, fractions)
         for row, entry in rows.items():
-            found = results.setdefault(row, {"r2": {f: [] for f in fractions},
-                                             "mae": {f: [] for f in fractions},
-                                             "fit_s": []})
+            found = results.setdefault(row, _empty_row(fractions, "fit_s"))
             for key in ("r2", "mae"):
                 for f in fractions:
                     found[key][f] += entry[key][f]

@@ -773,20 +773,27 @@ def comparison_block(rows):
         f"accuracy where one class holds over {comparison.BALANCED_ABOVE:.0%} of the rows "
         f"({', '.join(balanced)}), else accuracy. Sources and every row: RESULTS \"Against "
         "what users pick without sktnce\".")
-    headers, table = ["data set"], {d: [SHORT[d]] for d in README_ORDER}
+    table = _held_out_table(rows, results, {d: SHORT[d] for d in README_ORDER}, "data set",
+                            comparison.SHORT)
+    summary = _tally_sentence(results)
+    return "\n".join([COMPARISON_MARKERS[0], wrap(caption), "", *table, "",
+                      wrap(summary), COMPARISON_MARKERS[1]])
+
+
+def _held_out_table(rows, results, sets, first, short, study=comparison.CLASSIFICATION):
+    """The table of ``results`` (``{share: held-out results}``): a line per set of
+    ``sets`` (``{key: name}``, in order), and per share the best without sktnce, the chosen
+    configuration (each by its ``short`` name) and their paired difference."""
+    headers, table = [first], {d: [name] for d, name in sets.items()}
     for share, found in results.items():
         headers += [f"without {share:.0%}", f"sktnce {share:.0%}", "difference"]
         for r in found:
-            without = np.mean(comparison.values(rows, r["dataset"], r["without"], share))
-            chosen = np.mean(comparison.values(rows, r["dataset"], r["chosen"], share))
-            table[r["dataset"]] += [
-                f"{without:.3f} ({comparison.SHORT[r['without']]})",
-                f"{chosen:.3f} ({comparison.SHORT[r['chosen']]})",
-                f"{r['mean']:+.3f} ± {r['sd']:.3f}"]
-    summary = _tally_sentence(results)
-    return "\n".join([COMPARISON_MARKERS[0], wrap(caption), "",
-                      *md_table(headers, [table[d] for d in README_ORDER]), "",
-                      wrap(summary), COMPARISON_MARKERS[1]])
+            without = np.mean(comparison.values(rows, r["dataset"], r["without"], share, study))
+            chosen = np.mean(comparison.values(rows, r["dataset"], r["chosen"], share, study))
+            table[r["dataset"]] += [f"{without:.3f} ({short[r['without']]})",
+                                    f"{chosen:.3f} ({short[r['chosen']]})",
+                                    f"{r['mean']:+.3f} ± {r['sd']:.3f}"]
+    return md_table(headers, list(table.values()))
 
 
 #: The regression study's files, each with the command that wrote it.
@@ -832,7 +839,6 @@ def regression_block(rows):
     if not rows:
         return "\n".join([REGRESSION_MARKERS[0], "Not measured yet.", REGRESSION_MARKERS[1]])
     results = _regression_comparison(rows)
-    names = comparison.REGRESSION_SHORT
     caption = (
         "Predicting a number (`TupleInfoNCERegressor`; R² on the test rows, 5 paired splits): "
         "the best of `RidgeCV`, `HistGradientBoostingRegressor` (defaults or "
@@ -840,20 +846,11 @@ def regression_block(rows):
         "chosen per table in their favour, against one sktnce configuration per share chosen "
         "on the other tables (leave one table out). Sources and every row, with the mean "
         "absolute error: RESULTS \"Regression\".")
-    tables = [d for d in REGRESSION_SETS if d in rows]
-    headers, table = ["table"], {d: [REGRESSION_SETS[d]] for d in tables}
-    for share, found in results.items():
-        headers += [f"without {share:.0%}", f"sktnce {share:.0%}", "difference"]
-        for r in found:
-            study = comparison.REGRESSION
-            without = np.mean(comparison.values(rows, r["dataset"], r["without"], share, study))
-            chosen = np.mean(comparison.values(rows, r["dataset"], r["chosen"], share, study))
-            table[r["dataset"]] += [f"{without:.3f} ({names[r['without']]})",
-                                    f"{chosen:.3f} ({names[r['chosen']]})",
-                                    f"{r['mean']:+.3f} ± {r['sd']:.3f}"]
-    summary = _tally_sentence(results, tables, REGRESSION_SETS, "tables", "targets")
-    return "\n".join([REGRESSION_MARKERS[0], wrap(caption), "",
-                      *md_table(headers, [table[d] for d in tables]), "", wrap(summary),
+    tables = {d: name for d, name in REGRESSION_SETS.items() if d in rows}
+    table = _held_out_table(rows, results, tables, "table", comparison.REGRESSION_SHORT,
+                            comparison.REGRESSION)
+    summary = _tally_sentence(results, list(tables), REGRESSION_SETS, "tables", "targets")
+    return "\n".join([REGRESSION_MARKERS[0], wrap(caption), "", *table, "", wrap(summary),
                       REGRESSION_MARKERS[1]])
 
 
