@@ -11,8 +11,10 @@ the mean absolute error:
 - without sktnce, on the raw columns (the modalities' own preprocessing): ``RidgeCV``,
   ``HistGradientBoostingRegressor`` (defaults, and ``min_samples_leaf=5``) and the user's own
   ensemble of the three, weighted as TupleInfoNCERegressor weighs its members (out-of-fold
-  squared error, the same folds and rounds);
-- with sktnce: ``RidgeCV`` on the fused vector, and TupleInfoNCERegressor (prefitted fusion,
+  squared error, the same folds and rounds, each member's predictions clipped alike to the
+  range of the targets it saw);
+- with sktnce: ``RidgeCV`` on the fused vector, ``RidgeCV`` and both boosters on the raw
+  columns beside the fused vector, and TupleInfoNCERegressor (prefitted fusion,
   ``fit_fusion=False``, ``random_state`` the split), selected on the squared and on the
   absolute error; with ``--target-aware``, instead, TupleInfoNCERegressor on a target-aware
   fusion (``AWARE_PARAMS``) fitted on each split's and share's targets, its members
@@ -39,8 +41,9 @@ from sklearn.model_selection import ShuffleSplit
 
 import methods
 import regression_data
-from comparison import (ABSOLUTE, AWARE_REGRESSOR, FUSED_RIDGE, REGRESSION_HGB,
-                        REGRESSION_HGB_SMALL, REGRESSION_USER_ENSEMBLE, REGRESSOR, RIDGE)
+from comparison import (ABSOLUTE, AWARE_REGRESSOR, BESIDE_HGB, BESIDE_HGB_SMALL, BESIDE_RIDGE,
+                        FUSED_RIDGE, REGRESSION_HGB, REGRESSION_HGB_SMALL,
+                        REGRESSION_USER_ENSEMBLE, REGRESSOR, RIDGE)
 from sktnce import TupleInfoNCERegressor
 from sktnce._ensemble import _MEMBERS, draw_seeds, fusion_views, seeded
 from sktnce._regressor import default_regression_members
@@ -50,7 +53,11 @@ FRACTIONS = (0.01, 0.1, 1.0)
 MIN_ROWS = 3
 #: The members of TupleInfoNCERegressor's default, and each one's row when fitted alone.
 MEMBER_ROWS = {"fused_ridge": FUSED_RIDGE, "columns_ridge": RIDGE,
-               "columns_hgb": REGRESSION_HGB, "columns_hgb_leaf5": REGRESSION_HGB_SMALL}
+               "columns_hgb": REGRESSION_HGB, "columns_hgb_leaf5": REGRESSION_HGB_SMALL,
+               "columns_and_fused_ridge": BESIDE_RIDGE, "columns_and_fused_hgb": BESIDE_HGB,
+               "columns_and_fused_hgb_leaf5": BESIDE_HGB_SMALL}
+#: The rows that read the fusion fitted without the target (their ``fit_s`` is its fit).
+READS_FUSION = {FUSED_RIDGE, BESIDE_RIDGE, BESIDE_HGB, BESIDE_HGB_SMALL}
 SCORINGS = ("squared_error", "absolute_error")
 #: ``--target-aware``: TupleInfoNCERegressor on a fusion that trains on each split's targets.
 AWARE = AWARE_REGRESSOR
@@ -131,7 +138,10 @@ def aware_prediction(plain, aware_fusion, X, y, labelled, test):
     for weight, (name, _, view) in zip(plain.weights_, plain.members_):
         position, member = members[name]
         fitted = seeded(member, seed + position).fit(views[view][labelled], y[labelled])
-        predicted += weight * fitted.predict(views[view][test])
+        member_prediction = fitted.predict(views[view][test])
+        if plain.prediction_range_ is not None:
+            member_prediction = np.clip(member_prediction, *plain.prediction_range_)
+        predicted += weight * member_prediction
     return predicted
 
 
@@ -176,7 +186,7 @@ def run_table(name, seeds, fit_seeds, fractions, first_fit=0, quick=False,
             for key in ("r2", "mae"):
                 for f in fractions:
                     found[key][f] += entry[key][f]
-            reads_fusion = row == FUSED_RIDGE or (row.startswith(REGRESSOR) and row != AWARE)
+            reads_fusion = row in READS_FUSION or (row.startswith(REGRESSOR) and row != AWARE)
             found["fit_s"].append(fusion_s if reads_fusion else float(np.mean(
                 entry["seconds"])))
     for entry in results.values():

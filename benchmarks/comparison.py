@@ -233,16 +233,23 @@ RIDGE, REGRESSION_HGB = "Ridge on raw features", "HGB on raw features"
 REGRESSION_HGB_SMALL = "HGB on raw features, min_samples_leaf=5"
 REGRESSION_USER_ENSEMBLE = "ensemble of Ridge and HGB on raw features"
 FUSED_RIDGE, REGRESSOR = "Ridge on TupleInfoNCE", "TupleInfoNCERegressor"
+#: A ridge regression and boosted trees on the raw columns beside the fused vector.
+BESIDE_RIDGE, BESIDE_HGB = f"{RIDGE} + {TNCE}", f"{REGRESSION_HGB} + {TNCE}"
+BESIDE_HGB_SMALL = f"{REGRESSION_HGB} + {TNCE}, min_samples_leaf=5"
 ABSOLUTE = ", scoring=absolute_error"
 AWARE_REGRESSOR = REGRESSOR + ", target-aware"
 REGRESSION = Study(
     without=(RIDGE, REGRESSION_HGB, REGRESSION_HGB_SMALL, REGRESSION_USER_ENSEMBLE,
              REGRESSION_USER_ENSEMBLE + ABSOLUTE),
-    candidates=(REGRESSOR, REGRESSOR + ABSOLUTE, FUSED_RIDGE, AWARE_REGRESSOR),
+    candidates=(REGRESSOR, REGRESSOR + ABSOLUTE, FUSED_RIDGE, BESIDE_RIDGE, BESIDE_HGB,
+                BESIDE_HGB_SMALL, AWARE_REGRESSOR),
     score_key=lambda dataset: "r2")
 REGRESSION_SHORT = {RIDGE: "Ridge", REGRESSION_HGB: "HGB", REGRESSION_HGB_SMALL: "HGB leaf=5",
                     REGRESSION_USER_ENSEMBLE: "Ridge + HGB ensemble",
                     REGRESSION_USER_ENSEMBLE + ABSOLUTE: "Ridge + HGB ensemble on absolute error",
-                    FUSED_RIDGE: "Ridge on fused", REGRESSOR: "TupleInfoNCERegressor",
+                    FUSED_RIDGE: "Ridge on fused", BESIDE_RIDGE: "Ridge on raw + fused",
+                    BESIDE_HGB: "HGB on raw + fused",
+                    BESIDE_HGB_SMALL: "HGB leaf=5 on raw + fused",
+                    REGRESSOR: "TupleInfoNCERegressor",
                     REGRESSOR + ABSOLUTE: "TupleInfoNCERegressor on absolute error",
                     AWARE_REGRESSOR: "TupleInfoNCERegressor, target-aware"}

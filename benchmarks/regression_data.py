@@ -121,7 +121,7 @@ HOTEL_CATEGORY = ["meal", "country", "market_segment", "distribution_channel",
 def hotel_rates(n_samples=None, random_state=0):
     df = _rdataset("modeldata/hotel_rates")
     arrival = pd.to_datetime(df["arrival_date"])
-    season = 2 * np.pi * arrival.dt.dayofyear / 365.25
+    season = 2 * np.pi * arrival.dt.day_of_year / 365.25
     X = df[HOTEL_NUMERIC + HOTEL_CATEGORY].copy()
     X["lead_time"] = np.log1p(X["lead_time"].astype(float))
     X = pd.concat([X, pd.DataFrame({

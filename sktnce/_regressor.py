@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._ensemble import _FOLDS, _FUSION, _MEMBERS, BlendMixin, check_members, draw_seeds, seeded
 from ._fusion import restore_on_failure
@@ -32,17 +33,20 @@ RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 13))
 
 def default_regression_members():
     """The members of :class:`TupleInfoNCERegressor` with ``members=None``: a ridge probe on
-    the fused vector, and on the modalities' columns a ridge regression and gradient
-    boosting with large and small leaves (small ones win with few targets)."""
+    the fused vector, then on the modalities' columns, and on the columns beside the fused
+    vector, a ridge regression and gradient boosting with large and small leaves (small ones
+    win with few targets)."""
     def linear():
         return make_pipeline(SimpleImputer(keep_empty_features=True), StandardScaler(),
                              RidgeCV(alphas=RIDGE_ALPHAS))
 
-    return [("fused_ridge", linear(), "fused"),
-            ("columns_ridge", linear(), "columns"),
-            ("columns_hgb", HistGradientBoostingRegressor(), "columns"),
-            ("columns_hgb_leaf5", HistGradientBoostingRegressor(min_samples_leaf=5),
-             "columns")]
+    def per_view(view):
+        return [(f"{view}_ridge", linear(), view),
+                (f"{view}_hgb", HistGradientBoostingRegressor(), view),
+                (f"{view}_hgb_leaf5", HistGradientBoostingRegressor(min_samples_leaf=5), view)]
+
+    return [("fused_ridge", linear(), "fused"), *per_view("columns"),
+            *per_view("columns_and_fused")]
 
 
 class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
@@ -79,7 +83,8 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         None: ``("fused_ridge", <scaled RidgeCV>, "fused")``, ``("columns_ridge", <the
         same>, "columns")``, ``("columns_hgb", HistGradientBoostingRegressor(),
         "columns")`` and ``("columns_hgb_leaf5",
-        HistGradientBoostingRegressor(min_samples_leaf=5), "columns")``; the ridge
+        HistGradientBoostingRegressor(min_samples_leaf=5), "columns")``, and the same three
+        on ``"columns_and_fused"`` (``"columns_and_fused_ridge"``, ...); the ridge
         probes choose their penalty among ``RIDGE_ALPHAS`` (1e-3 to 1e3).
     cv : int, default=3
         Shuffled folds of the out-of-fold predictions (fewer where there are fewer rows
@@ -89,6 +94,12 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         error, or their mean absolute error.
     n_selection_rounds : int, default=25
         Rounds of the greedy selection: the weights are multiples of its inverse.
+    clip_predictions : bool, default=True
+        Each member's predictions, out-of-fold and in ``predict``, are clipped to the range
+        of the targets it was fitted on (out-of-fold: those of its training folds), so that a
+        linear member fitted on a few dozen rows cannot extrapolate far past every target
+        seen, and the selection grades it as it will predict. False: as the members give
+        them (where a target may lie beyond the range of those known, a trend in time).
     fit_fusion : bool, default=True
         False: ``fusion`` is already fitted (without labels) and used as it is.
     n_jobs : int, default=None
@@ -109,6 +120,9 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         Their weights, which sum to 1.
     named_estimators_ : Bunch
         Their fitted estimators, by name.
+    prediction_range_ : tuple of (float, float) or None
+        The least and the greatest target of the rows with one, to which each member's
+        predictions are clipped; None with ``clip_predictions=False``.
     leaderboard_ : dict of lists
         One entry per member (``pandas.DataFrame(leaderboard_)`` reads it): ``"member"``,
         ``"view"``, ``"weight"``, and its out-of-fold ``"squared_error"``,
@@ -148,6 +162,7 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         "cv": [Interval(Integral, 2, None, closed="left")],
         "scoring": [StrOptions(set(REGRESSION_SCORES))],
         "n_selection_rounds": [Interval(Integral, 1, None, closed="left")],
+        "clip_predictions": ["boolean"],
         "fit_fusion": ["boolean"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -157,12 +172,14 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
     _view_dtype = np.float64
 
     def __init__(self, fusion=None, *, members=None, cv=3, scoring="squared_error",
-                 n_selection_rounds=25, fit_fusion=True, n_jobs=None, random_state=None):
+                 n_selection_rounds=25, clip_predictions=True, fit_fusion=True, n_jobs=None,
+                 random_state=None):
         self.fusion = fusion
         self.members = members
         self.cv = cv
         self.scoring = scoring
         self.n_selection_rounds = n_selection_rounds
+        self.clip_predictions = clip_predictions
         self.fit_fusion = fit_fusion
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -197,6 +214,8 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
             known = np.full(len(X), np.nan)
             known[rows] = target
         with restore_on_failure(self):
+            self.prediction_range_ = ((float(target.min()), float(target.max()))
+                                      if self.clip_predictions else None)
             self.fusion_ = template if not self.fit_fusion else seeded_fit(
                 template, X, known, int(seeds[_FUSION]))
             self._fit_members(X, template, members, rows, target, seeds)
@@ -210,6 +229,11 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         oof = [cross_val_predict(seeded(estimator, int(seeds[_MEMBERS]) + position),
                                  views[view][rows], target, cv=folds, n_jobs=self.n_jobs)
                for position, (_, estimator, view) in enumerate(members)]
+        if self.clip_predictions:
+            for train, test in folds.split(target):
+                for predicted in oof:
+                    predicted[test] = np.clip(predicted[test], target[train].min(),
+                                              target[train].max())
         weights = greedy_selection(np.stack(oof), target, self.n_selection_rounds,
                                    self.scoring)
         board = {"member": [name for name, _, _ in members],
@@ -221,7 +245,8 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         return weights, board
 
     def predict(self, X):
-        """Each row's prediction: the kept members' weighted mean.
+        """Each row's prediction: the kept members' weighted mean (each member's clipped to
+        ``prediction_range_``, where there is one).
 
         Parameters
         ----------
@@ -231,7 +256,14 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self._blend(X, lambda fitted, view: fitted.predict(view))
+        check_is_fitted(self)
+        bounds = self.prediction_range_
+
+        def member_prediction(fitted, view):
+            predicted = fitted.predict(view)
+            return predicted if bounds is None else np.clip(predicted, *bounds)
+
+        return self._blend(X, member_prediction)
 
     def score(self, X, y, sample_weight=None):
         """R² on the rows with a target: rows whose ``y`` is NaN are left out, so that

@@ -59,11 +59,31 @@ def test_fit_predict_and_the_leaderboard(table, fitted):
 
 
 def test_the_blend_is_the_weighted_mean_of_the_kept_members(table, fitted):
-    X, _, _ = table
+    X, y, _ = table
     views = fusion_views(fitted.fusion_, X, np.float64)
-    expected = sum(weight * member.predict(views[view])
+    low, high = fitted.prediction_range_
+    expected = sum(weight * np.clip(member.predict(views[view]), low, high)
                    for weight, (_, member, view) in zip(fitted.weights_, fitted.members_))
     np.testing.assert_allclose(fitted.predict(X), expected, rtol=1e-12)
+    known = y[~np.isnan(_partial(y))]
+    assert fitted.prediction_range_ == (known.min(), known.max())
+
+
+def test_predictions_are_clipped_to_the_targets_range_unless_asked_not_to(table):
+    X, y, modalities = table
+    members = [("columns_ridge", default_regression_members()[1][1], "columns")]
+    far = X.copy()
+    far[:, 0] *= 20  # rows far outside the training rows: a ridge extrapolates
+    y_partial = _partial(y)
+    clipped = _regressor(modalities, members=members).fit(X, y_partial)
+    free = _regressor(modalities, members=members, clip_predictions=False).fit(X, y_partial)
+    assert free.prediction_range_ is None
+    unclipped = free.predict(far)
+    low, high = clipped.prediction_range_
+    assert unclipped.max() > high and unclipped.min() < low
+    np.testing.assert_array_equal(free.named_estimators_["columns_ridge"].predict(
+        fusion_views(free.fusion_, far, np.float64)["columns"]), unclipped)
+    np.testing.assert_array_equal(clipped.predict(far), np.clip(unclipped, low, high))
 
 
 def test_the_leaderboard_scores_out_of_fold_predictions_of_the_rows_with_a_target(table,
@@ -74,7 +94,10 @@ def test_the_leaderboard_scores_out_of_fold_predictions_of_the_rows_with_a_targe
     columns = fusion_views(fitted.fusion_, X, np.float64)["columns"][rows]
     member = default_regression_members()[1][1]  # columns_ridge: no random_state
     folds = KFold(3, shuffle=True, random_state=int(draw_seeds(0)[_FOLDS]))
-    oof = cross_val_predict(member, columns, y_partial[rows], cv=folds)
+    target = y_partial[rows]
+    oof = cross_val_predict(member, columns, target, cv=folds)
+    for train, test in folds.split(rows):  # clipped to the range of the training folds
+        oof[test] = np.clip(oof[test], target[train].min(), target[train].max())
     assert fitted.leaderboard_["squared_error"][1] == pytest.approx(
         np.mean((oof - y_partial[rows]) ** 2), rel=1e-12)
     assert fitted.leaderboard_["r2"][1] == pytest.approx(r2_score(y_partial[rows], oof))
