@@ -120,7 +120,7 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         Their weights, which sum to 1.
     named_estimators_ : Bunch
         Their fitted estimators, by name.
-    prediction_range_ : tuple of (float, float) or None
+    prediction_range_ : ndarray of shape (2,) or None
         The least and the greatest target of the rows with one, to which each member's
         predictions are clipped; None with ``clip_predictions=False``.
     leaderboard_ : dict of lists
@@ -214,7 +214,7 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
             known = np.full(len(X), np.nan)
             known[rows] = target
         with restore_on_failure(self):
-            self.prediction_range_ = ((float(target.min()), float(target.max()))
+            self.prediction_range_ = (np.array([target.min(), target.max()])
                                       if self.clip_predictions else None)
             self.fusion_ = template if not self.fit_fusion else seeded_fit(
                 template, X, known, int(seeds[_FUSION]))

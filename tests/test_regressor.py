@@ -66,7 +66,7 @@ def test_the_blend_is_the_weighted_mean_of_the_kept_members(table, fitted):
                    for weight, (_, member, view) in zip(fitted.weights_, fitted.members_))
     np.testing.assert_allclose(fitted.predict(X), expected, rtol=1e-12)
     known = y[~np.isnan(_partial(y))]
-    assert fitted.prediction_range_ == (known.min(), known.max())
+    np.testing.assert_array_equal(fitted.prediction_range_, [known.min(), known.max()])
 
 
 def test_predictions_are_clipped_to_the_targets_range_unless_asked_not_to(table):
@@ -251,6 +251,8 @@ def test_save_load_round_trip(tmp_path, table, fitted):
     assert type(loaded) is TupleInfoNCERegressor
     assert np.array_equal(loaded.predict(X), fitted.predict(X))
     assert loaded.leaderboard_ == fitted.leaderboard_
+    assert loaded.prediction_range_.dtype == np.float64
+    np.testing.assert_array_equal(loaded.prediction_range_, fitted.prediction_range_)
     assert [(n, v) for n, _, v in loaded.members_] == [(n, v) for n, _, v in fitted.members_]
 
 
