@@ -126,7 +126,8 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
     leaderboard_ : dict of lists
         One entry per member (``pandas.DataFrame(leaderboard_)`` reads it): ``"member"``,
         ``"view"``, ``"weight"``, and its out-of-fold ``"squared_error"``,
-        ``"absolute_error"`` and ``"r2"`` on the rows with a target.
+        ``"absolute_error"`` and ``"r2"`` on the rows with a target (of its predictions
+        clipped, with ``clip_predictions=True``).
     n_features_in_ : int
         Number of columns seen in fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
