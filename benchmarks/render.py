@@ -867,7 +867,9 @@ def section_regression(rows):
         "test rows, mean ± sd over the splits, then the "
         "mean absolute error in the target's units (log units for the tweets and house "
         "prices). The rows without sktnce read the modalities' own preprocessed columns; "
-        "\"Ridge on TupleInfoNCE\" is `RidgeCV` on the fused vector alone."), ""]
+        "\"Ridge on TupleInfoNCE\" is `RidgeCV` on the fused vector alone, a row \"on raw "
+        "features + TupleInfoNCE\" reads the raw columns beside the fused vector; every "
+        "ensemble clips each member's predictions to the range of the targets it saw."), ""]
     shares = sorted(next(iter(next(iter(rows.values())).values()))["r2"])
     for dataset, methods in rows.items():
         out += [f"### {REGRESSION_SETS.get(dataset, dataset)}", ""]
