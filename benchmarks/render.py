@@ -14,6 +14,7 @@ so.
 import argparse
 import difflib
 import json
+import re
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -322,9 +323,17 @@ def demo_sentence():
                 f"the same generator, {over[0]}; {over[1]} (RESULTS \"The demo's generator\").")
 
 
+#: Stands for a space where no line may break: before a "+", "-" or "*" and its space, which
+#: would begin a Markdown list item if they began a line.
+_GLUE = "\x00"
+
+
 def wrap(text, width=95):
-    """``text`` wrapped at spaces into lines of at most ``width`` characters."""
-    return textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)
+    """``text`` wrapped at spaces into lines of at most ``width`` characters, none of them
+    beginning with a list marker."""
+    glued = re.sub(r" (?=[-+*] )", _GLUE, text)
+    return textwrap.fill(glued, width, break_long_words=False,
+                         break_on_hyphens=False).replace(_GLUE, " ")
 
 
 def render_readme(text, table, users):
@@ -854,6 +863,15 @@ def regression_block(rows):
                       REGRESSION_MARKERS[1]])
 
 
+#: The regression study's splits per fit of the fusion.
+SPLITS = 5
+
+
+def _with_fits(name, fits):
+    """A row's name, with its number of fits where there is more than one."""
+    return name if fits == 1 else f"{name} ({fits} fits)"
+
+
 def section_regression(rows):
     """Every row of the regression study: R² (mean ± sd) and the mean absolute error."""
     if not rows:
@@ -861,10 +879,11 @@ def section_regression(rows):
     commands = " and ".join(f"`{c}`" for n, c in REGRESSION_FILES.items()
                             if (RESULTS_DIR / n).exists())
     out = ["## Regression", "", wrap(
-        f"{commands} (one fit of the fusion per table, without the target, on every row; 5 "
+        f"{commands} (one fit of the fusion per table, without the target, on every row, "
+        "unless a row names more fits (`--first-fit 1` appended: `random_state` 0, 1, ...); 5 "
         "splits of 70/30, the same for every row; each share of the training rows given its "
         "target; the target-aware fusion fitted on each split's and share's). R² on the "
-        "test rows, mean ± sd over the splits, then the "
+        "test rows, mean ± sd over the fits and splits, then the "
         "mean absolute error in the target's units (log units for the tweets and house "
         "prices). The rows without sktnce read the modalities' own preprocessed columns; "
         "\"Ridge on TupleInfoNCE\" is `RidgeCV` on the fused vector alone, a row \"on raw "
@@ -875,7 +894,8 @@ def section_regression(rows):
         out += [f"### {REGRESSION_SETS.get(dataset, dataset)}", ""]
         out += md_table(["model", *(f"{s:.0%} R²" for s in shares),
                          *(f"{s:.0%} MAE" for s in shares)],
-                        [[m, *(cell(row["r2"][s]) for s in shares),
+                        [[_with_fits(m, len(row["r2"][shares[0]]) // SPLITS),
+                          *(cell(row["r2"][s]) for s in shares),
                           *(f"{np.mean(row['mae'][s]):.3f}" for s in shares)]
                          for m, row in methods.items()]) + [""]
     return out[:-1]

@@ -300,3 +300,13 @@ def test_the_regression_configuration_is_chosen_on_the_other_tables(render):
     # each table's choice trails there: the leave-one-out choice costs what it costs
     assert "at least level on 0 of the 3 tables" in block.replace("\n", " ")
     assert render.regression_block({}).count("Not measured yet") == 1
+
+
+def test_wrapped_lines_never_begin_with_a_list_marker(render):
+    for marker in "+-*":
+        text = " ".join(["word"] * 30 + [marker, "next"] + ["word"] * 30)
+        for width in range(20, 60):
+            lines = render.wrap(text, width).splitlines()
+            assert not any(line.startswith(marker + " ") for line in lines)
+            assert " ".join(lines) == text
+    assert render.wrap("a + b", 3) == "a +\nb"
