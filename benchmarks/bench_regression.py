@@ -46,7 +46,7 @@ from comparison import (ABSOLUTE, AWARE_REGRESSOR, BESIDE_HGB, BESIDE_HGB_SMALL,
                         REGRESSION_USER_ENSEMBLE, REGRESSOR, RIDGE)
 from sktnce import TupleInfoNCERegressor
 from sktnce._ensemble import _MEMBERS, draw_seeds, fusion_views, seeded
-from sktnce._regressor import default_regression_members
+from sktnce._regressor import clipped, default_regression_members
 
 FRACTIONS = (0.01, 0.1, 1.0)
 #: The fewest rows with a target a share gives (TupleInfoNCERegressor's minimum).
@@ -57,7 +57,8 @@ MEMBER_ROWS = {"fused_ridge": FUSED_RIDGE, "columns_ridge": RIDGE,
                "columns_and_fused_ridge": BESIDE_RIDGE, "columns_and_fused_hgb": BESIDE_HGB,
                "columns_and_fused_hgb_leaf5": BESIDE_HGB_SMALL}
 #: The rows that read the fusion fitted without the target (their ``fit_s`` is its fit).
-READS_FUSION = {FUSED_RIDGE, BESIDE_RIDGE, BESIDE_HGB, BESIDE_HGB_SMALL}
+READS_FUSION = {MEMBER_ROWS[name] for name, _, view in default_regression_members()
+                if "fused" in view}
 SCORINGS = ("squared_error", "absolute_error")
 #: ``--target-aware``: TupleInfoNCERegressor on a fusion that trains on each split's targets.
 AWARE = AWARE_REGRESSOR
@@ -138,10 +139,8 @@ def aware_prediction(plain, aware_fusion, X, y, labelled, test):
     for weight, (name, _, view) in zip(plain.weights_, plain.members_):
         position, member = members[name]
         fitted = seeded(member, seed + position).fit(views[view][labelled], y[labelled])
-        member_prediction = fitted.predict(views[view][test])
-        if plain.prediction_range_ is not None:
-            member_prediction = np.clip(member_prediction, *plain.prediction_range_)
-        predicted += weight * member_prediction
+        predicted += weight * clipped(fitted.predict(views[view][test]),
+                                      plain.prediction_range_)
     return predicted
 
 

@@ -863,13 +863,12 @@ def regression_block(rows):
                       REGRESSION_MARKERS[1]])
 
 
-#: The regression study's splits per fit of the fusion.
-SPLITS = 5
-
-
-def _with_fits(name, fits):
-    """A row's name, with its number of fits where there is more than one."""
-    return name if fits == 1 else f"{name} ({fits} fits)"
+def _with_fits(name, scores):
+    """A row's name, with its fits × splits where its ``scores`` hold more than one fit."""
+    count = fits(scores)
+    if count.startswith("1 "):
+        return name
+    return f"{name} ({count.replace(' × ', ' fits × ')} splits)"
 
 
 def section_regression(rows):
@@ -894,7 +893,7 @@ def section_regression(rows):
         out += [f"### {REGRESSION_SETS.get(dataset, dataset)}", ""]
         out += md_table(["model", *(f"{s:.0%} R²" for s in shares),
                          *(f"{s:.0%} MAE" for s in shares)],
-                        [[_with_fits(m, len(row["r2"][shares[0]]) // SPLITS),
+                        [[_with_fits(m, row["r2"][shares[0]]),
                           *(cell(row["r2"][s]) for s in shares),
                           *(f"{np.mean(row['mae'][s]):.3f}" for s in shares)]
                          for m, row in methods.items()]) + [""]

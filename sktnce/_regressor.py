@@ -49,6 +49,17 @@ def default_regression_members():
             *per_view("columns_and_fused")]
 
 
+def target_range(target):
+    """The least and the greatest of ``target``: the bounds of the predictions of a member
+    fitted on it."""
+    return np.array([target.min(), target.max()])
+
+
+def clipped(predicted, bounds):
+    """``predicted`` clipped to ``bounds`` (None: as they are)."""
+    return predicted if bounds is None else np.clip(predicted, *bounds)
+
+
 class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
     """Blend a ridge probe on the fused vector with gradient boosting on the modalities' own
     columns, each weighted by how well it predicts rows it was not trained on.
@@ -215,8 +226,7 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
             known = np.full(len(X), np.nan)
             known[rows] = target
         with restore_on_failure(self):
-            self.prediction_range_ = (np.array([target.min(), target.max()])
-                                      if self.clip_predictions else None)
+            self.prediction_range_ = target_range(target) if self.clip_predictions else None
             self.fusion_ = template if not self.fit_fusion else seeded_fit(
                 template, X, known, int(seeds[_FUSION]))
             self._fit_members(X, template, members, rows, target, seeds)
@@ -233,8 +243,7 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         if self.clip_predictions:
             for train, test in folds.split(target):
                 for predicted in oof:
-                    predicted[test] = np.clip(predicted[test], target[train].min(),
-                                              target[train].max())
+                    predicted[test] = clipped(predicted[test], target_range(target[train]))
         weights = greedy_selection(np.stack(oof), target, self.n_selection_rounds,
                                    self.scoring)
         board = {"member": [name for name, _, _ in members],
@@ -259,12 +268,7 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         bounds = self.prediction_range_
-
-        def member_prediction(fitted, view):
-            predicted = fitted.predict(view)
-            return predicted if bounds is None else np.clip(predicted, *bounds)
-
-        return self._blend(X, member_prediction)
+        return self._blend(X, lambda fitted, view: clipped(fitted.predict(view), bounds))
 
     def score(self, X, y, sample_weight=None):
         """R² on the rows with a target: rows whose ``y`` is NaN are left out, so that
