@@ -18,7 +18,10 @@ the mean absolute error:
   ``fit_fusion=False``, ``random_state`` the split), selected on the squared and on the
   absolute error; with ``--target-aware``, instead, TupleInfoNCERegressor on a target-aware
   fusion (``AWARE_PARAMS``) fitted on each split's and share's targets, its members
-  weighted on the unsupervised fusion, its twin, as the estimator weighs them.
+  weighted on the unsupervised fusion, its twin, as the estimator weighs them; with
+  ``--target-aware --cross-fit``, weighted instead on one more target-aware fusion per fold
+  (``aware_weighing="cross_fit"``, the estimator as it is: 4 fusion fits per split and
+  share).
 
 ``--json`` writes ``{table: {row: {"r2" | "mae": {share: [per fit and split]}, "fit_s"}}}``
 after each table (``fit_s``: the fusion's fit for the rows that read it, else the model's
@@ -27,6 +30,8 @@ mean fit).
     python benchmarks/bench_regression.py --json benchmarks/results/regression.json
     python benchmarks/bench_regression.py --target-aware \
         --json benchmarks/results/regression_target_aware.json
+    python benchmarks/bench_regression.py --target-aware --cross-fit --fractions 0.1 \
+        --json benchmarks/results/regression_target_aware_cross_fit.json
     python benchmarks/bench_regression.py --datasets ames --seeds 2 --quick
 """
 
@@ -41,9 +46,9 @@ from sklearn.model_selection import ShuffleSplit
 
 import methods
 import regression_data
-from comparison import (ABSOLUTE, AWARE_REGRESSOR, BESIDE_HGB, BESIDE_HGB_SMALL, BESIDE_RIDGE,
-                        FUSED_RIDGE, REGRESSION_HGB, REGRESSION_HGB_SMALL,
-                        REGRESSION_USER_ENSEMBLE, REGRESSOR, RIDGE)
+from comparison import (ABSOLUTE, AWARE_CROSS_FIT, AWARE_REGRESSOR, BESIDE_HGB,
+                        BESIDE_HGB_SMALL, BESIDE_RIDGE, FUSED_RIDGE, REGRESSION_HGB,
+                        REGRESSION_HGB_SMALL, REGRESSION_USER_ENSEMBLE, REGRESSOR, RIDGE)
 from sktnce import TupleInfoNCERegressor
 from sktnce._ensemble import _MEMBERS, draw_seeds, fusion_views, seeded
 from sktnce._regressor import clipped, default_regression_members
@@ -144,6 +149,24 @@ def aware_prediction(plain, aware_fusion, X, y, labelled, test):
     return predicted
 
 
+def cross_fit_rows(X, y, make_aware, seeds, fractions):
+    """``{AWARE_CROSS_FIT: ...}``: TupleInfoNCERegressor on a target-aware fusion
+    (``make_aware()``), weighed on one more per fold, fitted on every split and share."""
+    row = _empty_row(fractions, "seconds")
+    for split, fraction, labelled, test in labelled_shares(len(y), seeds, fractions):
+        y_partial = np.full(len(y), np.nan)
+        y_partial[labelled] = y[labelled]
+        start = time.perf_counter()
+        model = TupleInfoNCERegressor(make_aware(), aware_weighing="cross_fit",
+                                      random_state=split)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y_partial)
+        row["seconds"].append(time.perf_counter() - start)
+        _scored(row, fraction, y[test], model.predict(X.iloc[test]))
+    return {AWARE_CROSS_FIT: row}
+
+
 def aware_rows(X, y, fusion, make_aware, seeds, fractions):
     """``{AWARE: ...}`` as :func:`table_rows` gives its rows: a target-aware fusion
     (``make_aware()``) fitted on every split's and share's targets."""
@@ -163,7 +186,7 @@ def aware_rows(X, y, fusion, make_aware, seeds, fractions):
 
 
 def run_table(name, seeds, fit_seeds, fractions, first_fit=0, quick=False,
-              target_aware=False):
+              target_aware=False, cross_fit=False):
     """The rows of table ``name`` over ``fit_seeds`` fits of the fusion, fit by fit."""
     n_samples = QUICK["n_samples"] if quick else regression_data.SIZES[name]
     X, y, modalities = regression_data.LOADERS[name](n_samples)
@@ -175,9 +198,14 @@ def run_table(name, seeds, fit_seeds, fractions, first_fit=0, quick=False,
             warnings.simplefilter("ignore")
             fusion = methods.tuple_infonce(modalities, random_state=fit, **params).fit(X)
         fusion_s = time.perf_counter() - start
-        if target_aware:
-            rows = aware_rows(X, y, fusion, lambda: methods.tuple_infonce(
-                modalities, random_state=fit, **AWARE_PARAMS, **params), seeds, fractions)
+        def make_aware():
+            return methods.tuple_infonce(modalities, random_state=fit, **AWARE_PARAMS,
+                                         **params)
+
+        if target_aware and cross_fit:
+            rows = cross_fit_rows(X, y, make_aware, seeds, fractions)
+        elif target_aware:
+            rows = aware_rows(X, y, fusion, make_aware, seeds, fractions)
         else:
             rows = table_rows(X, y, fusion, seeds, fractions)
         for row, entry in rows.items():
@@ -185,7 +213,8 @@ def run_table(name, seeds, fit_seeds, fractions, first_fit=0, quick=False,
             for key in ("r2", "mae"):
                 for f in fractions:
                     found[key][f] += entry[key][f]
-            reads_fusion = row in READS_FUSION or (row.startswith(REGRESSOR) and row != AWARE)
+            reads_fusion = row in READS_FUSION or (row.startswith(REGRESSOR)
+                                                   and row not in (AWARE, AWARE_CROSS_FIT))
             found["fit_s"].append(fusion_s if reads_fusion else float(np.mean(
                 entry["seconds"])))
     for entry in results.values():
@@ -223,13 +252,16 @@ def main(argv=None):
     parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS))
     parser.add_argument("--target-aware", action="store_true",
                         help=f"only {AWARE!r}: a target-aware fusion per split and share")
+    parser.add_argument("--cross-fit", action="store_true",
+                        help=f"with --target-aware, {AWARE_CROSS_FIT!r} instead")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", help="write every score to this file")
     args = parser.parse_args(argv)
     results = {}
     for name in args.datasets:
         rows, n_rows = run_table(name, args.seeds, args.fit_seeds, args.fractions,
-                                 args.first_fit, args.quick, args.target_aware)
+                                 args.first_fit, args.quick, args.target_aware,
+                                 args.cross_fit)
         results[name] = rows
         print(markdown(name, rows, n_rows, args.fractions), flush=True)
         if args.json:

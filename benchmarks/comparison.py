@@ -238,11 +238,13 @@ BESIDE_RIDGE, BESIDE_HGB = f"{RIDGE} + {TNCE}", f"{REGRESSION_HGB} + {TNCE}"
 BESIDE_HGB_SMALL = f"{REGRESSION_HGB} + {TNCE}, min_samples_leaf=5"
 ABSOLUTE = ", scoring=absolute_error"
 AWARE_REGRESSOR = REGRESSOR + ", target-aware"
+#: The same, its members weighed on one target-aware fusion per fold (not on the twin).
+AWARE_CROSS_FIT = AWARE_REGRESSOR + ", cross-fitted"
 REGRESSION = Study(
     without=(RIDGE, REGRESSION_HGB, REGRESSION_HGB_SMALL, REGRESSION_USER_ENSEMBLE,
              REGRESSION_USER_ENSEMBLE + ABSOLUTE),
     candidates=(REGRESSOR, REGRESSOR + ABSOLUTE, FUSED_RIDGE, BESIDE_RIDGE, BESIDE_HGB,
-                BESIDE_HGB_SMALL, AWARE_REGRESSOR),
+                BESIDE_HGB_SMALL, AWARE_REGRESSOR, AWARE_CROSS_FIT),
     score_key=lambda dataset: "r2")
 REGRESSION_SHORT = {RIDGE: "Ridge", REGRESSION_HGB: "HGB", REGRESSION_HGB_SMALL: "HGB leaf=5",
                     REGRESSION_USER_ENSEMBLE: "Ridge + HGB ensemble",
@@ -252,4 +254,5 @@ REGRESSION_SHORT = {RIDGE: "Ridge", REGRESSION_HGB: "HGB", REGRESSION_HGB_SMALL:
                     BESIDE_HGB_SMALL: "HGB leaf=5 on raw + fused",
                     REGRESSOR: "TupleInfoNCERegressor",
                     REGRESSOR + ABSOLUTE: "TupleInfoNCERegressor on absolute error",
-                    AWARE_REGRESSOR: "TupleInfoNCERegressor, target-aware"}
+                    AWARE_REGRESSOR: "TupleInfoNCERegressor, target-aware",
+                    AWARE_CROSS_FIT: "TupleInfoNCERegressor, target-aware, cross-fitted"}

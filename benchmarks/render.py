@@ -811,7 +811,10 @@ REGRESSION_FILES = {
                        "benchmarks/results/regression.json",
     "regression_target_aware.json": "OMP_NUM_THREADS=1 python benchmarks/bench_regression.py "
                                     "--target-aware --json "
-                                    "benchmarks/results/regression_target_aware.json"}
+                                    "benchmarks/results/regression_target_aware.json",
+    "regression_target_aware_cross_fit.json": (
+        "OMP_NUM_THREADS=1 python benchmarks/bench_regression.py --target-aware --cross-fit "
+        "--json benchmarks/results/regression_target_aware_cross_fit.json")}
 REGRESSION_MARKERS = ("<!-- regression-table: start -->", "<!-- regression-table: end -->")
 #: The regression tables (``regression_data.LOADERS``), by their names in the tables.
 REGRESSION_SETS = {"trump_favourites": "Trump tweets, favourites",
@@ -871,6 +874,10 @@ def _with_fits(name, scores):
     return f"{name} ({count.replace(' × ', ' fits × ')} splits)"
 
 
+#: A cell of a share a row was not measured at.
+NOT_MEASURED = "—"
+
+
 def section_regression(rows):
     """Every row of the regression study: R² (mean ± sd) and the mean absolute error."""
     if not rows:
@@ -881,21 +888,26 @@ def section_regression(rows):
         f"{commands} (one fit of the fusion per table, without the target, on every row, "
         "unless a row names more fits (`--first-fit 1` appended: `random_state` 0, 1, ...); 5 "
         "splits of 70/30, the same for every row; each share of the training rows given its "
-        "target; the target-aware fusion fitted on each split's and share's). R² on the "
+        "target; the target-aware fusion fitted on each split's and share's, its members "
+        "weighed on its unsupervised twin, or, in the row \"cross-fitted\", on one more "
+        "target-aware fusion per fold, `aware_weighing=\"cross_fit\"`). R² on the "
         "test rows, mean ± sd over the fits and splits, then the "
         "mean absolute error in the target's units (log units for the tweets and house "
         "prices). The rows without sktnce read the modalities' own preprocessed columns; "
         "\"Ridge on TupleInfoNCE\" is `RidgeCV` on the fused vector alone, a row \"on raw "
         "features + TupleInfoNCE\" reads the raw columns beside the fused vector; every "
         "ensemble clips each member's predictions to the range of the targets it saw."), ""]
-    shares = sorted(next(iter(next(iter(rows.values())).values()))["r2"])
+    shares = sorted({s for methods in rows.values() for row in methods.values()
+                     for s in row["r2"]})
     for dataset, methods in rows.items():
         out += [f"### {REGRESSION_SETS.get(dataset, dataset)}", ""]
         out += md_table(["model", *(f"{s:.0%} R²" for s in shares),
                          *(f"{s:.0%} MAE" for s in shares)],
-                        [[_with_fits(m, row["r2"][shares[0]]),
-                          *(cell(row["r2"][s]) for s in shares),
-                          *(f"{np.mean(row['mae'][s]):.3f}" for s in shares)]
+                        [[_with_fits(m, next(iter(row["r2"].values()))),
+                          *(cell(row["r2"][s]) if s in row["r2"] else NOT_MEASURED
+                            for s in shares),
+                          *(f"{np.mean(row['mae'][s]):.3f}" if s in row["mae"] else NOT_MEASURED
+                            for s in shares)]
                          for m, row in methods.items()]) + [""]
     return out[:-1]
 

@@ -232,13 +232,12 @@ class BlendMixin(FusionOwnerMixin):
     def _fit_members(self, X, template, members, rows, target, seeds):
         """``leaderboard_``, ``members_`` and ``weights_``: ``members`` weighed on the
         fitted ``fusion_``'s views of ``rows`` of ``X`` (whose targets are ``target``), the
-        kept ones refitted there. A target-aware fusion's fused members are graded on the
-        fused vector of its unsupervised twin (``template`` with ``label_weight=0``)."""
+        kept ones refitted there. A target-aware fusion's members are graded on the views
+        ``_aware_weighing`` gives."""
         views = fusion_views(self.fusion_, X, self._view_dtype)
         weighing = views
         if self.fusion_.label_weight > 0 and any("fused" in v for *_, v in members):
-            twin = clone(template).set_params(label_weight=0.0).fit(X)
-            weighing = fusion_views(twin, X, self._view_dtype)
+            weighing = self._aware_weighing(X, template, rows, target, seeds)
         weights, self.leaderboard_ = self._weigh(members, weighing, rows, target, seeds)
         self.members_ = [
             (name, seeded(estimator, int(seeds[_MEMBERS]) + position).fit(
@@ -246,6 +245,13 @@ class BlendMixin(FusionOwnerMixin):
             for position, (name, estimator, view) in enumerate(members)
             if weights[position] > 0]
         self.weights_ = weights[weights > 0]
+
+    def _aware_weighing(self, X, template, rows, target, seeds):
+        """The views a target-aware fusion's members are weighed on: those of its
+        unsupervised twin (``template`` with ``label_weight=0``), which never saw the
+        targets of ``rows``."""
+        twin = clone(template).set_params(label_weight=0.0).fit(X)
+        return fusion_views(twin, X, self._view_dtype)
 
     def _blend(self, X, output):
         """The kept members' weighted sum of ``output(fitted member, its view of X)``."""

@@ -5,7 +5,7 @@ weights chosen on out-of-fold squared error."""
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import RidgeCV
@@ -17,7 +17,8 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._ensemble import _FOLDS, _FUSION, _MEMBERS, BlendMixin, check_members, draw_seeds, seeded
+from ._ensemble import (_FOLDS, _FUSION, _MEMBERS, BlendMixin, check_members, draw_seeds,
+                        fusion_views, seeded)
 from ._fusion import restore_on_failure
 from ._modalities import check_table
 from ._predictor import seeded_fit
@@ -25,6 +26,9 @@ from ._selection import REGRESSION_SCORES, greedy_selection
 from ._targets import continuous_target
 
 __all__ = ["TupleInfoNCERegressor", "default_regression_members"]
+
+#: How a target-aware fusion's members are weighed (``aware_weighing``).
+AWARE_WEIGHINGS = ("twin", "cross_fit")
 
 #: The ridge probes' penalties, chosen per fit by efficient leave-one-out: with 1% of the
 #: targets a table has a few dozen, where the penalty that fits is far from 1.
@@ -60,6 +64,20 @@ def clipped(predicted, bounds):
     return predicted if bounds is None else np.clip(predicted, *bounds)
 
 
+def out_of_fold_predictions(member, view, views, rows, target, folds, n_jobs=None):
+    """``member``'s out-of-fold predictions of ``target`` on ``rows`` of ``views[view]``
+    over ``folds``; ``views`` may instead be a list of views, one per fold (each from a
+    fusion that never saw that fold's targets), each fold's member then trained and scored
+    on its own."""
+    if not isinstance(views, list):
+        return cross_val_predict(member, views[view][rows], target, cv=folds, n_jobs=n_jobs)
+    predicted = np.empty(len(rows))
+    for (train, test), fold_views in zip(folds.split(rows), views):
+        fitted = clone(member).fit(fold_views[view][rows[train]], target[train])
+        predicted[test] = fitted.predict(fold_views[view][rows[test]])
+    return predicted
+
+
 class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
     """Blend a ridge probe on the fused vector with gradient boosting on the modalities' own
     columns, each weighted by how well it predicts rows it was not trained on.
@@ -84,10 +102,9 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         The fusion (cloned and fitted on every row, unless ``fit_fusion=False``); None:
         ``TupleInfoNCEFusion()``. Its ``random_state``, if None, is drawn from this
         estimator's. With ``label_weight > 0`` and ``label_loss="squared_error"`` it is
-        target-aware: it trains on the rows' targets too, and its fused members are then
-        graded on the fused vector of its unsupervised twin (the same fusion with
-        ``label_weight=0``, fitted once more), as the classifier's are; another
-        ``label_loss`` is refused.
+        target-aware: it trains on the rows' targets too, and the members are then graded
+        as ``aware_weighing`` says, never on a fused vector that saw the targets it is
+        graded on; another ``label_loss`` is refused.
     members : list of (str, estimator, str), default=None
         The blend's candidates, as ``(name, regressor, view)``, the view one of
         ``"fused"``, ``"columns"`` or ``"columns_and_fused"``; each regressor is cloned.
@@ -111,6 +128,13 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         linear member fitted on a few dozen rows cannot extrapolate far past every target
         seen, and the selection grades it as it will predict. False: as the members give
         them (where a target may lie beyond the range of those known, a trend in time).
+    aware_weighing : {"twin", "cross_fit"}, default="twin"
+        How the members of a target-aware fusion are weighed. "twin": on the views of its
+        unsupervised twin (the same fusion with ``label_weight=0``, fitted once more), as
+        the classifier weighs its members; the twin cannot see where the targets make the
+        fused vector better or worse. "cross_fit": on ``cv`` more fusions, one per fold,
+        each trained on the targets of the other folds only, whose members predict that
+        fold (``cv`` more fits of the fusion). Ignored without ``label_weight > 0``.
     fit_fusion : bool, default=True
         False: ``fusion`` is already fitted (without labels) and used as it is.
     n_jobs : int, default=None
@@ -175,6 +199,7 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         "scoring": [StrOptions(set(REGRESSION_SCORES))],
         "n_selection_rounds": [Interval(Integral, 1, None, closed="left")],
         "clip_predictions": ["boolean"],
+        "aware_weighing": [StrOptions(set(AWARE_WEIGHINGS))],
         "fit_fusion": ["boolean"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -184,14 +209,15 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
     _view_dtype = np.float64
 
     def __init__(self, fusion=None, *, members=None, cv=3, scoring="squared_error",
-                 n_selection_rounds=25, clip_predictions=True, fit_fusion=True, n_jobs=None,
-                 random_state=None):
+                 n_selection_rounds=25, clip_predictions=True, aware_weighing="twin",
+                 fit_fusion=True, n_jobs=None, random_state=None):
         self.fusion = fusion
         self.members = members
         self.cv = cv
         self.scoring = scoring
         self.n_selection_rounds = n_selection_rounds
         self.clip_predictions = clip_predictions
+        self.aware_weighing = aware_weighing
         self.fit_fusion = fit_fusion
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -233,12 +259,30 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
             self._take_input_attributes()
         return self
 
+    def _folds(self, rows, seeds):
+        """The shuffled folds of the out-of-fold predictions on ``rows``."""
+        return KFold(min(self.cv, len(rows)), shuffle=True, random_state=int(seeds[_FOLDS]))
+
+    def _aware_weighing(self, X, template, rows, target, seeds):
+        """The twin's views, or with ``aware_weighing="cross_fit"`` a list of views, one
+        per fold, each of ``template`` (cloned, the fitted fusion's seed) trained on the
+        targets of the other folds' rows only."""
+        if self.aware_weighing == "twin":
+            return super()._aware_weighing(X, template, rows, target, seeds)
+        per_fold = []
+        for train, _ in self._folds(rows, seeds).split(rows):
+            known = np.full(len(X), np.nan)
+            known[rows[train]] = target[train]
+            per_fold.append(fusion_views(clone(template).fit(X, known), X, self._view_dtype))
+        return per_fold
+
     def _weigh(self, members, views, rows, target, seeds):
         """``(weights, leaderboard)`` of ``members`` from their out-of-fold predictions on
-        ``rows`` of ``views``, whose targets are ``target``, selected on ``scoring``."""
-        folds = KFold(min(self.cv, len(rows)), shuffle=True, random_state=int(seeds[_FOLDS]))
-        oof = [cross_val_predict(seeded(estimator, int(seeds[_MEMBERS]) + position),
-                                 views[view][rows], target, cv=folds, n_jobs=self.n_jobs)
+        ``rows`` of ``views`` (or of a list of views, one per fold), whose targets are
+        ``target``, selected on ``scoring``."""
+        folds = self._folds(rows, seeds)
+        oof = [out_of_fold_predictions(seeded(estimator, int(seeds[_MEMBERS]) + position),
+                                       view, views, rows, target, folds, self.n_jobs)
                for position, (_, estimator, view) in enumerate(members)]
         if self.clip_predictions:
             for train, test in folds.split(target):

@@ -620,6 +620,30 @@ def test_bench_regression_scores_every_row_on_the_same_splits(monkeypatch, tmp_p
     assert "| TupleInfoNCERegressor |" in capsys.readouterr().out
 
 
+def test_bench_regression_cross_fit_row_is_the_estimator_weighed_per_fold(monkeypatch, tmp_path):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_regression")
+    monkeypatch.setitem(bench.QUICK, "n_samples", 120)
+    monkeypatch.setitem(bench.QUICK, "max_epochs", 1)
+    monkeypatch.setitem(bench.regression_data.LOADERS, "generated", _generated_regression)
+    settings = []
+    original = bench.TupleInfoNCERegressor.fit
+
+    def recording(self, X, y):
+        settings.append((self.aware_weighing, self.fusion.label_weight))
+        return original(self, X, y)
+
+    monkeypatch.setattr(bench.TupleInfoNCERegressor, "fit", recording)
+    path = tmp_path / "cross_fit.json"
+    bench.main(["--quick", "--datasets", "generated", "--seeds", "2", "--fractions", "0.5",
+                "--target-aware", "--cross-fit", "--json", str(path)])
+    rows = json.loads(path.read_text())["generated"]
+    assert list(rows) == [bench.AWARE_CROSS_FIT]
+    assert len(rows[bench.AWARE_CROSS_FIT]["r2"]["0.5"]) == 2
+    # one estimator per split, on a target-aware fusion, weighed per fold: no twin
+    assert settings == [("cross_fit", bench.AWARE_PARAMS["label_weight"])] * 2
+
+
 def test_bench_regression_target_aware_rows_predict_as_the_estimator(monkeypatch):
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_regression")

@@ -10,7 +10,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.preprocessing import StandardScaler
 
 from sktnce import TupleInfoNCEFusion, TupleInfoNCERegressor
-from sktnce._ensemble import _FOLDS, draw_seeds, fusion_views
+from sktnce._ensemble import _FOLDS, _MEMBERS, draw_seeds, fusion_views, seeded
 from sktnce._regressor import default_regression_members
 
 from .conftest import FAST
@@ -275,6 +275,49 @@ def test_a_target_aware_fusion_is_graded_by_its_unsupervised_twin(table, monkeyp
     assert twin == 0.0 and y_twin is None
     known = y_partial[~np.isnan(y_partial)]  # it predicts with the target-aware one
     assert model.fusion_.target_scale_ == pytest.approx((known.mean(), known.std()))
+
+
+def test_cross_fit_weighs_a_target_aware_fusion_on_one_fusion_per_fold(table, monkeypatch):
+    X, y, modalities = table
+    fits = []
+    original = TupleInfoNCEFusion.fit
+
+    def recording(self, X, y=None):
+        fits.append((self, np.asarray(y).copy()))
+        return original(self, X, y)
+
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", recording)
+    y_partial = _partial(y)
+    model = _regressor(modalities, fusion_params={"label_weight": 1.0,
+                                                  "label_loss": "squared_error"},
+                       aware_weighing="cross_fit")
+    model.fit(X, y_partial)
+    (full, y_full), *per_fold = fits
+    assert full is model.fusion_ and np.array_equal(y_full, y_partial, equal_nan=True)
+    rows = np.flatnonzero(~np.isnan(y_partial))
+    seeds = draw_seeds(0)
+    folds = list(KFold(3, shuffle=True, random_state=int(seeds[_FOLDS])).split(rows))
+    assert len(per_fold) == len(folds)  # no twin: one fusion per fold, the same seed
+    predicted = np.empty(len(rows))
+    for (fusion, y_fold), (train, test) in zip(per_fold, folds):
+        assert fusion.label_weight == 1.0 and fusion.random_state == full.random_state
+        # each fold's fusion saw the targets of the other folds' rows and none of its own
+        np.testing.assert_array_equal(np.flatnonzero(~np.isnan(y_fold)), rows[train])
+        views = fusion_views(fusion, X, np.float64)["fused"]
+        ridge = seeded(default_regression_members()[0][1], int(seeds[_MEMBERS]))
+        ridge.fit(views[rows[train]], y[rows[train]])
+        known = y[rows[train]]
+        predicted[test] = np.clip(ridge.predict(views[rows[test]]), known.min(), known.max())
+    board = model.leaderboard_
+    assert board["member"][0] == "fused_ridge"
+    assert board["squared_error"][0] == pytest.approx(np.mean((predicted - y[rows]) ** 2))
+
+
+def test_cross_fit_is_ignored_without_targets_in_the_fusion(table, fitted):
+    X, y, modalities = table
+    crossed = _regressor(modalities, aware_weighing="cross_fit").fit(X, _partial(y))
+    assert crossed.leaderboard_ == fitted.leaderboard_
+    np.testing.assert_array_equal(crossed.predict(X), fitted.predict(X))
 
 
 @pytest.mark.parametrize("label_loss", ["cross_entropy", "supcon"])

@@ -302,6 +302,24 @@ def test_the_regression_configuration_is_chosen_on_the_other_tables(render):
     assert render.regression_block({}).count("Not measured yet") == 1
 
 
+def test_a_regression_row_measured_at_one_share_is_marked_at_the_others(render, monkeypatch):
+    c = render.comparison
+    both = {"r2": {0.1: [0.5] * 5, 1.0: [0.7] * 5}, "mae": {0.1: [2.0] * 5, 1.0: [1.5] * 5}}
+    one = {"r2": {0.1: [0.6] * 5}, "mae": {0.1: [1.8] * 5}}
+    monkeypatch.setattr(render, "REGRESSION_FILES", {})
+    section = render.section_regression({"ames": {c.RIDGE: both, c.AWARE_CROSS_FIT: one}})
+    assert "| model | 10% R² | 100% R² | 10% MAE | 100% MAE |" in section
+    assert (f"| {c.AWARE_CROSS_FIT} | 0.600 ± 0.000 | {render.NOT_MEASURED} | 1.800 | "
+            f"{render.NOT_MEASURED} |") in section
+    # a share's choice reads only the candidates measured there on every table
+    rows = {t: {c.REGRESSION_USER_ENSEMBLE: both, c.REGRESSOR: both, c.AWARE_CROSS_FIT: one}
+            for t in ("ames", "hotel_rates")}
+    assert {r["chosen"] for r in c.held_out(rows, 1.0, ["ames", "hotel_rates"],
+                                            study=c.REGRESSION)} == {c.REGRESSOR}
+    assert {r["chosen"] for r in c.held_out(rows, 0.1, ["ames", "hotel_rates"],
+                                            study=c.REGRESSION)} == {c.AWARE_CROSS_FIT}
+
+
 def test_wrapped_lines_never_begin_with_a_list_marker(render):
     for marker in "+-*":
         text = " ".join(["word"] * 30 + [marker, "next"] + ["word"] * 30)
