@@ -20,18 +20,22 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 
 from ._fusion import TupleInfoNCEFusion, restore_on_failure
+from ._labels import UNLABELLED
 from ._modalities import encode_input
 from ._predictor import FusionOwnerMixin, FusionPredictorMixin, fitted_fusion
 from ._selection import SELECTION_SCORES, greedy_selection, log_loss_of, reweighted
 from ._training import represent
 
-__all__ = ["BlendMixin", "TupleInfoNCEEnsembleClassifier", "blend_weights", "check_members",
-           "class_weights", "default_members", "draw_seeds", "fusion_views", "out_of_fold",
-           "seeded"]
+__all__ = ["AWARE_WEIGHINGS", "BlendMixin", "TupleInfoNCEEnsembleClassifier", "blend_weights",
+           "check_members", "class_weights", "default_members", "draw_seeds",
+           "fold_predictions", "fusion_views", "out_of_fold", "seeded"]
 
 #: What a member reads: the fused vector r, the modalities' preprocessed columns (NaN where
 #: a modality is absent), or both side by side.
 VIEWS = ("fused", "columns", "columns_and_fused")
+#: How a target-aware fusion's members are weighed (``aware_weighing``): on its
+#: unsupervised twin's views, or on one more target-aware fusion per fold.
+AWARE_WEIGHINGS = ("twin", "cross_fit")
 #: Purposes of the seeds drawn from random_state.
 _FUSION, _FOLDS, _MEMBERS = range(3)
 
@@ -145,18 +149,43 @@ def _folds(codes, cv, seed, fallback="plain_folds"):
     return KFold(min(cv, len(codes)), shuffle=True, random_state=seed)
 
 
-def _out_of_fold(member, view, codes, folds, n_jobs):
-    """The member's out-of-fold probabilities (n, n_classes) of the rows of ``view``, a
-    column per class of ``codes`` (cross_val_predict pads a class its fold lacks); None
-    where a training fold holds one class only, which no classifier fits."""
-    if any(len(np.unique(codes[train])) < 2 for train, _ in folds.split(view, codes)):
+def fold_predictions(member, views, view, rows, y, folds, method="predict", n_jobs=None):
+    """``member``'s out-of-fold ``method`` output on ``rows`` of ``views[view]`` over
+    ``folds``, ``y`` being those rows' targets (or class indices). ``views`` may instead be
+    a list of views, one per fold, each from a fusion that never saw that fold's targets
+    (cross-fitting): each fold's member then trains and predicts on its own. As
+    :func:`~sklearn.model_selection.cross_val_predict`, ``"predict_proba"`` gives a
+    column per class index of ``y``, 0 for a class a training fold lacks."""
+    if not isinstance(views, list):
+        return cross_val_predict(member, views[view][rows], y, cv=folds, method=method,
+                                 n_jobs=n_jobs)
+    predicted = None
+    for (train, test), fold_views in zip(folds.split(rows, y), views):
+        fitted = clone(member).fit(fold_views[view][rows[train]], y[train])
+        found = getattr(fitted, method)(fold_views[view][rows[test]])
+        if method == "predict_proba":
+            padded = np.zeros((len(test), y.max() + 1))
+            padded[:, fitted.classes_] = found
+            found = padded
+        if predicted is None:
+            predicted = np.empty((len(rows), *found.shape[1:]), dtype=found.dtype)
+        predicted[test] = found
+    return predicted
+
+
+def _out_of_fold(member, views, view, rows, codes, folds, n_jobs):
+    """The member's out-of-fold probabilities (n, n_classes) of ``rows`` of
+    ``views[view]`` (or of a list of views, one per fold), a column per class of ``codes``
+    (0 for a class its fold lacks); None where a training fold holds one class only, which
+    no classifier fits."""
+    if any(len(np.unique(codes[train])) < 2 for train, _ in folds.split(rows, codes)):
         return None
     with warnings.catch_warnings():
         # The plain folds' fallback: a class missing from a training fold gets probability
         # 0, as documented.
         warnings.filterwarnings("ignore", message="Number of classes in training fold")
-        return cross_val_predict(member, view, codes, cv=folds, method="predict_proba",
-                                 n_jobs=n_jobs)
+        return fold_predictions(member, views, view, rows, codes, folds,
+                                method="predict_proba", n_jobs=n_jobs)
 
 
 def fusion_views(fusion, X, dtype=None):
@@ -174,14 +203,15 @@ def draw_seeds(random_state):
 
 def out_of_fold(members, views, labelled, codes, *, cv, seeds, n_jobs=None,
                 fallback="plain_folds"):
-    """Every member's out-of-fold probabilities on the ``labelled`` rows of ``views``,
-    whose class indices are ``codes``, on ``cv`` folds (None where a training fold holds
-    one class only, or where too few labels make ``fallback`` weigh without them)."""
+    """Every member's out-of-fold probabilities on the ``labelled`` rows of ``views`` (or
+    of a list of views, one per fold), whose class indices are ``codes``, on ``cv`` folds
+    (None where a training fold holds one class only, or where too few labels make
+    ``fallback`` weigh without them)."""
     if _too_few(codes) and fallback in ("equal", "first"):
         return [None] * len(members)
     folds = _folds(codes, cv, int(seeds[_FOLDS]), fallback)
-    return [_out_of_fold(seeded(estimator, int(seeds[_MEMBERS]) + position),
-                         views[view][labelled], codes, folds, n_jobs)
+    return [_out_of_fold(seeded(estimator, int(seeds[_MEMBERS]) + position), views, view,
+                         labelled, codes, folds, n_jobs)
             for position, (_, estimator, view) in enumerate(members)]
 
 
@@ -247,11 +277,20 @@ class BlendMixin(FusionOwnerMixin):
         self.weights_ = weights[weights > 0]
 
     def _aware_weighing(self, X, template, rows, target, seeds):
-        """The views a target-aware fusion's members are weighed on: those of its
-        unsupervised twin (``template`` with ``label_weight=0``), which never saw the
-        targets of ``rows``."""
-        twin = clone(template).set_params(label_weight=0.0).fit(X)
-        return fusion_views(twin, X, self._view_dtype)
+        """The views a target-aware fusion's members are weighed on, none of them from a
+        fusion that saw the targets it is graded on: with ``aware_weighing="twin"`` those
+        of its unsupervised twin (``template`` with ``label_weight=0``); with
+        ``"cross_fit"`` a list, one per fold of ``_weighing_folds``, each of ``template``
+        trained on the targets of the other folds' rows only (``_fold_fusion``)."""
+        if self.aware_weighing == "twin":
+            twin = clone(template).set_params(label_weight=0.0).fit(X)
+            return fusion_views(twin, X, self._view_dtype)
+        folds = self._weighing_folds(target, seeds)
+        if folds is None:  # weighed without out-of-fold predictions
+            return fusion_views(self.fusion_, X, self._view_dtype)
+        return [fusion_views(self._fold_fusion(clone(template), X, rows[train], target[train],
+                                               seeds), X, self._view_dtype)
+                for train, _ in folds.split(rows, target)]
 
     def _blend(self, X, output):
         """The kept members' weighted sum of ``output(fitted member, its view of X)``."""
@@ -290,7 +329,8 @@ class TupleInfoNCEEnsembleClassifier(BlendMixin, FusionPredictorMixin, Classifie
     A target-aware fusion (``label_weight > 0``) trains on the labels its members would be
     weighted on, so its fused members would grade themselves: their out-of-fold
     probabilities come from the fused vector of its unsupervised twin (the same fusion
-    with ``label_weight=0``, fitted once more), and their predictions from its own.
+    with ``label_weight=0``, fitted once more), or of one more target-aware fusion per
+    fold (``aware_weighing``), and their predictions from its own.
 
     Parameters
     ----------
@@ -324,6 +364,15 @@ class TupleInfoNCEEnsembleClassifier(BlendMixin, FusionPredictorMixin, Classifie
         would still hold one class only (two labelled rows), every member weighs the same.
     n_selection_rounds : int, default=25
         Rounds of the greedy selection: the weights are multiples of its inverse.
+    aware_weighing : {"twin", "cross_fit"}, default="twin"
+        How the members of a target-aware fusion are weighed. "twin": on the views of its
+        unsupervised twin (the same fusion with ``label_weight=0``, fitted once more),
+        which cannot see where the labels make the fused vector better or worse.
+        "cross_fit": on one more target-aware fusion per fold of the out-of-fold
+        predictions, each trained on the labels of the other folds only, whose members
+        predict that fold (``cv`` more fits of the fusion; with
+        ``fallback="leave_one_out"`` and a class of one labelled row, refused: one fit per
+        labelled row). Ignored without ``label_weight > 0``.
     class_weight : dict, "balanced" or None, default=None
         Each member's probabilities, out-of-fold and in ``predict_proba``, have each
         class's column multiplied by its weight, and each row renormalised: the weight
@@ -402,6 +451,7 @@ class TupleInfoNCEEnsembleClassifier(BlendMixin, FusionPredictorMixin, Classifie
         "scoring": [StrOptions(set(SELECTION_SCORES))],
         "fallback": [StrOptions(set(FALLBACKS))],
         "n_selection_rounds": [Interval(Integral, 1, None, closed="left")],
+        "aware_weighing": [StrOptions(set(AWARE_WEIGHINGS))],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "fit_fusion": ["boolean"],
         "n_jobs": [Integral, None],
@@ -409,14 +459,15 @@ class TupleInfoNCEEnsembleClassifier(BlendMixin, FusionPredictorMixin, Classifie
     }
 
     def __init__(self, fusion=None, *, members=None, cv=3, scoring="balanced_accuracy",
-                 fallback="plain_folds", n_selection_rounds=25, class_weight=None,
-                 fit_fusion=True, n_jobs=None, random_state=None):
+                 fallback="plain_folds", n_selection_rounds=25, aware_weighing="twin",
+                 class_weight=None, fit_fusion=True, n_jobs=None, random_state=None):
         self.fusion = fusion
         self.members = members
         self.cv = cv
         self.scoring = scoring
         self.fallback = fallback
         self.n_selection_rounds = n_selection_rounds
+        self.aware_weighing = aware_weighing
         self.class_weight = class_weight
         self.fit_fusion = fit_fusion
         self.n_jobs = n_jobs
@@ -443,19 +494,41 @@ class TupleInfoNCEEnsembleClassifier(BlendMixin, FusionPredictorMixin, Classifie
         labelled = np.flatnonzero(codes >= 0)
         seeds = draw_seeds(self.random_state)
         class_weight = class_weights(self.class_weight, labels.classes, codes[labelled])
+        if (template.label_weight > 0 and self.aware_weighing == "cross_fit"
+                and self.fallback == "leave_one_out" and _too_few(codes[labelled])):
+            raise ValueError(
+                "aware_weighing='cross_fit' fits the fusion once more per fold, and with "
+                "fallback='leave_one_out' and a class of one labelled row every labelled row "
+                f"is a fold ({len(labelled)} more fits). Set fallback='plain_folds', or "
+                "aware_weighing='twin'.")
         with restore_on_failure(self):
             self.fusion_ = template if not self.fit_fusion else fitted_fusion(
                 template, X, labels.classes, codes, None, int(seeds[_FUSION]))
             self.class_weight_ = class_weight
-            self._fit_members(X, template, members, labelled, codes[labelled], seeds)
             self.classes_ = labels.classes
+            self._fit_members(X, template, members, labelled, codes[labelled], seeds)
             self._take_input_attributes()
         return self
 
+    def _weighing_folds(self, codes, seeds):
+        """The folds of the out-of-fold probabilities on the labelled rows, whose class
+        indices are ``codes``; None where ``fallback`` weighs without them."""
+        if _too_few(codes) and self.fallback in ("equal", "first"):
+            return None
+        return _folds(codes, self.cv, int(seeds[_FOLDS]), self.fallback)
+
+    def _fold_fusion(self, template, X, rows, codes, seeds):
+        """``template`` (the fitted fusion's clone) fitted with the labels of ``rows``
+        alone (class indices ``codes``)."""
+        known = np.full(len(X), UNLABELLED)
+        known[rows] = codes
+        return fitted_fusion(template, X, self.classes_, known, None, int(seeds[_FUSION]))
+
     def _weigh(self, members, views, labelled, codes, seeds):
         """``(weights, leaderboard)`` of ``members`` from their out-of-fold probabilities
-        on the ``labelled`` rows of ``views``, whose class indices are ``codes``, folded,
-        reweighted per class and selected as the parameters say."""
+        on the ``labelled`` rows of ``views`` (or of a list of views, one per fold), whose
+        class indices are ``codes``, folded, reweighted per class and selected as the
+        parameters say."""
         oof = out_of_fold(members, views, labelled, codes, cv=self.cv,
                           seeds=seeds, n_jobs=self.n_jobs, fallback=self.fallback)
         oof = [None if p is None else reweighted(p, self.class_weight_) for p in oof]

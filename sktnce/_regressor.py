@@ -5,20 +5,20 @@ weights chosen on out-of-fold squared error."""
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._ensemble import (_FOLDS, _FUSION, _MEMBERS, BlendMixin, check_members, draw_seeds,
-                        fusion_views, seeded)
+from ._ensemble import (_FOLDS, _FUSION, _MEMBERS, AWARE_WEIGHINGS, BlendMixin, check_members,
+                        draw_seeds, fold_predictions, seeded)
 from ._fusion import restore_on_failure
 from ._modalities import check_table
 from ._predictor import seeded_fit
@@ -26,9 +26,6 @@ from ._selection import REGRESSION_SCORES, greedy_selection
 from ._targets import continuous_target
 
 __all__ = ["TupleInfoNCERegressor", "default_regression_members"]
-
-#: How a target-aware fusion's members are weighed (``aware_weighing``).
-AWARE_WEIGHINGS = ("twin", "cross_fit")
 
 #: The ridge probes' penalties, chosen per fit by efficient leave-one-out: with 1% of the
 #: targets a table has a few dozen, where the penalty that fits is far from 1.
@@ -62,20 +59,6 @@ def target_range(target):
 def clipped(predicted, bounds):
     """``predicted`` clipped to ``bounds`` (None: as they are)."""
     return predicted if bounds is None else np.clip(predicted, *bounds)
-
-
-def out_of_fold_predictions(member, view, views, rows, target, folds, n_jobs=None):
-    """``member``'s out-of-fold predictions of ``target`` on ``rows`` of ``views[view]``
-    over ``folds``; ``views`` may instead be a list of views, one per fold (each from a
-    fusion that never saw that fold's targets), each fold's member then trained and scored
-    on its own."""
-    if not isinstance(views, list):
-        return cross_val_predict(member, views[view][rows], target, cv=folds, n_jobs=n_jobs)
-    predicted = np.empty(len(rows))
-    for (train, test), fold_views in zip(folds.split(rows), views):
-        fitted = clone(member).fit(fold_views[view][rows[train]], target[train])
-        predicted[test] = fitted.predict(fold_views[view][rows[test]])
-    return predicted
 
 
 class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
@@ -130,11 +113,11 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
         them (where a target may lie beyond the range of those known, a trend in time).
     aware_weighing : {"twin", "cross_fit"}, default="twin"
         How the members of a target-aware fusion are weighed. "twin": on the views of its
-        unsupervised twin (the same fusion with ``label_weight=0``, fitted once more), as
-        the classifier weighs its members; the twin cannot see where the targets make the
-        fused vector better or worse. "cross_fit": on ``cv`` more fusions, one per fold,
-        each trained on the targets of the other folds only, whose members predict that
-        fold (``cv`` more fits of the fusion). Ignored without ``label_weight > 0``.
+        unsupervised twin (the same fusion with ``label_weight=0``, fitted once more); the
+        twin cannot see where the targets make the fused vector better or worse.
+        "cross_fit": on ``cv`` more target-aware fusions, one per fold, each trained on
+        the targets of the other folds only, whose members predict that fold (``cv`` more
+        fits of the fusion). Ignored without ``label_weight > 0``.
     fit_fusion : bool, default=True
         False: ``fusion`` is already fitted (without labels) and used as it is.
     n_jobs : int, default=None
@@ -259,30 +242,24 @@ class TupleInfoNCERegressor(BlendMixin, RegressorMixin, BaseEstimator):
             self._take_input_attributes()
         return self
 
-    def _folds(self, rows, seeds):
-        """The shuffled folds of the out-of-fold predictions on ``rows``."""
-        return KFold(min(self.cv, len(rows)), shuffle=True, random_state=int(seeds[_FOLDS]))
+    def _weighing_folds(self, target, seeds):
+        """The shuffled folds of the out-of-fold predictions on the rows with ``target``."""
+        return KFold(min(self.cv, len(target)), shuffle=True, random_state=int(seeds[_FOLDS]))
 
-    def _aware_weighing(self, X, template, rows, target, seeds):
-        """The twin's views, or with ``aware_weighing="cross_fit"`` a list of views, one
-        per fold, each of ``template`` (cloned, the fitted fusion's seed) trained on the
-        targets of the other folds' rows only."""
-        if self.aware_weighing == "twin":
-            return super()._aware_weighing(X, template, rows, target, seeds)
-        per_fold = []
-        for train, _ in self._folds(rows, seeds).split(rows):
-            known = np.full(len(X), np.nan)
-            known[rows[train]] = target[train]
-            per_fold.append(fusion_views(clone(template).fit(X, known), X, self._view_dtype))
-        return per_fold
+    def _fold_fusion(self, template, X, rows, target, seeds):
+        """``template`` (the fitted fusion's clone) fitted with the targets of ``rows``
+        alone."""
+        known = np.full(len(X), np.nan)
+        known[rows] = target
+        return seeded_fit(template, X, known, int(seeds[_FUSION]))
 
     def _weigh(self, members, views, rows, target, seeds):
         """``(weights, leaderboard)`` of ``members`` from their out-of-fold predictions on
         ``rows`` of ``views`` (or of a list of views, one per fold), whose targets are
         ``target``, selected on ``scoring``."""
-        folds = self._folds(rows, seeds)
-        oof = [out_of_fold_predictions(seeded(estimator, int(seeds[_MEMBERS]) + position),
-                                       view, views, rows, target, folds, self.n_jobs)
+        folds = self._weighing_folds(target, seeds)
+        oof = [fold_predictions(seeded(estimator, int(seeds[_MEMBERS]) + position), views,
+                                view, rows, target, folds, n_jobs=self.n_jobs)
                for position, (_, estimator, view) in enumerate(members)]
         if self.clip_predictions:
             for train, test in folds.split(target):

@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sktnce import (TupleInfoNCEClassifier, TupleInfoNCEEnsembleClassifier, TupleInfoNCEFusion,
                     labelled_scorer)
-from sktnce._ensemble import _folds, default_members
+from sktnce._ensemble import _FOLDS, _MEMBERS, _folds, default_members, draw_seeds, seeded
 from sktnce._selection import log_loss_of
 
 from .conftest import FAST
@@ -171,6 +171,61 @@ def test_a_target_aware_fusion_is_graded_by_its_unsupervised_twin(table, monkeyp
     _ensemble(modalities, fusion_params={"label_weight": 1.0},
               members=default_members()[1:]).fit(X, y_partial)
     assert [weight for weight, _ in fits] == [1.0]
+
+
+def test_cross_fit_weighs_a_target_aware_fusion_on_one_fusion_per_fold(table, monkeypatch):
+    X, y, modalities = table
+    fits = []
+    original = TupleInfoNCEFusion.fit
+
+    def recording(self, X, y=None):
+        fits.append((self, np.asarray(y).copy()))
+        return original(self, X, y)
+
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", recording)
+    partial = _partial(y)
+    y_partial = np.array([-1 if v < 0 else "abcdefgh"[v] for v in partial], dtype=object)
+    model = _ensemble(modalities, fusion_params={"label_weight": 1.0},
+                      aware_weighing="cross_fit").fit(X, y_partial)
+    (full, y_full), *per_fold = fits
+    assert full is model.fusion_
+    labelled = np.flatnonzero(partial >= 0)
+    codes = np.searchsorted(model.classes_, y_partial[labelled].astype(str))
+    seeds = draw_seeds(0)
+    folds = list(_folds(codes, 3, int(seeds[_FOLDS])).split(labelled, codes))
+    assert len(per_fold) == len(folds)  # no twin: one fusion per fold, the same seed
+    proba = np.empty((len(labelled), len(model.classes_)))
+    for (fusion, y_fold), (train, test) in zip(per_fold, folds):
+        assert fusion.label_weight == 1.0 and fusion.random_state == full.random_state
+        # each fold's fusion saw the labels of the other folds' rows, as given, and none of
+        # its own
+        seen = np.flatnonzero([not (type(v) is int and v == -1) for v in y_fold.tolist()])
+        np.testing.assert_array_equal(seen, labelled[train])
+        assert (y_fold[seen] == y_partial[seen]).all()
+        r = fusion.transform(X).astype(np.float32)
+        probe = seeded(default_members()[0][1], int(seeds[_MEMBERS]))
+        probe.fit(r[labelled[train]], codes[train])
+        proba[test] = probe.predict_proba(r[labelled[test]])
+    assert model.leaderboard_["member"][0] == "fused_lr"
+    assert model.leaderboard_["log_loss"][0] == pytest.approx(log_loss_of(proba, codes))
+
+
+def test_cross_fit_with_leave_one_out_on_too_few_labels_is_refused(table, monkeypatch):
+    X, y, modalities = table
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", lambda *a, **k: pytest.fail("trained"))
+    y_few = np.full(len(y), -1)
+    y_few[:13] = [0, 1] * 6 + [2]
+    model = _ensemble(modalities, fusion_params={"label_weight": 1.0},
+                      aware_weighing="cross_fit", fallback="leave_one_out")
+    with pytest.raises(ValueError, match="13 more fits"):
+        model.fit(X, y_few)
+
+
+def test_cross_fit_is_ignored_without_labels_in_the_fusion(table, fitted):
+    X, y, modalities = table
+    crossed = _ensemble(modalities, aware_weighing="cross_fit").fit(X, _partial(y))
+    assert crossed.leaderboard_ == fitted.leaderboard_
+    np.testing.assert_array_equal(crossed.predict_proba(X), fitted.predict_proba(X))
 
 
 def test_too_few_labels_for_stratified_folds_fall_back(table):
