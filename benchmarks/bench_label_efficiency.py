@@ -27,6 +27,9 @@ TupleInfoNCEEnsembleClassifier on each fit of TupleInfoNCE (prefitted, ``fit_fus
 selected on each score it offers (with and without ``class_weight="balanced"``), and the
 user's own ensemble, the same selection over its members on the raw columns alone; each
 member alone too, and the test rows' log loss of all (``"log_loss"``).
+``--ensemble-target-aware`` adds the ensemble whose fused member reads a target-aware fusion
+fitted per split and share, weighed on its unsupervised twin; ``--ensemble-cross-fit`` adds it
+weighed instead on one more target-aware fusion per fold (``aware_weighing="cross_fit"``).
 
     python benchmarks/bench_label_efficiency.py                          # every study set
     python benchmarks/bench_label_efficiency.py --datasets movielens adult
@@ -42,6 +45,9 @@ member alone too, and the test rows' log loss of all (``"log_loss"``).
         "LR on raw features" --fractions 0.01 0.1 1 --fit-seeds 3
     python benchmarks/bench_label_efficiency.py --methods TupleInfoNCE --ensemble \
         --fractions 0.01 0.1 1 --fit-seeds 3 --json results/label_efficiency_ensemble.json
+    python benchmarks/bench_label_efficiency.py --methods TupleInfoNCE --ensemble \
+        --ensemble-target-aware --ensemble-cross-fit --fractions 0.1 \
+        --json results/label_efficiency_ensemble_cross_fit.json
 """
 
 import argparse
@@ -63,8 +69,9 @@ from sklearn.preprocessing import StandardScaler
 import data
 import methods
 from sktnce import TupleInfoNCEEnsembleClassifier
-from sktnce._ensemble import (FALLBACKS, _too_few, blend_weights, class_weights,
-                             default_members, draw_seeds, fusion_views, out_of_fold)
+from sktnce._ensemble import (_FOLDS, FALLBACKS, _folds, _too_few, blend_weights,
+                             class_weights, default_members, draw_seeds, fusion_views,
+                             out_of_fold)
 from sktnce._selection import SELECTION_SCORES, log_loss_of, reweighted
 
 FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
@@ -124,6 +131,8 @@ BESIDE_MODELS = {
 ENSEMBLE = "TupleInfoNCEEnsembleClassifier"
 USER_ENSEMBLE = "ensemble of LR and HGB on raw features"
 AWARE_ENSEMBLE = "TupleInfoNCEEnsembleClassifier, target-aware"
+#: ``--ensemble-cross-fit``: the same, weighed on one target-aware fusion per fold.
+AWARE_CROSS_FIT = AWARE_ENSEMBLE + ", cross-fitted"
 ENSEMBLE_OF = "TupleInfoNCE"
 #: The ensemble's folds and selection rounds (its defaults).
 ENSEMBLE_CV, ENSEMBLE_ROUNDS = 3, 25
@@ -227,7 +236,20 @@ ENSEMBLE_VARIANTS = [(scoring, "plain_folds", None) for scoring in SELECTION_SCO
     (scoring, "plain_folds", "balanced") for scoring in SELECTION_SCORES]
 
 
-def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None):
+def cross_fitted(members, target_aware, X, y, rows, codes, split):
+    """``{"plain_folds": the members' out-of-fold probabilities}`` on ``rows`` (class
+    indices ``codes``), each fold's from one more target-aware fusion
+    (``target_aware(split)``) fitted with the labels of the other folds' rows only, as
+    ``TupleInfoNCEEnsembleClassifier(aware_weighing="cross_fit")`` weighs them."""
+    seeds = draw_seeds(split)
+    folds = _folds(codes, ENSEMBLE_CV, int(seeds[_FOLDS]))
+    per_fold = [fusion_views(target_aware(split).fit(X, partial_labels(y, rows[train])), X)
+                for train, _ in folds.split(rows, codes)]
+    return {"plain_folds": out_of_fold(members, per_fold, rows, codes, cv=ENSEMBLE_CV,
+                                       seeds=seeds)}
+
+
+def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit=False):
     """``{row: {"scores" | "balanced" | "log_loss": {fraction: [per split]}}}`` of
     TupleInfoNCEEnsembleClassifier's blend on the prefitted ``fusion`` (as ``fit_fusion=False``
     with ``random_state`` the split) selected on each of ``SELECTION_SCORES``, of the user's
@@ -240,13 +262,20 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None):
     ``target_aware`` (a function of a split's number to an unfitted target-aware fusion)
     adds the blends whose fused member reads that fusion, fitted on every row with the
     split's labels (``AWARE_ENSEMBLE``), weighted as the estimator weighs a target-aware
-    fusion's members: on ``fusion``, its unsupervised twin here."""
+    fusion's members: on ``fusion``, its unsupervised twin here; with ``cross_fit``, also
+    weighed on one more target-aware fusion per fold (``AWARE_CROSS_FIT``, the plain
+    folds' variants only)."""
     members = default_members()
     user = [position for position, (_, _, view) in enumerate(members) if view == "columns"]
     blends = {ENSEMBLE: list(range(len(members))), USER_ENSEMBLE: user}
     if target_aware is not None:
         blends[AWARE_ENSEMBLE] = blends[ENSEMBLE]
-    names = [ensemble_row(blend, *variant) for blend in blends for variant in ENSEMBLE_VARIANTS]
+        if cross_fit:
+            blends[AWARE_CROSS_FIT] = blends[ENSEMBLE]
+    variants = {blend: [v for v in ENSEMBLE_VARIANTS
+                        if blend != AWARE_CROSS_FIT or v[1] == "plain_folds"]
+                for blend in blends}
+    names = [ensemble_row(blend, *variant) for blend in blends for variant in variants[blend]]
     names += [f"{ENSEMBLE} member {name}" for name, _, _ in members]
     curves = {name: {key: {f: [] for f in fractions}
                      for key in ("scores", "balanced", "log_loss")} for name in names}
@@ -279,10 +308,17 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None):
                 r = target_aware(split).fit(X, partial_labels(y, rows)).transform(X)
                 aware = clone(members[0][1]).fit(r[rows], codes).predict_proba(r[test])
             test_probabilities[AWARE_ENSEMBLE] = [aware, *alone[1:]]
+        weighing = dict.fromkeys(blends, oof)
+        if AWARE_CROSS_FIT in blends:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                weighing[AWARE_CROSS_FIT] = cross_fitted(members, target_aware, X, y, rows,
+                                                         codes, split)
+            test_probabilities[AWARE_CROSS_FIT] = test_probabilities[AWARE_ENSEMBLE]
         for blend, chosen in blends.items():
-            for scoring, fallback, class_weight in ENSEMBLE_VARIANTS:
+            for scoring, fallback, class_weight in variants[blend]:
                 # with enough labels every fallback is the plain blend
-                found = oof.get(fallback, oof["plain_folds"])
+                found = weighing[blend].get(fallback, weighing[blend]["plain_folds"])
                 weight = class_weights(class_weight, np.arange(len(classes)), codes)
                 weights = blend_weights(
                     [None if found[i] is None else reweighted(found[i], weight)
@@ -344,7 +380,8 @@ def _labelled_predictions(model, X, y, rows, test, semi_supervised):
 
 def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=None,
                 params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS, beside_raw=(),
-                classifier=None, ensemble=False, ensemble_target_aware=False):
+                classifier=None, ensemble=False, ensemble_target_aware=False,
+                ensemble_cross_fit=False):
     X, y, modalities = data.LOADERS[name](n_samples=n_samples)
     rows, raw_features = {}, None
     for method, factory in METHODS.items():
@@ -389,7 +426,8 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                     def aware(split, fit_seed=fit_seed):
                         return methods.tuple_infonce_target_aware(
                             modalities, **{**neural, "random_state": split + fit_seed * seeds})
-                curves.update(ensemble_curves(model, X, y, seeds, fractions, aware))
+                curves.update(ensemble_curves(model, X, y, seeds, fractions, aware,
+                                              ensemble_cross_fit))
             if beside_raw and method in BESIDE_RAW:
                 if raw_features is None:
                     raw_features = methods.as_array(methods.raw(modalities).fit_transform(X))
@@ -504,6 +542,9 @@ def main(argv=None):
     parser.add_argument("--ensemble-target-aware", action="store_true",
                         help=f"with --ensemble, also {AWARE_ENSEMBLE}: its fused member on a "
                         "target-aware fusion fitted per split and share")
+    parser.add_argument("--ensemble-cross-fit", action="store_true",
+                        help=f"with --ensemble-target-aware, also {AWARE_CROSS_FIT}: its "
+                        "members weighed on one more target-aware fusion per fold")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}",
                         help="a dict of TupleInfoNCEFusion parameters for the neural methods")
@@ -530,6 +571,7 @@ def main(argv=None):
                     "classifier": ast.literal_eval(args.classifier_params),
                     "ensemble": args.ensemble,
                     "ensemble_target_aware": args.ensemble_target_aware,
+                    "ensemble_cross_fit": args.ensemble_cross_fit,
                     "fractions": tuple(args.fractions)}
         if args.quick:
             settings.update(QUICK)

@@ -109,6 +109,39 @@ def test_bench_label_efficiency_blends_as_the_ensemble_does(monkeypatch, tmp_pat
     assert bench.read_json(tmp_path / "ensemble.json")["generated"].keys() == rows.keys()
 
 
+def test_bench_label_efficiency_cross_fitted_blend_is_the_estimators(monkeypatch, tmp_path):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_label_efficiency")
+    results, _ = bench.main(["--quick", "--datasets", "generated", "--methods", "TupleInfoNCE",
+                             "--ensemble", "--ensemble-target-aware", "--ensemble-cross-fit",
+                             "--fractions", "0.2"])
+    rows = results["generated"]
+    crossed = {row for row in rows if row.startswith(bench.AWARE_CROSS_FIT)}
+    # the plain folds' variants only: each selection score, with and without class weights
+    assert crossed == {bench.ensemble_row(bench.AWARE_CROSS_FIT, *variant)
+                       for variant in bench.ENSEMBLE_VARIANTS if variant[1] == "plain_folds"}
+    assert len(crossed) == 6
+    # its out-of-fold probabilities are the estimator's with aware_weighing="cross_fit"
+    from sktnce import TupleInfoNCEEnsembleClassifier
+    from sktnce._selection import log_loss_of
+
+    X, y, modalities = bench.data.LOADERS["generated"](n_samples=bench.QUICK["n_samples"])
+    _, labelled, _ = next(bench.paired_splits(y, 1, (0.2,)))
+    labelled = np.sort(labelled)
+    codes = np.searchsorted(np.unique(y[labelled]), y[labelled])
+
+    def aware(split):
+        return bench.methods.tuple_infonce_target_aware(
+            modalities, max_epochs=bench.QUICK["max_epochs"], random_state=split)
+
+    oof = bench.cross_fitted(bench.default_members(), aware, X, y, labelled, codes, 0)
+    model = TupleInfoNCEEnsembleClassifier(aware(0), aware_weighing="cross_fit",
+                                           random_state=0)
+    model.fit(X, bench.partial_labels(y, labelled))
+    np.testing.assert_allclose([log_loss_of(p, codes) for p in oof["plain_folds"]],
+                               model.leaderboard_["log_loss"], rtol=1e-6)
+
+
 def test_bench_quality_quick_on_generated_data(monkeypatch, capsys):
     _with_benchmarks_on_path(monkeypatch)
     quality = load_benchmark("bench_quality")
