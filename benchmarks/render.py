@@ -703,7 +703,7 @@ COMPARISON_SOURCES = {
         "--fit-seeds 1 --first-fit 0 [1, 2] --json ... (three runs, side by side, each fit's "
         f"scores appended to fit 0's: benchmarks/results/{ENSEMBLE_FILE})",
     AWARE_ENSEMBLE_FILE:
-        f"OMP_NUM_THREADS=1 {LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
+        f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
         "--fractions 0.01 0.1 1 --fit-seeds 1 --datasets ... --json ... (fit 0: two runs "
         "side by side, the first four sets and the last five, merged), then the same with "
         "--first-fit 1 on every set, its scores appended to fit 0's: "
@@ -814,7 +814,8 @@ REGRESSION_FILES = {
                                     "benchmarks/results/regression_target_aware.json",
     "regression_target_aware_cross_fit.json": (
         "OMP_NUM_THREADS=1 python benchmarks/bench_regression.py --target-aware --cross-fit "
-        "--json benchmarks/results/regression_target_aware_cross_fit.json")}
+        "--fractions 0.1 --datasets ... --json ... (runs side by side, each on some tables "
+        "and shares, merged: benchmarks/results/regression_target_aware_cross_fit.json)")}
 REGRESSION_MARKERS = ("<!-- regression-table: start -->", "<!-- regression-table: end -->")
 #: The regression tables (``regression_data.LOADERS``), by their names in the tables.
 REGRESSION_SETS = {"trump_favourites": "Trump tweets, favourites",
@@ -1256,7 +1257,56 @@ def section_ensemble():
     if (RESULTS_DIR / ENSEMBLE_COST).exists():
         out += ["", "### The price of its members, alone on the machine", ""]
         out += transcribed(ENSEMBLE_COST)
-    return out
+    return out + section_aware_weighing()
+
+
+#: The target-aware ensemble weighed on its twin and cross-fitted, in one run.
+AWARE_WEIGHING_FILE = "label_efficiency_ensemble_cross_fit.json"
+AWARE_WEIGHING_COMMAND = (
+    f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
+    "--ensemble-cross-fit --fractions 0.1 --datasets ... --json ... (two runs side by side, "
+    f"five sets and four, merged: benchmarks/results/{AWARE_WEIGHING_FILE})")
+
+
+def section_aware_weighing():
+    """The target-aware ensemble weighed on its unsupervised twin against the same
+    ensemble weighed on one target-aware fusion per fold, paired, in each set's metric."""
+    if not (RESULTS_DIR / AWARE_WEIGHING_FILE).exists():
+        return []
+    cells = load(AWARE_WEIGHING_FILE)
+    variant = comparison.DEFAULT_VARIANT
+    twin = comparison.AWARE_ENSEMBLE + variant
+    crossed = comparison.AWARE_ENSEMBLE + ", cross-fitted" + variant
+    plain = comparison.ENSEMBLE + variant
+    rows, differences = [], {}
+    for key, short, _ in DATASETS:
+        methods = cells.get(key, {})
+        if crossed not in methods:
+            continue
+        metric = comparison.metric(key)
+        for share in sorted(methods[crossed][metric], key=float):
+            a, b = methods[crossed][metric][share], methods[twin][metric][share]
+            mean, sd = paired(a, b)
+            differences.setdefault(float(share), []).append(mean)
+            rows.append([short + (" (balanced)" if metric == "balanced" else ""),
+                         f"{float(share):.0%}", cell(methods[plain][metric][share]), cell(b),
+                         cell(a), paired_cell(a, b)])
+    summary = "; ".join(
+        f"with {share:.0%} of the labels cross-fitting is higher on {sum(d > 0 for d in found)}"
+        f" of the {len(found)} sets, lower on {sum(d < 0 for d in found)}, by "
+        f"{np.mean(found):+.3f} on average" for share, found in sorted(differences.items()))
+    return ["", "### Weighing the target-aware ensemble: its twin or cross-fitted", "", wrap(
+        f"`{AWARE_WEIGHING_COMMAND}`. `TupleInfoNCEEnsembleClassifier` selected on balanced "
+        "accuracy (its default) on the study's fusion (one fit, `random_state` 0, without "
+        "labels), and on a target-aware fusion fitted per split with its labels, whose "
+        "members are weighed either on the fusion without labels, its twin "
+        "(`aware_weighing=\"twin\"`, the default), or on one more target-aware fusion per "
+        "fold, each trained on the other folds' labels only "
+        "(`aware_weighing=\"cross_fit\"`): the test rows' metric, mean ± sd over 5 "
+        "splits, and the paired difference cross-fitted minus twin (\"above\"/\"below\": "
+        "by more than one sd)."), ""] + md_table(
+        ["data set", "labels", "ensemble", "target-aware, twin", "target-aware, cross-fitted",
+         "cross-fitted − twin"], rows) + ["", wrap(summary[0].upper() + summary[1:] + ".")]
 
 
 DATA_PARALLEL = "data_parallel.json"

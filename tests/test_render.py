@@ -302,6 +302,35 @@ def test_the_regression_configuration_is_chosen_on_the_other_tables(render):
     assert render.regression_block({}).count("Not measured yet") == 1
 
 
+def test_the_aware_weighing_section_pairs_cross_fitted_and_twin(render, monkeypatch, tmp_path):
+    c = render.comparison
+    results = tmp_path / "results"
+    results.mkdir()
+    variant = c.DEFAULT_VARIANT
+
+    def scores(level, key):
+        return {key: {"0.1": [level + e for e in (0.0, 0.01, -0.01, 0.02, -0.02)]}}
+
+    # adult is scored by balanced accuracy: the section reads each set in its metric
+    cells = {"movielens": {c.ENSEMBLE + variant: scores(0.5, "scores"),
+                           c.AWARE_ENSEMBLE + variant: scores(0.52, "scores"),
+                           c.AWARE_ENSEMBLE + ", cross-fitted" + variant: scores(0.55, "scores")},
+             "adult": {c.ENSEMBLE + variant: scores(0.7, "balanced"),
+                       c.AWARE_ENSEMBLE + variant: scores(0.72, "balanced"),
+                       c.AWARE_ENSEMBLE + ", cross-fitted" + variant: scores(0.71, "balanced")}}
+    (results / render.AWARE_WEIGHING_FILE).write_text(json.dumps(cells), encoding="utf-8")
+    monkeypatch.setattr(render, "RESULTS_DIR", results)
+    text = "\n".join(render.section_aware_weighing())
+    assert "| MovieLens | 10% | 0.500 ± 0.014 | 0.520 ± 0.014 | 0.550 ± 0.014 | +0.030 ± " \
+           "0.000 (above) |" in text
+    assert "| Adult (balanced) | 10% | 0.700 ± 0.014 | 0.720 ± 0.014 | 0.710 ± 0.014 | " \
+           "-0.010 ± 0.000 (below) |" in text
+    assert "higher on 1 of the 2 sets, lower on 1, by +0.010 on average" in " ".join(
+        text.split())
+    monkeypatch.setattr(render, "RESULTS_DIR", tmp_path / "none")
+    assert render.section_aware_weighing() == []
+
+
 def test_a_regression_row_measured_at_one_share_is_marked_at_the_others(render, monkeypatch):
     c = render.comparison
     both = {"r2": {0.1: [0.5] * 5, 1.0: [0.7] * 5}, "mae": {0.1: [2.0] * 5, 1.0: [1.5] * 5}}
