@@ -814,8 +814,9 @@ REGRESSION_FILES = {
                                     "benchmarks/results/regression_target_aware.json",
     "regression_target_aware_cross_fit.json": (
         "OMP_NUM_THREADS=1 python benchmarks/bench_regression.py --target-aware --cross-fit "
-        "--fractions 0.1 --datasets ... --json ... (runs side by side, each on some tables "
-        "and shares, merged: benchmarks/results/regression_target_aware_cross_fit.json)")}
+        "--fractions 0.1, then --fractions 0.01 1.0, --datasets ... --json ... (runs side by "
+        "side, each on some tables, merged: "
+        "benchmarks/results/regression_target_aware_cross_fit.json)")}
 REGRESSION_MARKERS = ("<!-- regression-table: start -->", "<!-- regression-table: end -->")
 #: The regression tables (``regression_data.LOADERS``), by their names in the tables.
 REGRESSION_SETS = {"trump_favourites": "Trump tweets, favourites",
