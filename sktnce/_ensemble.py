@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ._fusion import TupleInfoNCEFusion, restore_on_failure
@@ -159,18 +160,33 @@ def fold_predictions(member, views, view, rows, y, folds, method="predict", n_jo
     if not isinstance(views, list):
         return cross_val_predict(member, views[view][rows], y, cv=folds, method=method,
                                  n_jobs=n_jobs)
-    predicted = None
-    for (train, test), fold_views in zip(folds.split(rows, y), views):
-        fitted = clone(member).fit(fold_views[view][rows[train]], y[train])
-        found = getattr(fitted, method)(fold_views[view][rows[test]])
-        if method == "predict_proba":
-            padded = np.zeros((len(test), y.max() + 1))
-            padded[:, fitted.classes_] = found
-            found = padded
-        if predicted is None:
-            predicted = np.empty((len(rows), *found.shape[1:]), dtype=found.dtype)
-        predicted[test] = found
+    splits = list(folds.split(rows, y))
+    found = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_and_predict)(clone(member), fold_views[view][rows[train]], y[train],
+                                  fold_views[view][rows[test]], method)
+        for (train, test), fold_views in zip(splits, views))
+    if method == "predict_proba":
+        found = [_padded(p, classes, y.max() + 1) for p, classes in found]
+    else:
+        found = [p for p, _ in found]
+    predicted = np.empty((len(rows), *found[0].shape[1:]), dtype=found[0].dtype)
+    for (_, test), p in zip(splits, found):
+        predicted[test] = p
     return predicted
+
+
+def _fit_and_predict(member, X_train, y_train, X_test, method):
+    """``(member's method output on X_test, its classes_ or None)``, fitted on the train
+    rows."""
+    fitted = member.fit(X_train, y_train)
+    return getattr(fitted, method)(X_test), getattr(fitted, "classes_", None)
+
+
+def _padded(proba, classes, n_classes):
+    """``proba`` (n, len(classes)) as (n, n_classes), 0 for the classes a fold lacked."""
+    padded = np.zeros((len(proba), n_classes))
+    padded[:, classes] = proba
+    return padded
 
 
 def _out_of_fold(member, views, view, rows, codes, folds, n_jobs):

@@ -210,6 +210,34 @@ def test_cross_fit_weighs_a_target_aware_fusion_on_one_fusion_per_fold(table, mo
     assert model.leaderboard_["log_loss"][0] == pytest.approx(log_loss_of(proba, codes))
 
 
+@pytest.mark.parametrize("method", ["predict", "predict_proba"])
+def test_fold_predictions_over_one_view_per_fold(method):
+    from sktnce._ensemble import fold_predictions
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 10)
+    rows = np.arange(30)
+    # each fold's views differ, as those of a fusion that saw other targets would
+    views = [{"fused": rng.normal(size=(30, 4)) + y[:, None] * k} for k in range(3)]
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    member = LogisticRegression()
+    found = fold_predictions(member, views, "fused", rows, y, folds, method=method)
+    expected = np.empty(found.shape)
+    for (train, test), fold_views in zip(folds.split(rows, y), views):
+        fitted = clone(member).fit(fold_views["fused"][train], y[train])
+        expected[test] = getattr(fitted, method)(fold_views["fused"][test])
+    np.testing.assert_array_equal(found, expected)
+    parallel = fold_predictions(member, views, "fused", rows, y, folds, method=method,
+                                n_jobs=2)
+    np.testing.assert_array_equal(parallel, found)
+    # a class a training fold lacks gets probability 0, as cross_val_predict gives it
+    if method == "predict_proba":
+        few = np.array([0, 0, 0, 1, 1, 1, 2])
+        padded = fold_predictions(member, [{"fused": v["fused"][:7]} for v in views], "fused",
+                                  np.arange(7), few, KFold(3), method=method)
+        assert padded.shape == (7, 3) and (padded[few == 2, 2] == 0).all()
+
+
 def test_cross_fit_with_leave_one_out_on_too_few_labels_is_refused(table, monkeypatch):
     X, y, modalities = table
     monkeypatch.setattr(TupleInfoNCEFusion, "fit", lambda *a, **k: pytest.fail("trained"))
