@@ -17,6 +17,23 @@ def one_torch_thread():
     torch.set_num_threads(previous)
 
 
+@pytest.fixture
+def fusion_fits(monkeypatch):
+    """Every ``TupleInfoNCEFusion.fit`` of the test, in order, as ``(fusion, a copy of y or
+    None)``; the fits run as they would."""
+    from sktnce import TupleInfoNCEFusion
+
+    fits = []
+    original = TupleInfoNCEFusion.fit
+
+    def recording(self, X, y=None):
+        fits.append((self, None if y is None else np.asarray(y).copy()))
+        return original(self, X, y)
+
+    monkeypatch.setattr(TupleInfoNCEFusion, "fit", recording)
+    return fits
+
+
 FAST = {"max_epochs": 2, "n_components": 8, "embedding_dim": 8, "hidden_dim": 16,
         "batch_size": 64, "random_state": 0}
 

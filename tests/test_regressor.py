@@ -256,43 +256,27 @@ def test_save_load_round_trip(tmp_path, table, fitted):
     assert [(n, v) for n, _, v in loaded.members_] == [(n, v) for n, _, v in fitted.members_]
 
 
-def test_a_target_aware_fusion_is_graded_by_its_unsupervised_twin(table, monkeypatch):
+def test_a_target_aware_fusion_is_graded_by_its_unsupervised_twin(table, fusion_fits):
     X, y, modalities = table
-    fits = []
-    original = TupleInfoNCEFusion.fit
-
-    def recording(self, X, y=None):
-        fits.append((self.label_weight, None if y is None else np.asarray(y).copy()))
-        return original(self, X, y)
-
-    monkeypatch.setattr(TupleInfoNCEFusion, "fit", recording)
     y_partial = _partial(y)
     model = _regressor(modalities, fusion_params={"label_weight": 1.0,
                                                   "label_loss": "squared_error"})
     model.fit(X, y_partial)
-    (aware, y_aware), (twin, y_twin) = fits
+    (aware, y_aware), (twin, y_twin) = [(f.label_weight, y) for f, y in fusion_fits]
     assert aware == 1.0 and np.array_equal(y_aware, y_partial, equal_nan=True)
     assert twin == 0.0 and y_twin is None
     known = y_partial[~np.isnan(y_partial)]  # it predicts with the target-aware one
     assert model.fusion_.target_scale_ == pytest.approx((known.mean(), known.std()))
 
 
-def test_cross_fit_weighs_a_target_aware_fusion_on_one_fusion_per_fold(table, monkeypatch):
+def test_cross_fit_weighs_a_target_aware_fusion_on_one_fusion_per_fold(table, fusion_fits):
     X, y, modalities = table
-    fits = []
-    original = TupleInfoNCEFusion.fit
-
-    def recording(self, X, y=None):
-        fits.append((self, np.asarray(y).copy()))
-        return original(self, X, y)
-
-    monkeypatch.setattr(TupleInfoNCEFusion, "fit", recording)
     y_partial = _partial(y)
     model = _regressor(modalities, fusion_params={"label_weight": 1.0,
                                                   "label_loss": "squared_error"},
                        aware_weighing="cross_fit")
     model.fit(X, y_partial)
-    (full, y_full), *per_fold = fits
+    (full, y_full), *per_fold = fusion_fits
     assert full is model.fusion_ and np.array_equal(y_full, y_partial, equal_nan=True)
     rows = np.flatnonzero(~np.isnan(y_partial))
     seeds = draw_seeds(0)
