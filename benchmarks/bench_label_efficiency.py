@@ -69,9 +69,9 @@ from sklearn.preprocessing import StandardScaler
 import data
 import methods
 from sktnce import TupleInfoNCEEnsembleClassifier
-from sktnce._ensemble import (_FOLDS, FALLBACKS, _folds, _too_few, blend_weights,
-                             class_weights, default_members, draw_seeds, fusion_views,
-                             out_of_fold)
+from sktnce._ensemble import (_FOLDS, FALLBACKS, _too_few, blend_weights, class_weights,
+                             default_members, draw_seeds, fusion_views, out_of_fold,
+                             weighing_folds)
 from sktnce._selection import SELECTION_SCORES, log_loss_of, reweighted
 
 FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
@@ -242,7 +242,7 @@ def cross_fitted(members, target_aware, X, y, rows, codes, split):
     (``target_aware(split)``) fitted with the labels of the other folds' rows only, as
     ``TupleInfoNCEEnsembleClassifier(aware_weighing="cross_fit")`` weighs them."""
     seeds = draw_seeds(split)
-    folds = _folds(codes, ENSEMBLE_CV, int(seeds[_FOLDS]))
+    folds = weighing_folds(codes, ENSEMBLE_CV, int(seeds[_FOLDS]))
     per_fold = [fusion_views(target_aware(split).fit(X, partial_labels(y, rows[train])), X)
                 for train, _ in folds.split(rows, codes)]
     return {"plain_folds": out_of_fold(members, per_fold, rows, codes, cv=ENSEMBLE_CV,

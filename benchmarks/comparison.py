@@ -42,6 +42,10 @@ ENSEMBLES = tuple(ENSEMBLE + suffix for suffix in VARIANTS)
 #: The ensemble whose fused member reads a target-aware fusion (fitted per split and share).
 AWARE_ENSEMBLE = f"{ENSEMBLE}, target-aware"
 AWARE_ENSEMBLES = tuple(AWARE_ENSEMBLE + suffix for suffix in VARIANTS)
+#: A target-aware ensemble's members weighed on one target-aware fusion per fold
+#: (``aware_weighing="cross_fit"``), not on its unsupervised twin.
+CROSS_FITTED = ", cross-fitted"
+AWARE_ENSEMBLE_CROSS_FIT = AWARE_ENSEMBLE + CROSS_FITTED
 USER_ENSEMBLES = tuple(USER_ENSEMBLE + suffix for suffix in VARIANTS)
 #: The variant of TupleInfoNCEEnsembleClassifier's defaults: the user's own ensemble
 #: selects its members as it does (one row, not the best of every variant after the fact).
@@ -239,7 +243,7 @@ BESIDE_HGB_SMALL = f"{REGRESSION_HGB} + {TNCE}, min_samples_leaf=5"
 ABSOLUTE = ", scoring=absolute_error"
 AWARE_REGRESSOR = REGRESSOR + ", target-aware"
 #: The same, its members weighed on one target-aware fusion per fold (not on the twin).
-AWARE_CROSS_FIT = AWARE_REGRESSOR + ", cross-fitted"
+AWARE_CROSS_FIT = AWARE_REGRESSOR + CROSS_FITTED
 REGRESSION = Study(
     without=(RIDGE, REGRESSION_HGB, REGRESSION_HGB_SMALL, REGRESSION_USER_ENSEMBLE,
              REGRESSION_USER_ENSEMBLE + ABSOLUTE),

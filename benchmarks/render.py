@@ -1277,7 +1277,7 @@ def section_aware_weighing():
     cells = load(AWARE_WEIGHING_FILE)
     variant = comparison.DEFAULT_VARIANT
     twin = comparison.AWARE_ENSEMBLE + variant
-    crossed = comparison.AWARE_ENSEMBLE + ", cross-fitted" + variant
+    crossed = comparison.AWARE_ENSEMBLE_CROSS_FIT + variant
     plain = comparison.ENSEMBLE + variant
     rows, differences = [], {}
     for key, short, _ in DATASETS:

@@ -29,7 +29,7 @@ from ._training import represent
 
 __all__ = ["AWARE_WEIGHINGS", "BlendMixin", "TupleInfoNCEEnsembleClassifier", "blend_weights",
            "check_members", "class_weights", "default_members", "draw_seeds",
-           "fold_predictions", "fusion_views", "out_of_fold", "seeded"]
+           "fold_predictions", "fusion_views", "out_of_fold", "seeded", "weighing_folds"]
 
 #: What a member reads: the fused vector r, the modalities' preprocessed columns (NaN where
 #: a modality is absent), or both side by side.
@@ -189,6 +189,15 @@ def _padded(proba, classes, n_classes):
     return padded
 
 
+def weighing_folds(codes, cv, seed, fallback="plain_folds"):
+    """The folds of the out-of-fold probabilities on the labelled rows (class indices
+    ``codes``), as :func:`_folds` gives them; None where too few labels make ``fallback``
+    (``"equal"`` or ``"first"``) weigh without them."""
+    if _too_few(codes) and fallback in ("equal", "first"):
+        return None
+    return _folds(codes, cv, seed, fallback)
+
+
 def _out_of_fold(member, views, view, rows, codes, folds, n_jobs):
     """The member's out-of-fold probabilities (n, n_classes) of ``rows`` of
     ``views[view]`` (or of a list of views, one per fold), a column per class of ``codes``
@@ -223,9 +232,9 @@ def out_of_fold(members, views, labelled, codes, *, cv, seeds, n_jobs=None,
     of a list of views, one per fold), whose class indices are ``codes``, on ``cv`` folds
     (None where a training fold holds one class only, or where too few labels make
     ``fallback`` weigh without them)."""
-    if _too_few(codes) and fallback in ("equal", "first"):
+    folds = weighing_folds(codes, cv, int(seeds[_FOLDS]), fallback)
+    if folds is None:
         return [None] * len(members)
-    folds = _folds(codes, cv, int(seeds[_FOLDS]), fallback)
     return [_out_of_fold(seeded(estimator, int(seeds[_MEMBERS]) + position), views, view,
                          labelled, codes, folds, n_jobs)
             for position, (_, estimator, view) in enumerate(members)]
@@ -283,7 +292,7 @@ class BlendMixin(FusionOwnerMixin):
         views = fusion_views(self.fusion_, X, self._view_dtype)
         weighing = views
         if self.fusion_.label_weight > 0 and any("fused" in v for *_, v in members):
-            weighing = self._aware_weighing(X, template, rows, target, seeds)
+            weighing = self._aware_weighing(X, template, views, rows, target, seeds)
         weights, self.leaderboard_ = self._weigh(members, weighing, rows, target, seeds)
         self.members_ = [
             (name, seeded(estimator, int(seeds[_MEMBERS]) + position).fit(
@@ -292,18 +301,19 @@ class BlendMixin(FusionOwnerMixin):
             if weights[position] > 0]
         self.weights_ = weights[weights > 0]
 
-    def _aware_weighing(self, X, template, rows, target, seeds):
+    def _aware_weighing(self, X, template, views, rows, target, seeds):
         """The views a target-aware fusion's members are weighed on, none of them from a
         fusion that saw the targets it is graded on: with ``aware_weighing="twin"`` those
         of its unsupervised twin (``template`` with ``label_weight=0``); with
         ``"cross_fit"`` a list, one per fold of ``_weighing_folds``, each of ``template``
-        trained on the targets of the other folds' rows only (``_fold_fusion``)."""
+        trained on the targets of the other folds' rows only (``_fold_fusion``), or the
+        fitted fusion's ``views`` where no folds weigh them."""
         if self.aware_weighing == "twin":
             twin = clone(template).set_params(label_weight=0.0).fit(X)
             return fusion_views(twin, X, self._view_dtype)
         folds = self._weighing_folds(target, seeds)
         if folds is None:  # weighed without out-of-fold predictions
-            return fusion_views(self.fusion_, X, self._view_dtype)
+            return views
         return [fusion_views(self._fold_fusion(clone(template), X, rows[train], target[train],
                                                seeds), X, self._view_dtype)
                 for train, _ in folds.split(rows, target)]
@@ -529,9 +539,7 @@ class TupleInfoNCEEnsembleClassifier(BlendMixin, FusionPredictorMixin, Classifie
     def _weighing_folds(self, codes, seeds):
         """The folds of the out-of-fold probabilities on the labelled rows, whose class
         indices are ``codes``; None where ``fallback`` weighs without them."""
-        if _too_few(codes) and self.fallback in ("equal", "first"):
-            return None
-        return _folds(codes, self.cv, int(seeds[_FOLDS]), self.fallback)
+        return weighing_folds(codes, self.cv, int(seeds[_FOLDS]), self.fallback)
 
     def _fold_fusion(self, template, X, rows, codes, seeds):
         """``template`` (the fitted fusion's clone) fitted with the labels of ``rows``

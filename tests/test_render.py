@@ -314,10 +314,10 @@ def test_the_aware_weighing_section_pairs_cross_fitted_and_twin(render, monkeypa
     # adult is scored by balanced accuracy: the section reads each set in its metric
     cells = {"movielens": {c.ENSEMBLE + variant: scores(0.5, "scores"),
                            c.AWARE_ENSEMBLE + variant: scores(0.52, "scores"),
-                           c.AWARE_ENSEMBLE + ", cross-fitted" + variant: scores(0.55, "scores")},
+                           c.AWARE_ENSEMBLE_CROSS_FIT + variant: scores(0.55, "scores")},
              "adult": {c.ENSEMBLE + variant: scores(0.7, "balanced"),
                        c.AWARE_ENSEMBLE + variant: scores(0.72, "balanced"),
-                       c.AWARE_ENSEMBLE + ", cross-fitted" + variant: scores(0.71, "balanced")}}
+                       c.AWARE_ENSEMBLE_CROSS_FIT + variant: scores(0.71, "balanced")}}
     (results / render.AWARE_WEIGHING_FILE).write_text(json.dumps(cells), encoding="utf-8")
     monkeypatch.setattr(render, "RESULTS_DIR", results)
     text = "\n".join(render.section_aware_weighing())
