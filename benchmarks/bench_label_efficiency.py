@@ -30,6 +30,8 @@ member alone too, and the test rows' log loss of all (``"log_loss"``).
 ``--ensemble-target-aware`` adds the ensemble whose fused member reads a target-aware fusion
 fitted per split and share, weighed on its unsupervised twin; ``--ensemble-cross-fit`` adds it
 weighed instead on one more target-aware fusion per fold (``aware_weighing="cross_fit"``).
+``--ensemble-fused-trees`` adds each ensemble with gradient boosting on the columns beside the
+fused vector as more members (large and small leaves).
 
     python benchmarks/bench_label_efficiency.py                          # every study set
     python benchmarks/bench_label_efficiency.py --datasets movielens adult
@@ -69,9 +71,9 @@ from sklearn.preprocessing import StandardScaler
 import data
 import methods
 from sktnce import TupleInfoNCEEnsembleClassifier
-from sktnce._ensemble import (_FOLDS, FALLBACKS, _too_few, blend_weights, class_weights,
-                             default_members, draw_seeds, fusion_views, out_of_fold,
-                             weighing_folds)
+from sktnce._ensemble import (_FOLDS, _MEMBERS, FALLBACKS, _too_few, blend_weights,
+                             class_weights, default_members, draw_seeds, fusion_views,
+                             out_of_fold, weighing_folds)
 from sktnce._selection import SELECTION_SCORES, log_loss_of, reweighted
 
 FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
@@ -133,6 +135,9 @@ USER_ENSEMBLE = "ensemble of LR and HGB on raw features"
 AWARE_ENSEMBLE = "TupleInfoNCEEnsembleClassifier, target-aware"
 #: ``--ensemble-cross-fit``: the same, weighed on one target-aware fusion per fold.
 AWARE_CROSS_FIT = AWARE_ENSEMBLE + ", cross-fitted"
+#: ``--ensemble-fused-trees``: each ensemble with gradient boosting on the columns beside the
+#: fused vector too (large and small leaves), members the regressor's defaults hold.
+FUSED_TREES = ", trees on columns and fused"
 ENSEMBLE_OF = "TupleInfoNCE"
 #: The ensemble's folds and selection rounds (its defaults).
 ENSEMBLE_CV, ENSEMBLE_ROUNDS = 3, 25
@@ -249,7 +254,15 @@ def cross_fitted(members, target_aware, X, y, rows, codes, split):
                                        seeds=seeds)}
 
 
-def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit=False):
+def fused_trees():
+    """The members of ``FUSED_TREES``: gradient boosting on ``"columns_and_fused"``."""
+    return [("columns_and_fused_hgb", HistGradientBoostingClassifier(), "columns_and_fused"),
+            ("columns_and_fused_hgb_leaf5", HistGradientBoostingClassifier(min_samples_leaf=5),
+             "columns_and_fused")]
+
+
+def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit=False,
+                    with_fused_trees=False):
     """``{row: {"scores" | "balanced" | "log_loss": {fraction: [per split]}}}`` of
     TupleInfoNCEEnsembleClassifier's blend on the prefitted ``fusion`` (as ``fit_fusion=False``
     with ``random_state`` the split) selected on each of ``SELECTION_SCORES``, of the user's
@@ -264,22 +277,30 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
     split's labels (``AWARE_ENSEMBLE``), weighted as the estimator weighs a target-aware
     fusion's members: on ``fusion``, its unsupervised twin here; with ``cross_fit``, also
     weighed on one more target-aware fusion per fold (``AWARE_CROSS_FIT``, the plain
-    folds' variants only)."""
-    members = default_members()
+    folds' variants only). ``with_fused_trees`` adds each of ``ENSEMBLE`` and
+    ``AWARE_ENSEMBLE`` with the members of ``fused_trees`` after the default ones (``+
+    FUSED_TREES``), weighed on the same folds; ``"extra_members_s"``: their seconds."""
+    default = default_members()
+    members = default + (fused_trees() if with_fused_trees else [])
     user = [position for position, (_, _, view) in enumerate(members) if view == "columns"]
-    blends = {ENSEMBLE: list(range(len(members))), USER_ENSEMBLE: user}
+    blends = {ENSEMBLE: list(range(len(default))), USER_ENSEMBLE: user}
     if target_aware is not None:
         blends[AWARE_ENSEMBLE] = blends[ENSEMBLE]
         if cross_fit:
             blends[AWARE_CROSS_FIT] = blends[ENSEMBLE]
-    variants = {blend: [v for v in ENSEMBLE_VARIANTS
-                        if blend != AWARE_CROSS_FIT or v[1] == "plain_folds"]
+    if with_fused_trees:
+        for blend in [b for b in (ENSEMBLE, AWARE_ENSEMBLE) if b in blends]:
+            blends[blend + FUSED_TREES] = list(range(len(members)))
+    variants = {blend: [v for v in ENSEMBLE_VARIANTS if v[1] == "plain_folds"
+                        or blend in (ENSEMBLE, USER_ENSEMBLE, AWARE_ENSEMBLE)]
                 for blend in blends}
     names = [ensemble_row(blend, *variant) for blend in blends for variant in variants[blend]]
     names += [f"{ENSEMBLE} member {name}" for name, _, _ in members]
     curves = {name: {key: {f: [] for f in fractions}
                      for key in ("scores", "balanced", "log_loss")} for name in names}
     curves[ENSEMBLE]["members_s"] = {f: [] for f in fractions}
+    if with_fused_trees:
+        curves[ENSEMBLE + FUSED_TREES]["extra_members_s"] = {f: [] for f in fractions}
     views = fusion_views(fusion, X)
     for index, (fraction, rows, test) in enumerate(paired_splits(y, seeds, fractions)):
         split = index // len(fractions)
@@ -289,11 +310,21 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a 1% share's convergence
             start = time.perf_counter()  # the default: plain folds where too few labels
-            oof = {"plain_folds": out_of_fold(members, views, rows, codes,
+            oof = {"plain_folds": out_of_fold(default, views, rows, codes,
                                               cv=ENSEMBLE_CV, seeds=draw_seeds(split))}
             alone = [clone(member).fit(views[view][rows], codes).predict_proba(views[view][test])
-                     for _, member, view in members]
+                     for _, member, view in default]
             curves[ENSEMBLE]["members_s"][fraction].append(time.perf_counter() - start)
+            if with_fused_trees:  # seeded by position after the default members, as in fit
+                start = time.perf_counter()
+                after = draw_seeds(split)
+                after[_MEMBERS] += len(default)
+                oof["plain_folds"] += out_of_fold(members[len(default):], views, rows, codes,
+                                                  cv=ENSEMBLE_CV, seeds=after)
+                alone += [clone(member).fit(views[view][rows], codes).predict_proba(
+                    views[view][test]) for _, member, view in members[len(default):]]
+                curves[ENSEMBLE + FUSED_TREES]["extra_members_s"][fraction].append(
+                    time.perf_counter() - start)
             if _too_few(codes):
                 oof.update({fallback: out_of_fold(members, views, rows, codes,
                                                   cv=ENSEMBLE_CV, seeds=draw_seeds(split),
@@ -305,9 +336,17 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
         if target_aware is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                r = target_aware(split).fit(X, partial_labels(y, rows)).transform(X)
-                aware = clone(members[0][1]).fit(r[rows], codes).predict_proba(r[test])
-            test_probabilities[AWARE_ENSEMBLE] = [aware, *alone[1:]]
+                aware_fusion = target_aware(split).fit(X, partial_labels(y, rows))
+                r = aware_fusion.transform(X)
+                aware = [clone(members[0][1]).fit(r[rows], codes).predict_proba(r[test])]
+                if with_fused_trees:  # the members after the default ones read it too
+                    aware_views = fusion_views(aware_fusion, X)
+                    aware += [clone(member).fit(aware_views[view][rows], codes).predict_proba(
+                        aware_views[view][test]) for _, member, view in members[len(default):]]
+            test_probabilities[AWARE_ENSEMBLE] = [aware[0], *alone[1:len(default)], *aware[1:]]
+            if with_fused_trees:
+                test_probabilities[AWARE_ENSEMBLE + FUSED_TREES] = test_probabilities[
+                    AWARE_ENSEMBLE]
         weighing = dict.fromkeys(blends, oof)
         if AWARE_CROSS_FIT in blends:
             with warnings.catch_warnings():
@@ -330,6 +369,9 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
         if index == 0:
             _check_against_the_estimator(fusion, X, y, rows, test, split,
                                          probabilities[ENSEMBLE])
+            if with_fused_trees:
+                _check_against_the_estimator(fusion, X, y, rows, test, split,
+                                             probabilities[ENSEMBLE + FUSED_TREES], members)
         for name, proba in probabilities.items():
             predicted = classes[proba.argmax(axis=1)]
             curves[name]["scores"][fraction].append(float(accuracy_score(y[test], predicted)))
@@ -339,13 +381,15 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
     return curves
 
 
-def _check_against_the_estimator(fusion, X, y, rows, test, split, blended):
-    """TupleInfoNCEEnsembleClassifier fitted as the study's blend is, whose predictions on
-    the test rows must be the study's: the same but for float32 rounding, since the
-    estimator encodes the test rows alone and the study every row at once."""
+def _check_against_the_estimator(fusion, X, y, rows, test, split, blended, members=None):
+    """TupleInfoNCEEnsembleClassifier (with ``members``) fitted as the study's blend is,
+    whose predictions on the test rows must be the study's: the same but for float32
+    rounding, since the estimator encodes the test rows alone and the study every row at
+    once."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = TupleInfoNCEEnsembleClassifier(fusion, fit_fusion=False, cv=ENSEMBLE_CV,
+        model = TupleInfoNCEEnsembleClassifier(fusion, members=members, fit_fusion=False,
+                                               cv=ENSEMBLE_CV,
                                                scoring="log_loss",
                                                n_selection_rounds=ENSEMBLE_ROUNDS,
                                                random_state=split)
@@ -381,7 +425,7 @@ def _labelled_predictions(model, X, y, rows, test, semi_supervised):
 def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=None,
                 params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS, beside_raw=(),
                 classifier=None, ensemble=False, ensemble_target_aware=False,
-                ensemble_cross_fit=False):
+                ensemble_cross_fit=False, ensemble_fused_trees=False):
     X, y, modalities = data.LOADERS[name](n_samples=n_samples)
     rows, raw_features = {}, None
     for method, factory in METHODS.items():
@@ -427,7 +471,7 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                         return methods.tuple_infonce_target_aware(
                             modalities, **{**neural, "random_state": split + fit_seed * seeds})
                 curves.update(ensemble_curves(model, X, y, seeds, fractions, aware,
-                                              ensemble_cross_fit))
+                                              ensemble_cross_fit, ensemble_fused_trees))
             if beside_raw and method in BESIDE_RAW:
                 if raw_features is None:
                     raw_features = methods.as_array(methods.raw(modalities).fit_transform(X))
@@ -545,6 +589,9 @@ def main(argv=None):
     parser.add_argument("--ensemble-cross-fit", action="store_true",
                         help=f"with --ensemble-target-aware, also {AWARE_CROSS_FIT}: its "
                         "members weighed on one more target-aware fusion per fold")
+    parser.add_argument("--ensemble-fused-trees", action="store_true",
+                        help=f"with --ensemble, also each ensemble{FUSED_TREES}: gradient "
+                        "boosting on the columns beside the fused vector as more members")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}",
                         help="a dict of TupleInfoNCEFusion parameters for the neural methods")
@@ -572,6 +619,7 @@ def main(argv=None):
                     "ensemble": args.ensemble,
                     "ensemble_target_aware": args.ensemble_target_aware,
                     "ensemble_cross_fit": args.ensemble_cross_fit,
+                    "ensemble_fused_trees": args.ensemble_fused_trees,
                     "fractions": tuple(args.fractions)}
         if args.quick:
             settings.update(QUICK)

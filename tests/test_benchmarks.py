@@ -109,6 +109,26 @@ def test_bench_label_efficiency_blends_as_the_ensemble_does(monkeypatch, tmp_pat
     assert bench.read_json(tmp_path / "ensemble.json")["generated"].keys() == rows.keys()
 
 
+def test_bench_label_efficiency_fused_trees_leave_the_other_blends_as_they_were(monkeypatch):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_label_efficiency")
+    run = ["--quick", "--datasets", "generated", "--methods", "TupleInfoNCE", "--ensemble",
+           "--fractions", "0.2"]
+    without = bench.main(run)[0]["generated"]
+    # the run checks the new blend's first split against the estimator with these members
+    with_trees = bench.main([*run, "--ensemble-fused-trees"])[0]["generated"]
+    added = set(with_trees) - set(without)
+    assert added == {
+        *(bench.ensemble_row(bench.ENSEMBLE + bench.FUSED_TREES, *variant)
+          for variant in bench.ENSEMBLE_VARIANTS if variant[1] == "plain_folds"),
+        *(f"{bench.ENSEMBLE} member {name}" for name, _, _ in bench.fused_trees())}
+    seconds = with_trees[bench.ENSEMBLE + bench.FUSED_TREES]["extra_members_s"][0.2]
+    assert len(seconds) == 2 and min(seconds) > 0
+    for row, found in without.items():  # members appended after the default ones
+        for key in ("scores", "balanced", "log_loss"):
+            assert with_trees[row].get(key) == found.get(key), (row, key)
+
+
 def test_bench_label_efficiency_cross_fitted_blend_is_the_estimators(monkeypatch, tmp_path):
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_label_efficiency")
