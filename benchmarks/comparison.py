@@ -47,6 +47,9 @@ AWARE_ENSEMBLES = tuple(AWARE_ENSEMBLE + suffix for suffix in VARIANTS)
 CROSS_FITTED = ", cross-fitted"
 AWARE_ENSEMBLE_CROSS_FIT = AWARE_ENSEMBLE + CROSS_FITTED
 USER_ENSEMBLES = tuple(USER_ENSEMBLE + suffix for suffix in VARIANTS)
+#: An ensemble with gradient boosting on the columns beside the fused vector as more members
+#: (``bench_label_efficiency.py --ensemble-fused-trees``).
+FUSED_TREES = ", trees on columns and fused"
 #: The variant of TupleInfoNCEEnsembleClassifier's defaults: the user's own ensemble
 #: selects its members as it does (one row, not the best of every variant after the fact).
 DEFAULT_VARIANT = ", scoring=balanced_accuracy"
@@ -136,6 +139,14 @@ def merged(files):
     return rows
 
 
+def by_metric_row(blend, dataset):
+    """The row of ``blend`` whose selection score and class weights follow ``dataset``'s
+    metric (``BY_METRIC``): selected on balanced accuracy and class-balanced where it is
+    scored by balanced accuracy, else selected on accuracy."""
+    return blend + (", scoring=balanced_accuracy" + BALANCED if metric(dataset) == "balanced"
+                    else ", scoring=accuracy")
+
+
 def metric_matched(rows):
     """``rows`` with the rows of ``MATCHED_ENSEMBLES``: on each set, the class-balanced row
     of its variant where the set is scored by balanced accuracy, else its plain row; and
@@ -149,9 +160,7 @@ def metric_matched(rows):
             if chosen in methods:
                 methods[matched] = methods[chosen]
         for matched in BY_METRIC_ENSEMBLES:
-            blend = matched[:-len(BY_METRIC)]
-            chosen = blend + (", scoring=balanced_accuracy" + BALANCED if balanced
-                              else ", scoring=accuracy")
+            chosen = by_metric_row(matched[:-len(BY_METRIC)], dataset)
             if chosen in methods:
                 methods[matched] = methods[chosen]
     return rows

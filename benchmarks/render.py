@@ -1258,7 +1258,7 @@ def section_ensemble():
     if (RESULTS_DIR / ENSEMBLE_COST).exists():
         out += ["", "### The price of its members, alone on the machine", ""]
         out += transcribed(ENSEMBLE_COST)
-    return out + section_aware_weighing()
+    return out + section_aware_weighing() + section_fused_trees()
 
 
 #: The target-aware ensemble weighed on its twin and cross-fitted, in one run.
@@ -1308,6 +1308,77 @@ def section_aware_weighing():
         "by more than one sd)."), ""] + md_table(
         ["data set", "labels", "ensemble", "target-aware, twin", "target-aware, cross-fitted",
          "cross-fitted − twin"], rows) + ["", wrap(summary[0].upper() + summary[1:] + ".")]
+
+
+#: Each ensemble with and without boosted trees on the columns beside the fused vector.
+FUSED_TREES_FILE = "label_efficiency_ensemble_fused_trees.json"
+FUSED_TREES_COMMAND = (
+    f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware --ensemble-fused-trees "
+    "--fractions 0.01 0.1 1 --first-fit 2 --datasets ... --json ... (two runs side by side, "
+    "four sets and five, merged; the ensembles' rows by the metric and the members' seconds "
+    f"kept: benchmarks/results/{FUSED_TREES_FILE})")
+
+
+def section_fused_trees():
+    """The ensembles (target-aware, and on the fusion without labels) selected and
+    class-weighted by each set's metric, with and without gradient boosting on the columns
+    beside the fused vector, paired; what those members cost beside the default ones."""
+    if not (RESULTS_DIR / FUSED_TREES_FILE).exists():
+        return []
+    cells = load(FUSED_TREES_FILE)
+    blends = (comparison.AWARE_ENSEMBLE, comparison.ENSEMBLE)
+    rows, differences, costs = [], {}, {}
+    for key, short, _ in DATASETS:
+        methods = cells.get(key, {})
+        if comparison.AWARE_ENSEMBLE + comparison.FUSED_TREES + comparison.DEFAULT_VARIANT \
+                not in methods:
+            continue
+        metric = comparison.metric(key)
+        extra = methods[comparison.ENSEMBLE + comparison.FUSED_TREES]["extra_members_s"]
+        for share in sorted(extra, key=float):
+            costs.setdefault(float(share), []).extend(np.divide(
+                extra[share], methods[comparison.ENSEMBLE]["members_s"][share]))
+            row = [short + (" (balanced)" if metric == "balanced" else ""),
+                   f"{float(share):.0%}"]
+            for blend in blends:
+                a = methods[comparison.by_metric_row(blend + comparison.FUSED_TREES, key)]
+                b = methods[comparison.by_metric_row(blend, key)]
+                a, b = a[metric][share], b[metric][share]
+                differences.setdefault((blend, float(share)), []).append(paired(a, b))
+                row += [cell(b), cell(a), paired_cell(a, b)] if blend == blends[0] else [
+                    paired_cell(a, b)]
+            rows.append(row)
+
+    def summary(blend, share):
+        found = differences[blend, share]
+        means = [mean for mean, _ in found]
+        return (f"{sum(m > 0 for m in means)} of the {len(found)} sets higher, "
+                f"{sum(m < 0 for m in means)} lower ({sum(m > sd for m, sd in found)} and "
+                f"{sum(-m > sd for m, sd in found)} by more than one sd), "
+                f"{np.mean(means):+.3f} on average")
+
+    shares = sorted({share for _, share in differences})
+    return ["", "### Boosted trees on the columns beside the fused vector", "", wrap(
+        f"`{FUSED_TREES_COMMAND}`. Each ensemble selected on balanced accuracy and "
+        "class-balanced on the sets scored by balanced accuracy, on accuracy elsewhere (the "
+        "README's variant at 10% and 100%), with its default members and with two more: "
+        "`HistGradientBoostingClassifier` (defaults and `min_samples_leaf=5`) on the "
+        "modalities' columns beside the fused vector (`\"columns_and_fused\"`, read from "
+        "the target-aware fusion in the target-aware ensemble); one fit (`random_state` 2, "
+        "the third fit of the comparison's ensembles) × 5 splits: the test rows' metric, "
+        "mean ± sd, and the paired difference with the trees minus without (\"above\"/"
+        "\"below\": by more than one sd); the last column the same difference for the "
+        "ensemble on the fusion without labels."), ""] + md_table(
+        ["data set", "labels", "target-aware ensemble", "with the trees", "difference",
+         "difference, ensemble without labels"], rows) + ["", wrap(
+            "With the trees, the target-aware ensemble: " + "; ".join(
+                f"{share:.0%} of the labels {summary(blends[0], share)}" for share in shares)
+            + ". The ensemble on the fusion without labels: " + "; ".join(
+                f"{share:.0%} {summary(blends[1], share)}" for share in shares)
+            + ". The two members' out-of-fold predictions and fits cost, against the "
+            "default four's in the same run (median over sets and splits, measured beside "
+            "another run): " + "; ".join(f"{share:.0%} of the labels {np.median(r):.2f}x"
+                                          for share, r in sorted(costs.items())) + ".")]
 
 
 DATA_PARALLEL = "data_parallel.json"

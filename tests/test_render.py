@@ -331,6 +331,48 @@ def test_the_aware_weighing_section_pairs_cross_fitted_and_twin(render, monkeypa
     assert render.section_aware_weighing() == []
 
 
+def test_the_fused_trees_section_pairs_each_ensemble_by_the_sets_metric(render, monkeypatch,
+                                                                        tmp_path):
+    c = render.comparison
+    results = tmp_path / "results"
+    results.mkdir()
+
+    def scores(level, key):
+        return {key: {"0.1": [level + e for e in (0.0, 0.01, -0.01, 0.02, -0.02)]}}
+
+    def ensembles(key, levels):
+        """Each blend's row by ``key``'s metric, at ``levels`` (aware, aware + trees,
+        plain, plain + trees), and every other row far off, so that a wrong row shows."""
+        metric = c.metric(key)
+        rows = {}
+        for blend, level in zip((c.AWARE_ENSEMBLE, c.AWARE_ENSEMBLE + c.FUSED_TREES,
+                                 c.ENSEMBLE, c.ENSEMBLE + c.FUSED_TREES), levels):
+            for suffix in c.VARIANTS:
+                rows[blend + suffix] = scores(0.0, metric)
+            rows[c.by_metric_row(blend, key)] = scores(level, metric)
+        rows[c.ENSEMBLE]["members_s"] = {"0.1": [2.0] * 5}
+        rows[c.ENSEMBLE + c.FUSED_TREES]["extra_members_s"] = {"0.1": [1.0] * 5}
+        return rows
+
+    # adult is scored by balanced accuracy: its rows are the class-balanced ones
+    cells = {"movielens": ensembles("movielens", (0.52, 0.55, 0.5, 0.49)),
+             "adult": ensembles("adult", (0.72, 0.71, 0.7, 0.7))}
+    (results / render.FUSED_TREES_FILE).write_text(json.dumps(cells), encoding="utf-8")
+    monkeypatch.setattr(render, "RESULTS_DIR", results)
+    text = "\n".join(render.section_fused_trees())
+    assert "| MovieLens | 10% | 0.520 ± 0.014 | 0.550 ± 0.014 | +0.030 ± 0.000 (above) | " \
+           "-0.010 ± 0.000 (below) |" in text
+    assert "| Adult (balanced) | 10% | 0.720 ± 0.014 | 0.710 ± 0.014 | -0.010 ± 0.000 " \
+           "(below) | +0.000 ± 0.000 |" in text
+    flat = " ".join(text.split())
+    assert "10% of the labels 1 of the 2 sets higher, 1 lower (1 and 1 by more than one sd), " \
+           "+0.010 on average" in flat
+    assert "10% 0 of the 2 sets higher, 1 lower" in flat
+    assert "10% of the labels 0.50x" in flat
+    monkeypatch.setattr(render, "RESULTS_DIR", tmp_path / "none")
+    assert render.section_fused_trees() == []
+
+
 def test_a_regression_row_measured_at_one_share_is_marked_at_the_others(render, monkeypatch):
     c = render.comparison
     both = {"r2": {0.1: [0.5] * 5, 1.0: [0.7] * 5}, "mae": {0.1: [2.0] * 5, 1.0: [1.5] * 5}}
