@@ -16,7 +16,9 @@
 5. The price of TupleInfoNCEEnsembleClassifier's members: the fit of the ensemble on a
    fitted fusion (``fit_fusion=False``: its members' out-of-fold predictions, the weights, the
    kept members refitted) against the fusion's own fit, at 10% and 100% of the rows
-   labelled, on three study sets (interleaved, median of the repeats).
+   labelled, on three study sets (interleaved, median of the repeats); ``--fused-trees``
+   adds the ensemble with two more members, boosted trees on the columns beside the fused
+   vector (``methods.fused_trees``).
 
 The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
 ``bench_search.py``. Run alone on the machine.
@@ -26,6 +28,7 @@ The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
     python benchmarks/bench_cost.py --reconstruction-only            # item 2 alone
     python benchmarks/bench_cost.py --numeric-embedding-only         # item 4 alone
     python benchmarks/bench_cost.py --ensemble-only                  # item 5 alone
+    python benchmarks/bench_cost.py --ensemble-only --fused-trees    # with two more members
     python benchmarks/bench_cost.py --quick                          # tiny sizes, a smoke run
     python benchmarks/bench_cost.py --json benchmarks/results/cost.json  # and write the figures
 """
@@ -46,6 +49,7 @@ import torch
 from sklearn.preprocessing import StandardScaler
 
 from sktnce import TupleInfoNCEEnsembleClassifier, TupleInfoNCEFusion
+from sktnce._ensemble import default_members
 from sktnce._modalities import check_modalities, fit_input
 from sktnce._setting import FitSeeds, resolve_setting
 from sktnce._training import TrainingConfig, build_fusion_net
@@ -54,6 +58,7 @@ from sktnce.datasets import make_multimodal_classification
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
+import methods  # noqa: E402
 import results_io  # noqa: E402
 
 WIDTHS = (50, 30, 20)
@@ -144,15 +149,20 @@ ENSEMBLE_SETS = ("multiple_features", "adult", "lending_club")
 
 
 def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
-                   datasets=ENSEMBLE_SETS, epochs=None):
+                   datasets=ENSEMBLE_SETS, epochs=None, fused_trees=False):
     """Median fit seconds of the fusion and of TupleInfoNCEEnsembleClassifier's members on
-    it, interleaved, for each of ``datasets`` and label ``shares``."""
+    it, interleaved, for each of ``datasets`` and label ``shares``; with ``fused_trees``,
+    also of the ensemble with ``methods.fused_trees`` after its default members
+    (``"trees_s"``)."""
+    variants = {"members_s": None}
+    if fused_trees:
+        variants["trees_s"] = default_members() + methods.fused_trees()
     out = []
     for name in datasets:
         X, y, modalities = data.LOADERS[name](n_samples=n_samples or data.STUDY_SIZES[name])
         labelled = {share: np.random.default_rng(0).random(len(y)) < share for share in shares}
         params = {} if epochs is None else {"max_epochs": epochs}
-        seconds = {"fusion": [], **{share: [] for share in shares}}
+        seconds = {"fusion": [], **{(share, key): [] for share in shares for key in variants}}
         for _ in range(repeats):
             fusion = TupleInfoNCEFusion(modalities=modalities, device=device, random_state=0,
                                         **params)
@@ -160,27 +170,36 @@ def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
             fusion.fit(X)
             seconds["fusion"].append(time.perf_counter() - start)
             for share in shares:
-                model = TupleInfoNCEEnsembleClassifier(fusion, fit_fusion=False, random_state=0)
-                start = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # convergence with few labels
-                    model.fit(X, np.where(labelled[share], y, -1))
-                seconds[share].append(time.perf_counter() - start)
+                for key, members in variants.items():
+                    model = TupleInfoNCEEnsembleClassifier(fusion, members=members,
+                                                           fit_fusion=False, random_state=0)
+                    start = time.perf_counter()
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # convergence with few labels
+                        model.fit(X, np.where(labelled[share], y, -1))
+                    seconds[share, key].append(time.perf_counter() - start)
         fusion_s = statistics.median(seconds["fusion"])
         for share in shares:
-            members_s = statistics.median(seconds[share])
-            out.append({"dataset": name, "rows": len(X), "share": share, "fusion_s": fusion_s,
-                        "members_s": members_s, "ratio": members_s / fusion_s})
+            row = {"dataset": name, "rows": len(X), "share": share, "fusion_s": fusion_s,
+                   **{key: statistics.median(seconds[share, key]) for key in variants}}
+            row["ratio"] = row["members_s"] / fusion_s
+            if fused_trees:
+                row["trees_ratio"] = row["trees_s"] / fusion_s
+            out.append(row)
     return out
 
 
 def _ensemble_report(args, argv, quick):
-    rows = ensemble_price(device=args.device, **quick)
+    rows = ensemble_price(device=args.device, fused_trees=args.fused_trees, **quick)
+    trees = args.fused_trees
     table = "\n".join([
-        "| data set | rows | labelled | fusion fit (s) | members (s) | members / fusion |",
-        "|---|---|---|---|---|---|",
+        "| data set | rows | labelled | fusion fit (s) | members (s) | members / fusion |"
+        + (" with trees on columns and fused (s) | with the trees / fusion |" if trees else ""),
+        "|---|---|---|---|---|---|" + ("---|---|" if trees else ""),
         *(f"| {r['dataset']} | {r['rows']:,} | {r['share']:.0%} | {r['fusion_s']:.2f} | "
-          f"{r['members_s']:.2f} | {r['ratio']:.2f} |" for r in rows)])
+          f"{r['members_s']:.2f} | {r['ratio']:.2f} |"
+          + (f" {r['trees_s']:.2f} | {r['trees_ratio']:.2f} |" if trees else "")
+          for r in rows)])
     print(table)
     if args.json:
         results_io.write(args.json, script="bench_cost.py", argv=argv, printed=table,
@@ -274,6 +293,9 @@ def main(argv=None):
                         help="the price of numeric_embedding alone (item 4)")
     parser.add_argument("--ensemble-only", action="store_true",
                         help="the price of TupleInfoNCEEnsembleClassifier's members (item 5)")
+    parser.add_argument("--fused-trees", action="store_true",
+                        help="with --ensemble-only, also price the ensemble with boosted trees "
+                        "on the columns beside the fused vector as two more members")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", help="write the tables and figures to this file")
     args = parser.parse_args(argv)

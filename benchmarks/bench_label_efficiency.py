@@ -254,13 +254,6 @@ def cross_fitted(members, target_aware, X, y, rows, codes, split):
                                        seeds=seeds)}
 
 
-def fused_trees():
-    """The members of ``FUSED_TREES``: gradient boosting on ``"columns_and_fused"``."""
-    return [("columns_and_fused_hgb", HistGradientBoostingClassifier(), "columns_and_fused"),
-            ("columns_and_fused_hgb_leaf5", HistGradientBoostingClassifier(min_samples_leaf=5),
-             "columns_and_fused")]
-
-
 def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit=False,
                     with_fused_trees=False):
     """``{row: {"scores" | "balanced" | "log_loss": {fraction: [per split]}}}`` of
@@ -278,10 +271,10 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
     fusion's members: on ``fusion``, its unsupervised twin here; with ``cross_fit``, also
     weighed on one more target-aware fusion per fold (``AWARE_CROSS_FIT``, the plain
     folds' variants only). ``with_fused_trees`` adds each of ``ENSEMBLE`` and
-    ``AWARE_ENSEMBLE`` with the members of ``fused_trees`` after the default ones (``+
+    ``AWARE_ENSEMBLE`` with ``methods.fused_trees`` after the default members (``+
     FUSED_TREES``), weighed on the same folds; ``"extra_members_s"``: their seconds."""
     default = default_members()
-    members = default + (fused_trees() if with_fused_trees else [])
+    members = default + (methods.fused_trees() if with_fused_trees else [])
     user = [position for position, (_, _, view) in enumerate(members) if view == "columns"]
     blends = {ENSEMBLE: list(range(len(default))), USER_ENSEMBLE: user}
     if target_aware is not None:
@@ -516,7 +509,7 @@ def markdown(name, rows, n_rows, majority, fractions=FRACTIONS):
 
 #: What a row of the results holds per share: accuracy, balanced accuracy and, for the
 #: ensembles and their members, the test rows' log loss and the ensemble's fit seconds.
-SCORE_KEYS = ("scores", "balanced", "log_loss", "members_s")
+SCORE_KEYS = ("scores", "balanced", "log_loss", "members_s", "extra_members_s")
 
 
 def write_json(results, path):

@@ -327,5 +327,15 @@ NEURAL = {"CMC (cross-modal)", "whole-tuple contrast", "TupleInfoNCE, uniform al
           "TupleInfoNCE, searched"}
 
 
+
+def fused_trees():
+    """Members for ``TupleInfoNCEEnsembleClassifier(members=default_members() + ...)``:
+    gradient boosting with large and small leaves on the modalities' columns beside the
+    fused vector (``"columns_and_fused"``), as the regressor's defaults hold them."""
+    return [("columns_and_fused_hgb", HistGradientBoostingClassifier(), "columns_and_fused"),
+            ("columns_and_fused_hgb_leaf5", HistGradientBoostingClassifier(min_samples_leaf=5),
+             "columns_and_fused")]
+
+
 def as_array(Z):
     return np.asarray(Z, dtype=np.float64)

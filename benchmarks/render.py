@@ -1315,29 +1315,26 @@ FUSED_TREES_FILE = "label_efficiency_ensemble_fused_trees.json"
 FUSED_TREES_COMMAND = (
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware --ensemble-fused-trees "
     "--fractions 0.01 0.1 1 --first-fit 2 --datasets ... --json ... (two runs side by side, "
-    "four sets and five, merged; the ensembles' rows by the metric and the members' seconds "
-    f"kept: benchmarks/results/{FUSED_TREES_FILE})")
+    "four sets and five, merged; the ensembles' rows kept: "
+    f"benchmarks/results/{FUSED_TREES_FILE})")
 
 
 def section_fused_trees():
     """The ensembles (target-aware, and on the fusion without labels) selected and
     class-weighted by each set's metric, with and without gradient boosting on the columns
-    beside the fused vector, paired; what those members cost beside the default ones."""
+    beside the fused vector, paired."""
     if not (RESULTS_DIR / FUSED_TREES_FILE).exists():
         return []
     cells = load(FUSED_TREES_FILE)
     blends = (comparison.AWARE_ENSEMBLE, comparison.ENSEMBLE)
-    rows, differences, costs = [], {}, {}
+    rows, differences = [], {}
     for key, short, _ in DATASETS:
         methods = cells.get(key, {})
         if comparison.AWARE_ENSEMBLE + comparison.FUSED_TREES + comparison.DEFAULT_VARIANT \
                 not in methods:
             continue
         metric = comparison.metric(key)
-        extra = methods[comparison.ENSEMBLE + comparison.FUSED_TREES]["extra_members_s"]
-        for share in sorted(extra, key=float):
-            costs.setdefault(float(share), []).extend(np.divide(
-                extra[share], methods[comparison.ENSEMBLE]["members_s"][share]))
+        for share in sorted(methods[comparison.ENSEMBLE][metric], key=float):
             row = [short + (" (balanced)" if metric == "balanced" else ""),
                    f"{float(share):.0%}"]
             for blend in blends:
@@ -1375,10 +1372,8 @@ def section_fused_trees():
                 f"{share:.0%} of the labels {summary(blends[0], share)}" for share in shares)
             + ". The ensemble on the fusion without labels: " + "; ".join(
                 f"{share:.0%} {summary(blends[1], share)}" for share in shares)
-            + ". The two members' out-of-fold predictions and fits cost, against the "
-            "default four's in the same run (median over sets and splits, measured beside "
-            "another run): " + "; ".join(f"{share:.0%} of the labels {np.median(r):.2f}x"
-                                          for share, r in sorted(costs.items())) + ".")]
+            + ". Their price beside the default members: the table above, "
+            "`bench_cost.py --ensemble-only --fused-trees`.")]
 
 
 DATA_PARALLEL = "data_parallel.json"

@@ -93,6 +93,13 @@ def test_bench_cost_prices_the_ensembles_members_against_the_fusion(monkeypatch,
     assert "| members / fusion |" in capsys.readouterr().out
 
 
+def test_bench_cost_prices_the_fused_trees_beside_the_default_members(monkeypatch, capsys):
+    _with_benchmarks_on_path(monkeypatch)
+    rows = load_benchmark("bench_cost").main(["--quick", "--ensemble-only", "--fused-trees"])
+    assert all(r["trees_ratio"] == r["trees_s"] / r["fusion_s"] > 0 for r in rows)
+    assert "| with the trees / fusion |" in capsys.readouterr().out
+
+
 def test_bench_label_efficiency_blends_as_the_ensemble_does(monkeypatch, tmp_path, capsys):
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_label_efficiency")
@@ -109,21 +116,25 @@ def test_bench_label_efficiency_blends_as_the_ensemble_does(monkeypatch, tmp_pat
     assert bench.read_json(tmp_path / "ensemble.json")["generated"].keys() == rows.keys()
 
 
-def test_bench_label_efficiency_fused_trees_leave_the_other_blends_as_they_were(monkeypatch):
+def test_bench_label_efficiency_fused_trees_leave_the_other_blends_as_they_were(monkeypatch,
+                                                                             tmp_path):
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_label_efficiency")
     run = ["--quick", "--datasets", "generated", "--methods", "TupleInfoNCE", "--ensemble",
            "--fractions", "0.2"]
     without = bench.main(run)[0]["generated"]
     # the run checks the new blend's first split against the estimator with these members
-    with_trees = bench.main([*run, "--ensemble-fused-trees"])[0]["generated"]
+    with_trees = bench.main([*run, "--ensemble-fused-trees", "--json",
+                             str(tmp_path / "trees.json")])[0]["generated"]
     added = set(with_trees) - set(without)
     assert added == {
         *(bench.ensemble_row(bench.ENSEMBLE + bench.FUSED_TREES, *variant)
           for variant in bench.ENSEMBLE_VARIANTS if variant[1] == "plain_folds"),
-        *(f"{bench.ENSEMBLE} member {name}" for name, _, _ in bench.fused_trees())}
+        *(f"{bench.ENSEMBLE} member {name}" for name, _, _ in bench.methods.fused_trees())}
     seconds = with_trees[bench.ENSEMBLE + bench.FUSED_TREES]["extra_members_s"][0.2]
     assert len(seconds) == 2 and min(seconds) > 0
+    written = bench.read_json(tmp_path / "trees.json")["generated"]
+    assert written[bench.ENSEMBLE + bench.FUSED_TREES]["extra_members_s"] == {0.2: seconds}
     for row, found in without.items():  # members appended after the default ones
         for key in ("scores", "balanced", "log_loss"):
             assert with_trees[row].get(key) == found.get(key), (row, key)
