@@ -987,15 +987,21 @@ def _rivals(below):
     return _joined(sorted(set(names), key=lambda n: (-names.count(n), names.index(n))))
 
 
+#: What the advice compares fine-tuning and boosting beside the fused vector with: the
+#: configuration it recommends.
+ADVISED = comparison.AWARE_ENSEMBLE + comparison.BY_METRIC
+
+
 def _fine_tuning_sentence(rows, shares):
     """Whether fine-tuning the encoder or boosting the raw columns beside the fused vector
-    had a larger mean margin than the target-aware probe at any of ``shares``."""
+    had a larger mean margin than the advised ensemble (``ADVISED``) at any of
+    ``shares``."""
     better = {}
     for share in shares:
         margin = comparison.margins(rows, share, REAL)
-        if comparison.AWARE not in margin:
+        if ADVISED not in margin:
             continue
-        aware = np.mean(list(margin[comparison.AWARE].values()))
+        aware = np.mean(list(margin[ADVISED].values()))
         for family, candidates in (("fine-tuning", FINE_TUNED), ("boosting", BOOSTED)):
             if any(np.mean(list(margin[c].values())) > aware for c in candidates if c in margin):
                 better.setdefault(family, []).append(f"{share:.0%}")
@@ -1005,11 +1011,11 @@ def _fine_tuning_sentence(rows, shares):
     source = " (RESULTS \"Every configuration's margin\")."
     if not better:
         return (f"Neither {names['fine-tuning']} nor {names['boosting']} had a larger mean "
-                f"margin over the {len(REAL)} real sets than "
-                f"{comparison.SHORT[comparison.AWARE]} at any share{source}")
+                f"margin over the {len(REAL)} real sets than the "
+                f"{comparison.SHORT[ADVISED]}, at any share{source}")
     return " ".join(
-        f"{names[family][0].upper()}{names[family][1:]} had a larger mean margin than "
-        f"{comparison.SHORT[comparison.AWARE]} with {_joined(found, 'or')} of the labels"
+        f"{names[family][0].upper()}{names[family][1:]} had a larger mean margin than the "
+        f"{comparison.SHORT[ADVISED]}, with {_joined(found, 'or')} of the labels"
         f"{source}" for family, found in better.items())
 
 

@@ -171,6 +171,22 @@ def test_the_by_metric_ensemble_follows_the_metric_in_score_and_class_weights(co
     assert blend + comparison.BY_METRIC in comparison.CANDIDATES
 
 
+def test_the_advice_weighs_fine_tuning_against_the_ensemble_it_advises(render):
+    c = render.comparison
+    tuned, boosted = render.FINE_TUNED[0], render.BOOSTED[0]
+    # fine-tuning beats the advised ensemble, boosting only the target-aware probe
+    rows = {d: {c.RAW: _row(0.7, 0.7, 0.01), render.ADVISED: _row(0.75, 0.75, 0.01),
+                tuned: _row(0.76, 0.76, 0.01), boosted: _row(0.74, 0.74, 0.01),
+                c.AWARE: _row(0.72, 0.72, 0.01)} for d in render.REAL}
+    sentence = " ".join(render._fine_tuning_sentence(rows, [0.01]).split())
+    assert sentence.startswith("Fine-tuning the encoder")
+    assert f"than the {c.SHORT[render.ADVISED]}, with 1% of the labels" in sentence
+    assert "oosting" not in sentence
+    for d in render.REAL:
+        rows[d][tuned] = _row(0.74, 0.74, 0.01)
+    assert render._fine_tuning_sentence(rows, [0.01]).startswith("Neither")
+
+
 def test_the_configuration_is_chosen_on_the_other_sets(comparison):
     a, b = comparison.CANDIDATES[:2]
     sets = ["multiple_features", "movielens", "trump_tweets"]
