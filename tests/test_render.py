@@ -318,43 +318,47 @@ def test_the_regression_configuration_is_chosen_on_the_other_tables(render):
     assert render.regression_block({}).count("Not measured yet") == 1
 
 
-def test_the_aware_weighing_section_pairs_cross_fitted_and_twin(render, monkeypatch, tmp_path):
-    c = render.comparison
+def _scores(level, key):
+    """A result file's cell of 5 splits at 10% of the labels, ``level`` plus an offset each."""
+    return {key: {"0.1": [level + e for e in (0.0, 0.01, -0.01, 0.02, -0.02)]}}
+
+
+def _section(render, monkeypatch, tmp_path, name, cells, section):
+    """``section``'s lines with ``cells`` as the result file ``name``; afterwards, with no
+    result files, ``section`` must give none."""
     results = tmp_path / "results"
     results.mkdir()
-    variant = c.DEFAULT_VARIANT
-
-    def scores(level, key):
-        return {key: {"0.1": [level + e for e in (0.0, 0.01, -0.01, 0.02, -0.02)]}}
-
-    # adult is scored by balanced accuracy: the section reads each set in its metric
-    cells = {"movielens": {c.ENSEMBLE + variant: scores(0.5, "scores"),
-                           c.AWARE_ENSEMBLE + variant: scores(0.52, "scores"),
-                           c.AWARE_ENSEMBLE_CROSS_FIT + variant: scores(0.55, "scores")},
-             "adult": {c.ENSEMBLE + variant: scores(0.7, "balanced"),
-                       c.AWARE_ENSEMBLE + variant: scores(0.72, "balanced"),
-                       c.AWARE_ENSEMBLE_CROSS_FIT + variant: scores(0.71, "balanced")}}
-    (results / render.AWARE_WEIGHING_FILE).write_text(json.dumps(cells), encoding="utf-8")
+    (results / name).write_text(json.dumps(cells), encoding="utf-8")
     monkeypatch.setattr(render, "RESULTS_DIR", results)
-    text = "\n".join(render.section_aware_weighing())
+    text = "\n".join(section())
+    monkeypatch.setattr(render, "RESULTS_DIR", tmp_path / "none")
+    assert section() == []
+    return text
+
+
+def test_the_aware_weighing_section_pairs_cross_fitted_and_twin(render, monkeypatch, tmp_path):
+    c = render.comparison
+    variant = c.DEFAULT_VARIANT
+    # adult is scored by balanced accuracy: the section reads each set in its metric
+    cells = {"movielens": {c.ENSEMBLE + variant: _scores(0.5, "scores"),
+                           c.AWARE_ENSEMBLE + variant: _scores(0.52, "scores"),
+                           c.AWARE_ENSEMBLE_CROSS_FIT + variant: _scores(0.55, "scores")},
+             "adult": {c.ENSEMBLE + variant: _scores(0.7, "balanced"),
+                       c.AWARE_ENSEMBLE + variant: _scores(0.72, "balanced"),
+                       c.AWARE_ENSEMBLE_CROSS_FIT + variant: _scores(0.71, "balanced")}}
+    text = _section(render, monkeypatch, tmp_path, render.AWARE_WEIGHING_FILE, cells,
+                    render.section_aware_weighing)
     assert "| MovieLens | 10% | 0.500 ± 0.014 | 0.520 ± 0.014 | 0.550 ± 0.014 | +0.030 ± " \
            "0.000 (above) |" in text
     assert "| Adult (balanced) | 10% | 0.700 ± 0.014 | 0.720 ± 0.014 | 0.710 ± 0.014 | " \
            "-0.010 ± 0.000 (below) |" in text
     assert "higher on 1 of the 2 sets, lower on 1, by +0.010 on average" in " ".join(
         text.split())
-    monkeypatch.setattr(render, "RESULTS_DIR", tmp_path / "none")
-    assert render.section_aware_weighing() == []
 
 
 def test_the_fused_trees_section_pairs_each_ensemble_by_the_sets_metric(render, monkeypatch,
                                                                         tmp_path):
     c = render.comparison
-    results = tmp_path / "results"
-    results.mkdir()
-
-    def scores(level, key):
-        return {key: {"0.1": [level + e for e in (0.0, 0.01, -0.01, 0.02, -0.02)]}}
 
     def ensembles(key, levels):
         """Each blend's row by ``key``'s metric, at ``levels`` (aware, aware + trees,
@@ -364,16 +368,15 @@ def test_the_fused_trees_section_pairs_each_ensemble_by_the_sets_metric(render, 
         for blend, level in zip((c.AWARE_ENSEMBLE, c.AWARE_ENSEMBLE + c.FUSED_TREES,
                                  c.ENSEMBLE, c.ENSEMBLE + c.FUSED_TREES), levels):
             for suffix in c.VARIANTS:
-                rows[blend + suffix] = scores(0.0, metric)
-            rows[c.by_metric_row(blend, key)] = scores(level, metric)
+                rows[blend + suffix] = _scores(0.0, metric)
+            rows[c.by_metric_row(blend, key)] = _scores(level, metric)
         return rows
 
     # adult is scored by balanced accuracy: its rows are the class-balanced ones
     cells = {"movielens": ensembles("movielens", (0.52, 0.55, 0.5, 0.49)),
              "adult": ensembles("adult", (0.72, 0.71, 0.7, 0.7))}
-    (results / render.FUSED_TREES_FILE).write_text(json.dumps(cells), encoding="utf-8")
-    monkeypatch.setattr(render, "RESULTS_DIR", results)
-    text = "\n".join(render.section_fused_trees())
+    text = _section(render, monkeypatch, tmp_path, render.FUSED_TREES_FILE, cells,
+                    render.section_fused_trees)
     assert "| MovieLens | 10% | 0.520 ± 0.014 | 0.550 ± 0.014 | +0.030 ± 0.000 (above) | " \
            "-0.010 ± 0.000 (below) |" in text
     assert "| Adult (balanced) | 10% | 0.720 ± 0.014 | 0.710 ± 0.014 | -0.010 ± 0.000 " \
@@ -382,8 +385,6 @@ def test_the_fused_trees_section_pairs_each_ensemble_by_the_sets_metric(render, 
     assert "10% of the labels 1 of the 2 sets higher, 1 lower (1 and 1 by more than one sd), " \
            "+0.010 on average" in flat
     assert "10% 0 of the 2 sets higher, 1 lower" in flat
-    monkeypatch.setattr(render, "RESULTS_DIR", tmp_path / "none")
-    assert render.section_fused_trees() == []
 
 
 def test_a_regression_row_measured_at_one_share_is_marked_at_the_others(render, monkeypatch):
