@@ -706,8 +706,9 @@ COMPARISON_SOURCES = {
         f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
         "--fractions 0.01 0.1 1 --fit-seeds 1 --datasets ... --json ... (fit 0: two runs "
         "side by side, the first four sets and the last five, merged), then the same with "
-        "--first-fit 1 on every set, its scores appended to fit 0's: "
-        f"benchmarks/results/{AWARE_ENSEMBLE_FILE}",
+        "--first-fit 1 on every set, its scores appended to fit 0's, then with --first-fit 2 "
+        "--ensemble-fused-trees (two runs side by side, as fit 0's), the rows of this file "
+        f"appended to fit 1's: benchmarks/results/{AWARE_ENSEMBLE_FILE}",
 }
 #: The rows read from a file whose other rows another file gives (the same fits again), or
 #: describe (the ensemble's members alone).
