@@ -665,6 +665,7 @@ def section_alignment_validation(name="alignment_validation_rows.json"):
 ENSEMBLE_FILE = "label_efficiency_ensemble.json"
 AWARE_ENSEMBLE_FILE = "label_efficiency_ensemble_target_aware.json"
 ENSEMBLE_COST = "cost_ensemble.json"
+PRICE_TITLE = "The price of its members, alone on the machine"
 COMPARISON_SOURCES = {
     "label_efficiency_beside_raw.json":
         f'{LE} --methods "raw features" TupleInfoNCE --beside-raw --fractions 0.01 0.1 1 '
@@ -1263,7 +1264,7 @@ def section_ensemble():
         out += ["", "### What the fused vector adds to the same ensemble", ""]
         out += ensemble_against_the_users(cells)
     if (RESULTS_DIR / ENSEMBLE_COST).exists():
-        out += ["", "### The price of its members, alone on the machine", ""]
+        out += ["", f"### {PRICE_TITLE}", ""]
         out += transcribed(ENSEMBLE_COST)
     return out + section_aware_weighing() + section_fused_trees()
 
@@ -1379,8 +1380,8 @@ def section_fused_trees():
                 f"{share:.0%} of the labels {summary(blends[0], share)}" for share in shares)
             + ". The ensemble on the fusion without labels: " + "; ".join(
                 f"{share:.0%} {summary(blends[1], share)}" for share in shares)
-            + ". Their price beside the default members: the table above, "
-            "`bench_cost.py --ensemble-only --fused-trees`.")]
+            + f". Their price beside the default members: \"{PRICE_TITLE}\" above "
+            "(`bench_cost.py --ensemble-only --fused-trees`).")]
 
 
 DATA_PARALLEL = "data_parallel.json"
