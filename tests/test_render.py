@@ -181,7 +181,7 @@ def test_the_advice_weighs_fine_tuning_against_the_ensemble_it_advises(render):
     sentence = " ".join(render._fine_tuning_sentence(rows, [0.01]).split())
     assert sentence.startswith("Fine-tuning the encoder")
     assert f"than the {c.SHORT[render.ADVISED]}, with 1% of the labels" in sentence
-    assert "oosting" not in sentence
+    assert "the raw columns beside the fused vector" not in sentence  # boosting: not better
     for d in render.REAL:
         rows[d][tuned] = _row(0.74, 0.74, 0.01)
     assert render._fine_tuning_sentence(rows, [0.01]).startswith("Neither")
