@@ -327,7 +327,6 @@ NEURAL = {"CMC (cross-modal)", "whole-tuple contrast", "TupleInfoNCE, uniform al
           "TupleInfoNCE, searched"}
 
 
-
 def fused_trees():
     """Members for ``TupleInfoNCEEnsembleClassifier(members=default_members() + ...)``:
     gradient boosting with large and small leaves on the modalities' columns beside the

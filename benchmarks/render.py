@@ -1338,8 +1338,7 @@ def section_fused_trees():
     rows, differences = [], {}
     for key, short, _ in DATASETS:
         methods = cells.get(key, {})
-        if comparison.AWARE_ENSEMBLE + comparison.FUSED_TREES + comparison.DEFAULT_VARIANT \
-                not in methods:
+        if comparison.by_metric_row(blends[0] + comparison.FUSED_TREES, key) not in methods:
             continue
         metric = comparison.metric(key)
         for share in sorted(methods[comparison.ENSEMBLE][metric], key=float):

@@ -127,6 +127,7 @@ def test_bench_label_efficiency_fused_trees_leave_the_other_blends_as_they_were(
     with_trees = bench.main([*run, "--ensemble-fused-trees", "--json",
                              str(tmp_path / "trees.json")])[0]["generated"]
     added = set(with_trees) - set(without)
+    assert bench.FUSED_TREES == load_benchmark("comparison").FUSED_TREES  # as render reads it
     assert added == {
         *(bench.ensemble_row(bench.ENSEMBLE + bench.FUSED_TREES, *variant)
           for variant in bench.ENSEMBLE_VARIANTS if variant[1] == "plain_folds"),
