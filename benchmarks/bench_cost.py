@@ -307,7 +307,7 @@ def main(argv=None):
     if args.numeric_embedding_only:
         return _numeric_embedding_report(args, argv, quick)
     if args.ensemble_only:
-        return _ensemble_report(args, argv, {"n_samples": 300, "epochs": 2, "repeats": 1,
+        return _ensemble_report(args, argv, {"n_samples": 120, "epochs": 2, "repeats": 1,
                                              "datasets": ("generated",)} if args.quick else {})
     price = reconstruction_price(device=args.device, **quick)
     print(f"fit epoch: reconstruction={TupleInfoNCEFusion().reconstruction} {price['with_s']:.3f} s, "

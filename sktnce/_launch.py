@@ -32,7 +32,8 @@ __all__ = ["PROCESS_GROUP", "check_data_parallel", "fit_input_once", "train_data
 #: ``n_processes`` of a fit that is one rank of an existing process group.
 PROCESS_GROUP = "process_group"
 
-#: How long a rank waits for the others in a collective before it gives up.
+#: How long a rank waits for the others in a collective before it gives up; local ranks
+#: take the value it has when the fit starts them.
 TIMEOUT = timedelta(minutes=10)
 
 
@@ -171,14 +172,14 @@ def _train_on_local_processes(world_size, training):
     with tempfile.TemporaryDirectory(prefix="sktnce-") as folder:
         result = os.path.join(folder, "rank0.pt")
         init_method = "file://" + os.path.join(folder, "rendezvous")
-        mp.spawn(_run_rank, args=(world_size, init_method, threads,
+        mp.spawn(_run_rank, args=(world_size, init_method, threads, TIMEOUT,
                                   (config, encoded, setting, seeds, widths, labels), result),
                  nprocs=world_size, join=True)
         saved = torch.load(result, weights_only=True)
     return saved["state"], saved["losses"]
 
 
-def _run_rank(rank, world_size, init_method, threads, training, result):
+def _run_rank(rank, world_size, init_method, threads, timeout, training, result):
     """One local rank: its process group, its training, rank 0's result written out."""
     torch.set_num_threads(threads)
     config, encoded, setting, seeds, widths, labels = training
@@ -189,7 +190,7 @@ def _run_rank(rank, world_size, init_method, threads, training, result):
         config = dataclasses.replace(config, device=device)
         encoded, labels = _on(device, encoded, labels)
     dist.init_process_group(backend, init_method=init_method, rank=rank,
-                            world_size=world_size, timeout=TIMEOUT)
+                            world_size=world_size, timeout=timeout)
     try:
         state, losses = _train(config, encoded, setting, seeds, widths, labels)
         if rank == 0:
@@ -201,3 +202,20 @@ def _run_rank(rank, world_size, init_method, threads, training, result):
         dist.barrier()
     finally:
         dist.destroy_process_group()
+    _end_rank()
+
+
+def _end_rank():
+    """End a local rank that trained, wrote its result and destroyed its process group,
+    as a forked process ends: by ``os._exit``, without the interpreter's finalisation.
+
+    A spawned process otherwise ends through that finalisation, which tears down whatever
+    torch's C++ side still holds (gloo's transport among it) in no set order, the
+    interpreter half gone; a rank aborted once there or near it with "terminate called
+    without an active exception" after the barrier above was in place. Nothing is left to
+    do: the output streams are flushed here, rank 0's result is closed on disk, and a rank
+    that raised never gets here (torch.multiprocessing reports its traceback).
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +17,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collectives_give_up_in_two_minutes():
+    """A data-parallel fit's ranks wait at most 2 minutes for each other (10 outside the
+    tests): a hung collective fails its test, never holds CI."""
+    from sktnce import _launch
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_launch, "TIMEOUT", timedelta(minutes=2))
+        yield
 
 
 @pytest.fixture

@@ -85,46 +85,53 @@ def test_bench_cost_prices_numeric_embeddings_on_the_widest_table(monkeypatch, c
     assert '| "piecewise_linear" |' in capsys.readouterr().out
 
 
-def test_bench_cost_prices_the_ensembles_members_against_the_fusion(monkeypatch, capsys):
-    _with_benchmarks_on_path(monkeypatch)
-    rows = load_benchmark("bench_cost").main(["--quick", "--ensemble-only"])
-    assert [r["share"] for r in rows] == [0.1, 1.0]
-    assert all(r["ratio"] == r["members_s"] / r["fusion_s"] > 0 for r in rows)
-    assert "| members / fusion |" in capsys.readouterr().out
-
-
-def test_bench_cost_prices_the_fused_trees_beside_the_default_members(monkeypatch, capsys):
+def test_bench_cost_prices_the_ensembles_members_and_the_fused_trees_against_the_fusion(
+        monkeypatch, capsys):
     _with_benchmarks_on_path(monkeypatch)
     rows = load_benchmark("bench_cost").main(["--quick", "--ensemble-only", "--fused-trees"])
+    assert [r["share"] for r in rows] == [0.1, 1.0]
+    assert all(r["ratio"] == r["members_s"] / r["fusion_s"] > 0 for r in rows)
     assert all(r["trees_ratio"] == r["trees_s"] / r["fusion_s"] > 0 for r in rows)
-    assert "| with the trees / fusion |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| members / fusion |" in printed and "| with the trees / fusion |" in printed
 
 
-def test_bench_label_efficiency_blends_as_the_ensemble_does(monkeypatch, tmp_path, capsys):
+#: The quick ensemble run of bench_label_efficiency on the generated set.
+ENSEMBLE_RUN = ["--quick", "--datasets", "generated", "--methods", "TupleInfoNCE", "--ensemble",
+                "--fractions", "0.2"]
+
+
+@pytest.fixture(scope="module")
+def ensemble_run(tmp_path_factory):
+    """``ENSEMBLE_RUN``'s rows and the file it wrote, run once for the module's tests."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _with_benchmarks_on_path(monkeypatch)
+        path = tmp_path_factory.mktemp("ensemble") / "ensemble.json"
+        results, _ = load_benchmark("bench_label_efficiency").main([*ENSEMBLE_RUN, "--json",
+                                                                    str(path)])
+    return results["generated"], path
+
+
+def test_bench_label_efficiency_blends_as_the_ensemble_does(monkeypatch, ensemble_run):
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_label_efficiency")
-    results, _ = bench.main(["--quick", "--datasets", "generated", "--methods", "TupleInfoNCE",
-                             "--ensemble", "--fractions", "0.1", "1",
-                             "--json", str(tmp_path / "ensemble.json")])
-    rows = results["generated"]
+    rows, path = ensemble_run
     # each blend, selected on each score, and each member alone; the members' seconds
     assert {"TupleInfoNCEEnsembleClassifier, scoring=accuracy",
             "ensemble of LR and HGB on raw features, scoring=balanced_accuracy",
             "TupleInfoNCEEnsembleClassifier member columns_hgb_leaf5"} <= set(rows)
     blend = rows["TupleInfoNCEEnsembleClassifier"]
-    assert len(blend["log_loss"][1.0]) == len(blend["members_s"][0.1]) == 2
-    assert bench.read_json(tmp_path / "ensemble.json")["generated"].keys() == rows.keys()
+    assert len(blend["log_loss"][0.2]) == len(blend["members_s"][0.2]) == 2
+    assert bench.read_json(path)["generated"].keys() == rows.keys()
 
 
-def test_bench_label_efficiency_fused_trees_leave_the_other_blends_as_they_were(monkeypatch,
-                                                                             tmp_path):
+def test_bench_label_efficiency_fused_trees_leave_the_other_blends_as_they_were(
+        monkeypatch, tmp_path, ensemble_run):
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_label_efficiency")
-    run = ["--quick", "--datasets", "generated", "--methods", "TupleInfoNCE", "--ensemble",
-           "--fractions", "0.2"]
-    without = bench.main(run)[0]["generated"]
+    without, _ = ensemble_run
     # the run checks the new blend's first split against the estimator with these members
-    with_trees = bench.main([*run, "--ensemble-fused-trees", "--json",
+    with_trees = bench.main([*ENSEMBLE_RUN, "--ensemble-fused-trees", "--json",
                              str(tmp_path / "trees.json")])[0]["generated"]
     added = set(with_trees) - set(without)
     assert bench.FUSED_TREES == load_benchmark("comparison").FUSED_TREES  # as render reads it

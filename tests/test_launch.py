@@ -6,7 +6,9 @@ import pickle
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ from joblib import Parallel, delayed
 from sklearn.preprocessing import StandardScaler
 from torch import distributed as dist
 
-from sktnce import TupleInfoNCEClassifier, TupleInfoNCEFusion, load, save
+from sktnce import TupleInfoNCEClassifier, TupleInfoNCEFusion, _launch, load, save
 from sktnce.datasets import make_multimodal_classification
 from sktnce._network import TupleInfoNCEModule
 
@@ -96,6 +98,54 @@ def test_a_failing_rank_fails_the_fit_and_leaves_the_estimator_unfitted():
     with pytest.raises(Exception, match="non-finite"):
         fusion.fit(X)
     assert not hasattr(fusion, "net_")
+
+
+class _RankEnded(Exception):
+    """Raised where a local rank would end its process, so that the test goes on."""
+
+
+@pytest.mark.parametrize("trains", [True, False])
+def test_a_local_rank_ends_without_finalisation_only_after_a_clean_teardown(
+        trains, monkeypatch, tmp_path):
+    """A rank that trained ends by os._exit, its group destroyed and rank 0's result on disk;
+    a rank that raised ends by its exception (torch.multiprocessing reports it), its group
+    destroyed too. Run here as the one rank of a group of one."""
+    def train(*training):
+        if not trains:
+            raise RuntimeError("this rank failed")
+        return {"weight": torch.ones(2)}, [0.5]
+
+    def end(code):
+        ended.append((code, dist.is_initialized()))
+        raise _RankEnded
+
+    ended, result = [], tmp_path / "rank0.pt"
+    monkeypatch.setattr(_launch, "_train", train)
+    monkeypatch.setattr(_launch.os, "_exit", end)
+    config = SimpleNamespace(device=torch.device("cpu"))
+    with pytest.raises(_RankEnded if trains else RuntimeError):
+        _launch._run_rank(0, 1, f"file://{tmp_path / 'rendezvous'}", torch.get_num_threads(),
+                          _launch.TIMEOUT, (config, None, None, None, None, None), str(result))
+    assert not dist.is_initialized()
+    assert ended == ([(0, False)] if trains else [])
+    assert result.exists() == trains
+    if trains:
+        assert torch.load(result)["losses"] == [0.5]
+
+
+def test_local_ranks_wait_for_each_other_as_long_as_the_timeout_when_they_start(monkeypatch):
+    started = []
+
+    def spawn(run_rank, args, nprocs, join):
+        started.append(args[3])
+        torch.save({"state": {}, "losses": [0.5]}, args[-1])
+
+    monkeypatch.setattr(_launch.mp, "spawn", spawn)
+    monkeypatch.setattr(_launch, "TIMEOUT", timedelta(seconds=7))
+    training = (None, _launch.EncodedTable(torch.zeros(2, 1), torch.zeros(2, 1)), None, None,
+                None, None)
+    assert _launch._train_on_local_processes(2, training) == ({}, [0.5])
+    assert started == [timedelta(seconds=7)]
 
 
 def _rank_of_a_group(rank, init_file, out):

@@ -16,8 +16,26 @@ from sktnce.datasets import make_multimodal_classification
 from .conftest import FAST
 
 
-def test_search_through_rays_joblib_backend_matches_the_default_backend():
+# First: the script starts a Ray cluster of its own, which must not find the module's.
+def test_the_documented_ray_train_script_runs_as_written(tmp_path):
+    pytest.importorskip("ray")
+    script = Path(__file__).resolve().parent.parent / "docs" / "distributed" / "fit_ray_train.py"
+    subprocess.run([sys.executable, str(script), "fusion.skt"], cwd=tmp_path, check=True,
+                   timeout=300, capture_output=True)
+    _, X = _fusion_and_table()
+    assert load(tmp_path / "fusion.skt").transform(X).shape == (len(X), 32)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """One local Ray cluster of 2 CPUs for the module's tests: starting one takes seconds."""
     ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_search_through_rays_joblib_backend_matches_the_default_backend(ray_cluster):
     from joblib import parallel_config
     from ray.util.joblib import register_ray
 
@@ -33,13 +51,9 @@ def test_search_through_rays_joblib_backend_matches_the_default_backend():
     torch.set_num_threads(1)
     try:
         local = search().fit(X)
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        try:
-            register_ray()
-            with parallel_config(backend="ray"):
-                on_ray = search().fit(X)
-        finally:
-            ray.shutdown()
+        register_ray()
+        with parallel_config(backend="ray"):
+            on_ray = search().fit(X)
     finally:
         torch.set_num_threads(previous)
     # Exact: the backend changes only where a candidate runs, not its path; each trains and
@@ -72,31 +86,17 @@ def _train_loop(config):
     torch.save(_weights(fusion), f"{config['out']}/{rank}.pt")
 
 
-def test_ray_trains_torchtrainer_workers_fit_the_model_of_one_process(tmp_path):
-    ray = pytest.importorskip("ray")
+def test_ray_trains_torchtrainer_workers_fit_the_model_of_one_process(ray_cluster, tmp_path):
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        TorchTrainer(_train_loop, train_loop_config={"out": str(tmp_path)},
-                     scaling_config=ScalingConfig(num_workers=2, use_gpu=False),
-                     torch_config=TorchConfig(backend="gloo"),
-                     run_config=RunConfig(storage_path=str(tmp_path), name="fit")).fit()
-    finally:
-        ray.shutdown()
+    TorchTrainer(_train_loop, train_loop_config={"out": str(tmp_path)},
+                 scaling_config=ScalingConfig(num_workers=2, use_gpu=False),
+                 torch_config=TorchConfig(backend="gloo"),
+                 run_config=RunConfig(storage_path=str(tmp_path), name="fit")).fit()
     fusion, X = _fusion_and_table()
     one = _weights(fusion.fit(X))
     for rank in range(2):
         # Without augmentation the ranks' views are one process's; float rounding apart.
         torch.testing.assert_close(torch.load(tmp_path / f"{rank}.pt"), one, rtol=0,
                                    atol=1e-4)
-
-
-def test_the_documented_ray_train_script_runs_as_written(tmp_path):
-    pytest.importorskip("ray")
-    script = Path(__file__).resolve().parent.parent / "docs" / "distributed" / "fit_ray_train.py"
-    subprocess.run([sys.executable, str(script), "fusion.skt"], cwd=tmp_path, check=True,
-                   timeout=300, capture_output=True)
-    _, X = _fusion_and_table()
-    assert load(tmp_path / "fusion.skt").transform(X).shape == (len(X), 32)
