@@ -18,7 +18,8 @@
    kept members refitted) against the fusion's own fit, at 10% and 100% of the rows
    labelled, on three study sets (interleaved, median of the repeats); ``--fused-trees``
    adds the ensemble with two more members, boosted trees on the columns beside the fused
-   vector (``methods.fused_trees``).
+   vector (``methods.fused_trees``); ``--per-member`` adds the ensemble of each default
+   member alone.
 
 The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
 ``bench_search.py``. Run alone on the machine.
@@ -29,6 +30,7 @@ The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
     python benchmarks/bench_cost.py --numeric-embedding-only         # item 4 alone
     python benchmarks/bench_cost.py --ensemble-only                  # item 5 alone
     python benchmarks/bench_cost.py --ensemble-only --fused-trees    # with two more members
+    python benchmarks/bench_cost.py --ensemble-only --per-member     # and each member alone
     python benchmarks/bench_cost.py --quick                          # tiny sizes, a smoke run
     python benchmarks/bench_cost.py --json benchmarks/results/cost.json  # and write the figures
 """
@@ -149,14 +151,17 @@ ENSEMBLE_SETS = ("multiple_features", "adult", "lending_club")
 
 
 def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
-                   datasets=ENSEMBLE_SETS, epochs=None, fused_trees=False):
+                   datasets=ENSEMBLE_SETS, epochs=None, fused_trees=False, per_member=False):
     """Median fit seconds of the fusion and of TupleInfoNCEEnsembleClassifier's members on
     it, interleaved, for each of ``datasets`` and label ``shares``; with ``fused_trees``,
     also of the ensemble with ``methods.fused_trees`` after its default members
-    (``"trees_s"``)."""
+    (``"trees_s"``); with ``per_member``, also of the ensemble of each default member alone
+    (``"<name>_s"``: its out-of-fold predictions and its refit)."""
     variants = {"members_s": None}
     if fused_trees:
         variants["trees_s"] = default_members() + methods.fused_trees()
+    if per_member:
+        variants.update({f"{member[0]}_s": [member] for member in default_members()})
     out = []
     for name in datasets:
         X, y, modalities = data.LOADERS[name](n_samples=n_samples or data.STUDY_SIZES[name])
@@ -185,21 +190,34 @@ def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
             row["ratio"] = row["members_s"] / fusion_s
             if fused_trees:
                 row["trees_ratio"] = row["trees_s"] / fusion_s
+            if per_member:
+                row["member_ratios"] = {name: row[f"{name}_s"] / fusion_s
+                                        for name, _, _ in default_members()}
             out.append(row)
     return out
 
 
 def _ensemble_report(args, argv, quick):
-    rows = ensemble_price(device=args.device, fused_trees=args.fused_trees, **quick)
+    rows = ensemble_price(device=args.device, fused_trees=args.fused_trees,
+                          per_member=args.per_member, **quick)
     trees = args.fused_trees
-    table = "\n".join([
+    tables = ["\n".join([
         "| data set | rows | labelled | fusion fit (s) | members (s) | members / fusion |"
         + (" with trees on columns and fused (s) | with the trees / fusion |" if trees else ""),
         "|---|---|---|---|---|---|" + ("---|---|" if trees else ""),
         *(f"| {r['dataset']} | {r['rows']:,} | {r['share']:.0%} | {r['fusion_s']:.2f} | "
           f"{r['members_s']:.2f} | {r['ratio']:.2f} |"
           + (f" {r['trees_s']:.2f} | {r['trees_ratio']:.2f} |" if trees else "")
-          for r in rows)])
+          for r in rows)])]
+    if args.per_member:
+        names = [name for name, _, _ in default_members()]
+        tables.append("\n".join([
+            "| data set | labelled | " + " | ".join(f"{name} / fusion" for name in names) + " |",
+            "|---|---|" + "---|" * len(names),
+            *(f"| {r['dataset']} | {r['share']:.0%} | "
+              + " | ".join(f"{r['member_ratios'][name]:.2f}" for name in names) + " |"
+              for r in rows)]))
+    table = "\n\n".join(tables)
     print(table)
     if args.json:
         results_io.write(args.json, script="bench_cost.py", argv=argv, printed=table,
@@ -296,6 +314,8 @@ def main(argv=None):
     parser.add_argument("--fused-trees", action="store_true",
                         help="with --ensemble-only, also price the ensemble with boosted trees "
                         "on the columns beside the fused vector as two more members")
+    parser.add_argument("--per-member", action="store_true",
+                        help="with --ensemble-only, also price each default member alone")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", help="write the tables and figures to this file")
     args = parser.parse_args(argv)

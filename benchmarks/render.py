@@ -1266,7 +1266,30 @@ def section_ensemble():
     if (RESULTS_DIR / ENSEMBLE_COST).exists():
         out += ["", f"### {PRICE_TITLE}", ""]
         out += transcribed(ENSEMBLE_COST)
-    return out + section_aware_weighing() + section_fused_trees()
+    return out + section_member_price() + section_aware_weighing() + section_fused_trees()
+
+
+#: Each default member of the ensemble alone against the fusion's fit, in one run.
+MEMBER_COST = "cost_ensemble_members.json"
+
+
+def section_member_price():
+    """Each default member's price alone (``bench_cost.py --ensemble-only --per-member``):
+    the run's tables, and the members by their median price."""
+    if not (RESULTS_DIR / MEMBER_COST).exists():
+        return []
+    rows = load(MEMBER_COST)["results"]["ensemble"]
+    names = sorted(rows[0]["member_ratios"],
+                   key=lambda name: -np.median([r["member_ratios"][name] for r in rows]))
+    spread = []
+    for name in names:
+        ratios = [r["member_ratios"][name] for r in rows]
+        spread.append(f"{name} {np.median(ratios):.2f} ({min(ratios):.2f} to "
+                      f"{max(ratios):.2f})")
+    return ["", "### Each member's price alone", "", *transcribed(MEMBER_COST), "", wrap(
+        "Each member alone (its out-of-fold predictions and its refit) over the fusion's fit, "
+        f"median over the {len({r['dataset'] for r in rows})} sets and "
+        f"{len({r['share'] for r in rows})} label shares (range): " + "; ".join(spread) + ".")]
 
 
 #: The target-aware ensemble weighed on its twin and cross-fitted, in one run.

@@ -88,12 +88,19 @@ def test_bench_cost_prices_numeric_embeddings_on_the_widest_table(monkeypatch, c
 def test_bench_cost_prices_the_ensembles_members_and_the_fused_trees_against_the_fusion(
         monkeypatch, capsys):
     _with_benchmarks_on_path(monkeypatch)
-    rows = load_benchmark("bench_cost").main(["--quick", "--ensemble-only", "--fused-trees"])
+    bench = load_benchmark("bench_cost")
+    rows = bench.main(["--quick", "--ensemble-only", "--fused-trees", "--per-member"])
     assert [r["share"] for r in rows] == [0.1, 1.0]
     assert all(r["ratio"] == r["members_s"] / r["fusion_s"] > 0 for r in rows)
     assert all(r["trees_ratio"] == r["trees_s"] / r["fusion_s"] > 0 for r in rows)
+    names = [name for name, _, _ in bench.default_members()]
+    for r in rows:  # each default member alone
+        assert list(r["member_ratios"]) == names
+        assert all(r["member_ratios"][name] == r[f"{name}_s"] / r["fusion_s"] > 0
+                   for name in names)
     printed = capsys.readouterr().out
     assert "| members / fusion |" in printed and "| with the trees / fusion |" in printed
+    assert "| columns_hgb_leaf5 / fusion |" in printed
 
 
 #: The quick ensemble run of bench_label_efficiency on the generated set.

@@ -387,6 +387,26 @@ def test_the_fused_trees_section_pairs_each_ensemble_by_the_sets_metric(render, 
     assert "10% 0 of the 2 sets higher, 1 lower" in flat
 
 
+def test_the_member_price_section_ranks_the_members_by_their_median_price(render, monkeypatch,
+                                                                          tmp_path):
+    def row(dataset, share, ratios):
+        return {"dataset": dataset, "share": share, "member_ratios": dict(zip(
+            ("fused_lr", "columns_lr", "columns_hgb", "columns_hgb_leaf5"), ratios))}
+
+    rows = [row("adult", 0.1, (0.01, 0.02, 0.5, 1.0)), row("adult", 1.0, (0.03, 0.01, 0.3, 2.0)),
+            row("movielens", 0.1, (0.005, 0.04, 0.9, 0.1))]
+    cells = {"command": "python benchmarks/bench_cost.py --ensemble-only --per-member",
+             "defaults": {}, "tables": [{"columns": ["data set", "fused_lr / fusion"],
+                                         "rows": [["adult", "0.01"]]}],
+             "results": {"ensemble": rows}}
+    text = _section(render, monkeypatch, tmp_path, render.MEMBER_COST, cells,
+                    render.section_member_price)
+    assert "| adult | 0.01 |" in text and "--per-member`; today's defaults." in text
+    assert "median over the 2 sets and 2 label shares (range): columns_hgb_leaf5 1.00 (0.10 " \
+           "to 2.00); columns_hgb 0.50 (0.30 to 0.90); columns_lr 0.02 (0.01 to 0.04); " \
+           "fused_lr 0.01 (0.01 to 0.03)." in " ".join(text.split())
+
+
 def test_a_regression_row_measured_at_one_share_is_marked_at_the_others(render, monkeypatch):
     c = render.comparison
     both = {"r2": {0.1: [0.5] * 5, 1.0: [0.7] * 5}, "mae": {0.1: [2.0] * 5, 1.0: [1.5] * 5}}
