@@ -454,9 +454,10 @@ def section_demo():
     return out + md_table(["method", "fits × splits", "1%", "5%", "10%", "25%", "100%"], rows)
 
 
-def transcribed(name, titles=None, columns=None, heading="###"):
+def transcribed(name, titles=None, columns=None, heading="###", command_once=False):
     """The tables of result file ``name`` (``titles``: those only), each with its command,
-    its defaults and its note; ``columns``: the columns kept, by header."""
+    its defaults and its note (``command_once``: the first table only); ``columns``: the
+    columns kept, by header."""
     data = load(name)
     out = []
     for table in data["tables"]:
@@ -470,7 +471,8 @@ def transcribed(name, titles=None, columns=None, heading="###"):
         text = " and ".join(f"`{c}`" for c in commands) + f"; {defaults_text(defaults)}"
         if table.get("note"):
             text += f"; {table['note']}"
-        out += [wrap(text + "."), ""]
+        if not (command_once and out):
+            out += [wrap(text + "."), ""]
         keep = list(range(len(table["columns"])))
         if columns:
             keep = [i for i, c in enumerate(table["columns"]) if c in columns]
@@ -1067,12 +1069,44 @@ def advice_sentences(rows):
                  + _per_share({s: _sets(v[2], against=True) for s, v in by_share.items()}))
     else:
         below = "It is below by more than one on no set at any share"
+    advice = _advice(by_share)
     return " ".join([
         _chosen_sentence(results),
         "sktnce's configuration is above the best row without it by more than one standard "
         f"deviation of the paired difference {above}.",
         f"{below}; elsewhere it is level, within one standard deviation.",
-        _fine_tuning_sentence(rows, results), _advice(by_share)])
+        _fine_tuning_sentence(rows, results), advice,
+        *([_price_sentence()] if "TupleInfoNCEEnsembleClassifier" in advice else [])]).rstrip()
+
+
+def _price_sentence():
+    """What the ensemble's members cost beside the fusion's fit, per share of the labels
+    (``ENSEMBLE_COST``), and the dearest member alone (``MEMBER_COST``); empty before they
+    are measured."""
+    if not (RESULTS_DIR / ENSEMBLE_COST).exists():
+        return ""
+    rows = load(ENSEMBLE_COST)["results"]["ensemble"]
+    ratios = {}
+    for r in sorted(rows, key=lambda r: r["share"]):
+        ratios.setdefault(r["share"], []).append(r["ratio"])
+    spans = [f"{min(found):.2f} to {max(found):.2f}" for found in ratios.values()]
+    shares = [f"{share:.0%}" for share in ratios]
+    text = (f"Its members' fits cost {spans[0]} times the fusion's own fit with {shares[0]} of "
+            "the labels" + "".join(f", {span} with {share}"
+                                   for span, share in zip(spans[1:], shares[1:]))
+            + f", on {len({r['dataset'] for r in rows})} study sets "
+            f"(RESULTS \"{PRICE_TITLE}\")")
+    if (RESULTS_DIR / MEMBER_COST).exists():
+        members = load(MEMBER_COST)["results"]["ensemble"]
+        first = [r for r in members if r["share"] == min(r["share"] for r in members)]
+        median = {name: np.median([r["member_ratios"][name] for r in members])
+                  for name in members[0]["member_ratios"]}
+        dearest, cheapest = max(median, key=median.get), min(median, key=median.get)
+        alone = [r["member_ratios"][dearest] for r in first]
+        text += (f", most of it `{dearest}`'s: alone it costs {min(alone):.2f} to "
+                 f"{max(alone):.2f} times the fusion's fit with {first[0]['share']:.0%}, "
+                 f"`{cheapest}` at most {max(r['member_ratios'][cheapest] for r in first):.2f}")
+    return text + "."
 
 
 def advice_block(rows):
@@ -1286,8 +1320,10 @@ def section_member_price():
         ratios = [r["member_ratios"][name] for r in rows]
         spread.append(f"{name} {np.median(ratios):.2f} ({min(ratios):.2f} to "
                       f"{max(ratios):.2f})")
-    return ["", "### Each member's price alone", "", *transcribed(MEMBER_COST), "", wrap(
-        "Each member alone (its out-of-fold predictions and its refit) over the fusion's fit, "
+    return ["", "### Each member's price alone", "",
+            *transcribed(MEMBER_COST, command_once=True), "", wrap(
+        "Each member alone (its out-of-fold predictions and its refit; in the ensemble only "
+        "the members kept are refitted) over the fusion's fit, "
         f"median over the {len({r['dataset'] for r in rows})} sets and "
         f"{len({r['share'] for r in rows})} label shares (range): " + "; ".join(spread) + ".")]
 

@@ -246,6 +246,34 @@ def test_the_advice_names_the_sets_below_by_more_than_one_sd_and_what_beat_sktnc
     assert "try the fused vector first." in text
 
 
+def test_the_advice_prices_the_ensemble_it_advises_once_measured(render, monkeypatch,
+                                                                 tmp_path):
+    def cost(**rows):
+        return {"results": {"ensemble": [{"dataset": d, "share": share, "ratio": ratio,
+                                          "member_ratios": {"fused_lr": 0.01, "trees": ratio}}
+                                         for d, found in rows.items()
+                                         for share, ratio in found]}}
+
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setattr(render, "RESULTS_DIR", results)
+    assert render._price_sentence() == ""
+    (results / render.ENSEMBLE_COST).write_text(json.dumps(cost(
+        adult=[(1.0, 0.3), (0.1, 0.2)], movielens=[(0.1, 2.0), (1.0, 9.0)])))
+    assert render._price_sentence() == (
+        "Its members' fits cost 0.20 to 2.00 times the fusion's own fit with 10% of the labels, "
+        f"0.30 to 9.00 with 100%, on 2 study sets (RESULTS \"{render.PRICE_TITLE}\").")
+    (results / render.MEMBER_COST).write_text(json.dumps(cost(
+        adult=[(0.1, 0.5), (1.0, 3.0)], movielens=[(0.1, 1.5)])))
+    assert render._price_sentence().endswith(
+        ", most of it `trees`'s: alone it costs 0.50 to 1.50 times the fusion's fit with 10%, "
+        "`fused_lr` at most 0.01.")
+    # said where the advice names the ensemble, not where it advises the fused vector alone
+    rows = _advice_rows(render)
+    rows["multiple_features"][render.comparison.AWARE] = _row(0.7)
+    assert "Its members' fits cost" not in render.advice_sentences(rows)
+
+
 def test_the_ensemble_section_sets_the_blend_beside_each_member_and_prices_them(
         render, monkeypatch, tmp_path):
     results = tmp_path / "results"
