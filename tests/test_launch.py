@@ -19,6 +19,7 @@ from torch import distributed as dist
 
 from sktnce import TupleInfoNCEClassifier, TupleInfoNCEFusion, _launch, load, save
 from sktnce.datasets import make_multimodal_classification
+from sktnce._modalities import EncodedTable
 from sktnce._network import TupleInfoNCEModule
 
 from .ranks import WORLD_SIZE, run_ranks
@@ -142,8 +143,8 @@ def test_local_ranks_wait_for_each_other_as_long_as_the_timeout_when_they_start(
 
     monkeypatch.setattr(_launch.mp, "spawn", spawn)
     monkeypatch.setattr(_launch, "TIMEOUT", timedelta(seconds=7))
-    training = (None, _launch.EncodedTable(torch.zeros(2, 1), torch.zeros(2, 1)), None, None,
-                None, None)
+    training = (None, EncodedTable(torch.zeros(2, 1), torch.zeros(2, 1)), None, None, None,
+                None)
     assert _launch._train_on_local_processes(2, training) == ({}, [0.5])
     assert started == [timedelta(seconds=7)]
 
