@@ -1099,9 +1099,8 @@ def _price_sentence():
     if (RESULTS_DIR / MEMBER_COST).exists():
         members = load(MEMBER_COST)["results"]["ensemble"]
         first = [r for r in members if r["share"] == min(r["share"] for r in members)]
-        median = {name: np.median([r["member_ratios"][name] for r in members])
-                  for name in members[0]["member_ratios"]}
-        dearest, cheapest = max(median, key=median.get), min(median, key=median.get)
+        names = list(_by_median_price(members))
+        dearest, cheapest = names[0], names[-1]
         alone = [r["member_ratios"][dearest] for r in first]
         text += (f", most of it `{dearest}`'s: alone it costs {min(alone):.2f} to "
                  f"{max(alone):.2f} times the fusion's fit with {first[0]['share']:.0%}, "
@@ -1307,19 +1306,24 @@ def section_ensemble():
 MEMBER_COST = "cost_ensemble_members.json"
 
 
+def _by_median_price(rows):
+    """``{member: its median price over rows}``, the dearest first (``rows``: the runs of
+    ``bench_cost.py --per-member``)."""
+    median = {name: np.median([r["member_ratios"][name] for r in rows])
+              for name in rows[0]["member_ratios"]}
+    return dict(sorted(median.items(), key=lambda item: -item[1]))
+
+
 def section_member_price():
     """Each default member's price alone (``bench_cost.py --ensemble-only --per-member``):
     the run's tables, and the members by their median price."""
     if not (RESULTS_DIR / MEMBER_COST).exists():
         return []
     rows = load(MEMBER_COST)["results"]["ensemble"]
-    names = sorted(rows[0]["member_ratios"],
-                   key=lambda name: -np.median([r["member_ratios"][name] for r in rows]))
     spread = []
-    for name in names:
+    for name, median in _by_median_price(rows).items():
         ratios = [r["member_ratios"][name] for r in rows]
-        spread.append(f"{name} {np.median(ratios):.2f} ({min(ratios):.2f} to "
-                      f"{max(ratios):.2f})")
+        spread.append(f"{name} {median:.2f} ({min(ratios):.2f} to {max(ratios):.2f})")
     return ["", "### Each member's price alone", "",
             *transcribed(MEMBER_COST, command_once=True), "", wrap(
         "Each member alone (its out-of-fold predictions and its refit; in the ensemble only "
