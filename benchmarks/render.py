@@ -1044,14 +1044,22 @@ def _advice(by_share):
         compare = f", and compare it with {_rivals(below)} on the raw columns" if below else ""
         out.append(f"With {_joined([f'{s:.0%}' for s in lead], 'or')}, where it leads, try "
                    f"{_what_leads(by_share, lead)} first{compare}.")
-    return " ".join(out)
+        if _ensembles_lead(by_share, lead):
+            out.append(_price_sentence())
+    return " ".join(sentence for sentence in out if sentence)
+
+
+def _ensembles_lead(by_share, shares):
+    """Whether the configurations chosen where sktnce leads at ``shares`` are all
+    ensembles."""
+    chosen = [r["chosen"] for s in shares for verdict in by_share[s] for r in verdict]
+    return bool(chosen) and all(c.startswith(comparison.ENSEMBLE) for c in chosen)
 
 
 def _what_leads(by_share, shares):
     """What to try first where sktnce leads at ``shares``: the ensemble where the chosen
     configurations there are ensembles, else the fused vector."""
-    chosen = [r["chosen"] for s in shares for verdict in by_share[s] for r in verdict]
-    if chosen and all(c.startswith(comparison.ENSEMBLE) for c in chosen):
+    if _ensembles_lead(by_share, shares):
         return ("`TupleInfoNCEEnsembleClassifier` (`class_weight=\"balanced\"` and "
                 "`scoring=\"balanced_accuracy\"` where you score by balanced accuracy, "
                 "`scoring=\"accuracy\"` where by accuracy)")
@@ -1069,14 +1077,12 @@ def advice_sentences(rows):
                  + _per_share({s: _sets(v[2], against=True) for s, v in by_share.items()}))
     else:
         below = "It is below by more than one on no set at any share"
-    advice = _advice(by_share)
     return " ".join([
         _chosen_sentence(results),
         "sktnce's configuration is above the best row without it by more than one standard "
         f"deviation of the paired difference {above}.",
         f"{below}; elsewhere it is level, within one standard deviation.",
-        _fine_tuning_sentence(rows, results), advice,
-        *([_price_sentence()] if "TupleInfoNCEEnsembleClassifier" in advice else [])]).rstrip()
+        _fine_tuning_sentence(rows, results), _advice(by_share)])
 
 
 def _price_sentence():
