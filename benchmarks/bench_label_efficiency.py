@@ -31,7 +31,10 @@ member alone too, and the test rows' log loss of all (``"log_loss"``).
 fitted per split and share, weighed on its unsupervised twin; ``--ensemble-cross-fit`` adds it
 weighed instead on one more target-aware fusion per fold (``aware_weighing="cross_fit"``).
 ``--ensemble-fused-trees`` adds each ensemble with gradient boosting on the columns beside the
-fused vector as more members (large and small leaves).
+fused vector as more members (large and small leaves). ``--ensemble-selection-rules`` adds each
+ensemble's selection ended by the one-standard-error rule (``SELECTION_RULES``): the best
+member alone unless the blend beats it on the out-of-fold rows by more than one standard
+error.
 
     python benchmarks/bench_label_efficiency.py                          # every study set
     python benchmarks/bench_label_efficiency.py --datasets movielens adult
@@ -74,7 +77,7 @@ from sktnce import TupleInfoNCEEnsembleClassifier
 from sktnce._ensemble import (_FOLDS, _MEMBERS, FALLBACKS, _too_few, blend_weights,
                              class_weights, default_members, draw_seeds, fusion_views,
                              out_of_fold, weighing_folds)
-from sktnce._selection import SELECTION_SCORES, log_loss_of, reweighted
+from sktnce._selection import SELECTION_RULES, SELECTION_SCORES, log_loss_of, reweighted
 
 FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
 CLASSIFIER = "TupleInfoNCEClassifier (fine-tuned)"
@@ -225,20 +228,26 @@ def labelled_curve(factory, X, y, modalities, seeds, params, fractions=FRACTIONS
     return scores, balanced, float(np.mean(seconds))
 
 
-def ensemble_row(blend, scoring, fallback="plain_folds", class_weight=None):
-    """The row of ``blend`` (``ENSEMBLE`` or ``USER_ENSEMBLE``) selected on ``scoring``,
-    with ``fallback`` where a class has one labelled row and the members' probabilities
-    reweighted by ``class_weight``."""
+def ensemble_row(blend, scoring, fallback="plain_folds", class_weight=None,
+                 selection="greedy"):
+    """The row of ``blend`` (``ENSEMBLE`` or ``USER_ENSEMBLE``) selected on ``scoring``
+    and ended by the rule ``selection``, with ``fallback`` where a class has one labelled
+    row and the members' probabilities reweighted by ``class_weight``."""
     return blend + (f", scoring={scoring}" if scoring != "log_loss" else "") + (
         f", fallback={fallback}" if fallback != "plain_folds" else "") + (
+        f", selection={selection}" if selection != "greedy" else "") + (
         f", class_weight={class_weight}" if class_weight is not None else "")
 
 
 #: The blends of the study: each score with the default fallback, each fallback with the
-#: default score, each score with the members' probabilities class-balanced.
+#: default score, each score with the members' probabilities class-balanced; then each
+#: score, plain and class-balanced, under the other rules of ``SELECTION_RULES``.
 ENSEMBLE_VARIANTS = [(scoring, "plain_folds", None) for scoring in SELECTION_SCORES] + [
     ("log_loss", fallback, None) for fallback in FALLBACKS if fallback != "plain_folds"] + [
     (scoring, "plain_folds", "balanced") for scoring in SELECTION_SCORES]
+SELECTION_VARIANTS = [(scoring, "plain_folds", class_weight, selection)
+                      for selection in SELECTION_RULES[1:] for class_weight in (None, "balanced")
+                      for scoring in SELECTION_SCORES]
 
 
 def cross_fitted(members, target_aware, X, y, rows, codes, split):
@@ -255,7 +264,7 @@ def cross_fitted(members, target_aware, X, y, rows, codes, split):
 
 
 def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit=False,
-                    with_fused_trees=False):
+                    with_fused_trees=False, selection_rules=False):
     """``{row: {"scores" | "balanced" | "log_loss": {fraction: [per split]}}}`` of
     TupleInfoNCEEnsembleClassifier's blend on the prefitted ``fusion`` (as ``fit_fusion=False``
     with ``random_state`` the split) selected on each of ``SELECTION_SCORES``, of the user's
@@ -272,7 +281,9 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
     weighed on one more target-aware fusion per fold (``AWARE_CROSS_FIT``, the plain
     folds' variants only). ``with_fused_trees`` adds each of ``ENSEMBLE`` and
     ``AWARE_ENSEMBLE`` with ``methods.fused_trees`` after the default members (``+
-    FUSED_TREES``), weighed on the same folds; ``"extra_members_s"``: their seconds."""
+    FUSED_TREES``), weighed on the same folds; ``"extra_members_s"``: their seconds.
+    ``selection_rules`` adds ``SELECTION_VARIANTS`` to the rows of ``ENSEMBLE``,
+    ``USER_ENSEMBLE`` and ``AWARE_ENSEMBLE``, from the same out-of-fold predictions."""
     default = default_members()
     members = default + (methods.fused_trees() if with_fused_trees else [])
     user = [position for position, (_, _, view) in enumerate(members) if view == "columns"]
@@ -284,8 +295,9 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
     if with_fused_trees:
         for blend in [b for b in (ENSEMBLE, AWARE_ENSEMBLE) if b in blends]:
             blends[blend + FUSED_TREES] = list(range(len(members)))
-    variants = {blend: [v for v in ENSEMBLE_VARIANTS if v[1] == "plain_folds"
-                        or blend in (ENSEMBLE, USER_ENSEMBLE, AWARE_ENSEMBLE)]
+    studied = (ENSEMBLE, USER_ENSEMBLE, AWARE_ENSEMBLE)
+    variants = {blend: [v for v in ENSEMBLE_VARIANTS if v[1] == "plain_folds" or blend in studied]
+                + (SELECTION_VARIANTS if selection_rules and blend in studied else [])
                 for blend in blends}
     names = [ensemble_row(blend, *variant) for blend in blends for variant in variants[blend]]
     names += [f"{ENSEMBLE} member {name}" for name, _, _ in members]
@@ -348,15 +360,17 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
                                                          codes, split)
             test_probabilities[AWARE_CROSS_FIT] = test_probabilities[AWARE_ENSEMBLE]
         for blend, chosen in blends.items():
-            for scoring, fallback, class_weight in variants[blend]:
+            for scoring, fallback, class_weight, *rule in variants[blend]:
+                selection = rule[0] if rule else "greedy"
                 # with enough labels every fallback is the plain blend
                 found = weighing[blend].get(fallback, weighing[blend]["plain_folds"])
                 weight = class_weights(class_weight, np.arange(len(classes)), codes)
                 weights = blend_weights(
                     [None if found[i] is None else reweighted(found[i], weight)
                      for i in chosen], codes, n_rounds=ENSEMBLE_ROUNDS, scoring=scoring,
-                    fallback=fallback)
-                probabilities[ensemble_row(blend, scoring, fallback, class_weight)] = sum(
+                    fallback=fallback, selection=selection)
+                probabilities[ensemble_row(blend, scoring, fallback, class_weight,
+                                           selection)] = sum(
                     w * reweighted(test_probabilities[blend][i], weight)
                     for w, i in zip(weights, chosen))
         if index == 0:
@@ -418,7 +432,8 @@ def _labelled_predictions(model, X, y, rows, test, semi_supervised):
 def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=None,
                 params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS, beside_raw=(),
                 classifier=None, ensemble=False, ensemble_target_aware=False,
-                ensemble_cross_fit=False, ensemble_fused_trees=False):
+                ensemble_cross_fit=False, ensemble_fused_trees=False,
+                ensemble_selection_rules=False):
     X, y, modalities = data.LOADERS[name](n_samples=n_samples)
     rows, raw_features = {}, None
     for method, factory in METHODS.items():
@@ -464,7 +479,8 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                         return methods.tuple_infonce_target_aware(
                             modalities, **{**neural, "random_state": split + fit_seed * seeds})
                 curves.update(ensemble_curves(model, X, y, seeds, fractions, aware,
-                                              ensemble_cross_fit, ensemble_fused_trees))
+                                              ensemble_cross_fit, ensemble_fused_trees,
+                                              ensemble_selection_rules))
             if beside_raw and method in BESIDE_RAW:
                 if raw_features is None:
                     raw_features = methods.as_array(methods.raw(modalities).fit_transform(X))
@@ -585,6 +601,9 @@ def main(argv=None):
     parser.add_argument("--ensemble-fused-trees", action="store_true",
                         help=f"with --ensemble, also each ensemble{FUSED_TREES}: gradient "
                         "boosting on the columns beside the fused vector as more members")
+    parser.add_argument("--ensemble-selection-rules", action="store_true",
+                        help="with --ensemble, also each ensemble's selection under the other "
+                        "rules of SELECTION_RULES (the one-standard-error rule)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}",
                         help="a dict of TupleInfoNCEFusion parameters for the neural methods")
@@ -613,6 +632,7 @@ def main(argv=None):
                     "ensemble_target_aware": args.ensemble_target_aware,
                     "ensemble_cross_fit": args.ensemble_cross_fit,
                     "ensemble_fused_trees": args.ensemble_fused_trees,
+                    "ensemble_selection_rules": args.ensemble_selection_rules,
                     "fractions": tuple(args.fractions)}
         if args.quick:
             settings.update(QUICK)

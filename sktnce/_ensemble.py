@@ -240,15 +240,17 @@ def out_of_fold(members, views, labelled, codes, *, cv, seeds, n_jobs=None,
             for position, (_, estimator, view) in enumerate(members)]
 
 
-def blend_weights(oof, codes, *, n_rounds, scoring, fallback="plain_folds"):
+def blend_weights(oof, codes, *, n_rounds, scoring, fallback="plain_folds",
+                  selection="greedy"):
     """The members' weights from their out-of-fold probabilities ``oof``: greedy selection
-    on ``scoring``; where a member has none, the first member alone if too few labels
-    (``codes``) make ``fallback`` ``"first"``, else equal weights."""
+    on ``scoring``, ended by the rule ``selection``; where a member has none, the first
+    member alone if too few labels (``codes``) make ``fallback`` ``"first"``, else equal
+    weights."""
     if any(p is None for p in oof):
         if fallback == "first" and _too_few(codes):
             return np.eye(len(oof))[0]
         return np.full(len(oof), 1 / len(oof))
-    return greedy_selection(np.stack(oof), codes, n_rounds, scoring)
+    return greedy_selection(np.stack(oof), codes, n_rounds, scoring, selection)
 
 
 def class_weights(class_weight, classes, codes):

@@ -5,19 +5,24 @@ no estimator here."""
 
 import numpy as np
 
-__all__ = ["REGRESSION_SCORES", "SELECTION_SCORES", "greedy_selection", "log_loss_of",
-           "reweighted"]
+__all__ = ["REGRESSION_SCORES", "SELECTION_RULES", "SELECTION_SCORES", "greedy_selection",
+           "log_loss_of", "reweighted"]
 
 #: Probabilities are clipped to at least this before their log: a member that gives a row's
 #: class probability 0 (a class its training fold never saw) costs a finite, large loss.
 _EPS = 1e-15
 
 
+def _row_log_losses(probabilities, codes):
+    """Each row's negative log probability of its class (n,)."""
+    chosen = probabilities[np.arange(len(codes)), codes]
+    return -np.log(np.clip(chosen, _EPS, None))
+
+
 def log_loss_of(probabilities, codes):
     """The mean negative log probability of each row's class: ``probabilities`` of shape
     (n, K), ``codes`` (n,) class indices."""
-    chosen = probabilities[np.arange(len(codes)), codes]
-    return float(-np.mean(np.log(np.clip(chosen, _EPS, None))))
+    return float(np.mean(_row_log_losses(probabilities, codes)))
 
 
 def reweighted(probabilities, class_weight):
@@ -56,6 +61,44 @@ REGRESSION_SCORES = {
 }
 
 
+def _balanced_hits(probabilities, codes):
+    """Each row's hit weighted so that their mean is the balanced accuracy: n / (the
+    number of classes present * its class's count)."""
+    counts = np.bincount(codes)
+    weight = len(codes) / (np.count_nonzero(counts) * counts[codes])
+    return (probabilities.argmax(axis=1) == codes) * weight
+
+
+#: Each score of :data:`SELECTION_SCORES` and :data:`REGRESSION_SCORES` row by row, as
+#: functions of (predictions, target) to an (n,) array whose mean is the score.
+_ROW_SCORES = {
+    "log_loss": lambda p, codes: -_row_log_losses(p, codes),
+    "accuracy": lambda p, codes: (p.argmax(axis=1) == codes).astype(np.float64),
+    "balanced_accuracy": _balanced_hits,
+    "squared_error": lambda p, target: -(p - target) ** 2,
+    "absolute_error": lambda p, target: -np.abs(p - target),
+}
+#: How the selection ends (``selection``): the greedy blend as it comes, or the best member
+#: alone unless the blend beats it by more than one standard error of their row-by-row
+#: difference on the out-of-fold rows (Breiman's one-standard-error rule, as CART prunes).
+SELECTION_RULES = ("greedy", "one_standard_error")
+
+
+def _one_standard_error(predictions, target, weights, scoring):
+    """``weights``, or the best member of ``predictions`` alone (the selection's first
+    pick, as ``greedy_selection`` makes it with one round) where the blend's ``scoring``
+    per row beats that member's by no more than one standard error of their difference."""
+    best = np.eye(len(predictions))[int(np.argmax(
+        greedy_selection(predictions, target, 1, scoring)))]
+    row_score = _ROW_SCORES[scoring]
+    blend = np.tensordot(weights, predictions, axes=1)
+    gain = row_score(blend, target) - row_score(predictions[best.argmax()], target)
+    if len(gain) < 2:
+        return weights if gain.sum() > 0 else best
+    standard_error = gain.std(ddof=1) / np.sqrt(len(gain))
+    return weights if gain.mean() > standard_error else best
+
+
 def _selection_key(scoring):
     """The key that each round minimises over the candidate blends: the score negated, the
     log loss after it for classifiers' probabilities (a tie-break)."""
@@ -66,7 +109,7 @@ def _selection_key(scoring):
     return lambda blend, codes: (-score(blend, codes), log_loss_of(blend, codes))
 
 
-def greedy_selection(predictions, target, n_rounds, scoring="log_loss"):
+def greedy_selection(predictions, target, n_rounds, scoring="log_loss", selection="greedy"):
     """Weights of the members whose out-of-fold ``predictions`` blend best.
 
     ``predictions``: classifiers' probabilities (M, n, K) of the class indices ``target``
@@ -77,6 +120,9 @@ def greedy_selection(predictions, target, n_rounds, scoring="log_loss"):
     ``scoring`` on ``target`` (ties between classifiers go to the lower log loss, then to
     the earliest member). A member's weight is the share of rounds that chose it, so the
     weights are multiples of ``1 / n_rounds`` and sum to 1; a member never chosen weighs 0.
+    With ``selection="one_standard_error"`` the best member alone (the first round's pick)
+    replaces the blend unless the blend's ``scoring``, row by row, beats that member's by
+    more than one standard error of their difference (see :data:`SELECTION_RULES`).
     """
     predictions = np.asarray(predictions, dtype=np.float64)
     key = _selection_key(scoring)
@@ -87,4 +133,6 @@ def greedy_selection(predictions, target, n_rounds, scoring="log_loss"):
         best = min(range(len(keys)), key=keys.__getitem__)
         counts[best] += 1
         total += predictions[best]
+    if selection == "one_standard_error":
+        return _one_standard_error(predictions, target, counts / n_rounds, scoring)
     return counts / n_rounds
