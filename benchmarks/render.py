@@ -1305,7 +1305,8 @@ def section_ensemble():
     if (RESULTS_DIR / ENSEMBLE_COST).exists():
         out += ["", f"### {PRICE_TITLE}", ""]
         out += transcribed(ENSEMBLE_COST)
-    return out + section_member_price() + section_aware_weighing() + section_fused_trees()
+    return (out + section_member_price() + section_aware_weighing() + section_fused_trees()
+            + section_selection_rule())
 
 
 #: Each default member of the ensemble alone against the fusion's fit, in one run.
@@ -1344,6 +1345,80 @@ AWARE_WEIGHING_COMMAND = (
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
     "--ensemble-cross-fit --fractions 0.1 --datasets ... --json ... (two runs side by side, "
     f"five sets and four, merged: benchmarks/results/{AWARE_WEIGHING_FILE})")
+
+
+#: The one-standard-error rule against the greedy blend (``--ensemble-selection-rules``).
+SELECTION_RULE_FILE = "label_efficiency_ensemble_selection_rules.json"
+SELECTION_RULE_COMMAND = (
+    f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
+    "--ensemble-selection-rules --fractions 0.01 --fit-seeds 1 --first-fit 0 [1] --json ... "
+    "(two runs side by side, fit 1's scores appended to fit 0's: "
+    f"benchmarks/results/{SELECTION_RULE_FILE})")
+ONE_SE = ", selection=one_standard_error"
+
+
+def _ended_by_the_rule(row):
+    """``row`` (an ensemble's row) with its selection ended by the one-SE rule: the rule's
+    suffix before the class weights, as bench_label_efficiency's ``ensemble_row`` names it."""
+    head, balanced, tail = row.partition(comparison.BALANCED)
+    return head + ONE_SE + balanced + tail
+
+
+def _rule_configurations(key):
+    """``{short name: the greedy row}`` of the configurations the rule is tried on, for the
+    set ``key``: the 1% share's choice in the README, the advised one (by the set's metric),
+    and the user's own ensemble as it selects by default."""
+    aware = comparison.AWARE_ENSEMBLE
+    return {"target-aware ensemble on balanced accuracy, class-balanced":
+            aware + comparison.DEFAULT_VARIANT + comparison.BALANCED,
+            "target-aware ensemble, by the metric": comparison.by_metric_row(aware, key),
+            "LR + HGB ensemble on balanced accuracy":
+            comparison.USER_ENSEMBLE + comparison.DEFAULT_VARIANT}
+
+
+def section_selection_rule():
+    """Each ensemble's greedy blend against the same selection ended by the one-standard-error
+    rule, paired, in each set's metric (a setting tried and rejected)."""
+    if not (RESULTS_DIR / SELECTION_RULE_FILE).exists():
+        return []
+    cells = load(SELECTION_RULE_FILE)
+    rows, differences = [], {}
+    for key, short, _ in DATASETS:
+        methods = cells.get(key, {})
+        metric = comparison.metric(key)
+        for name, greedy in _rule_configurations(key).items():
+            if greedy not in methods:
+                continue
+            for share in sorted(methods[greedy][metric], key=float):
+                a = methods[_ended_by_the_rule(greedy)][metric][share]
+                b = methods[greedy][metric][share]
+                if key in REAL:
+                    differences.setdefault(name, []).append(paired(a, b)[0])
+                rows.append([short + (" (balanced)" if metric == "balanced" else ""),
+                             f"{float(share):.0%}", name, fits(b), cell(b), cell(a),
+                             paired_cell(a, b)])
+    if not rows:
+        return []
+    summary = "; ".join(
+        f"{name}: higher on {sum(d > 0 for d in found)} of the {len(found)} real sets, lower "
+        f"on {sum(d < 0 for d in found)}, by {np.mean(found):+.3f} on average"
+        for name, found in differences.items())
+    return ["", "### The one-standard-error rule", "", wrap(
+        f"`{SELECTION_RULE_COMMAND}`. The greedy selection's blend, or the best member alone "
+        "(its first pick) unless the blend beats it on the out-of-fold rows by more than one "
+        "standard error of their row-by-row difference in the selection's score "
+        "(`sktnce._selection.SELECTION_RULES`; Breiman's rule, as CART prunes), from the "
+        "same out-of-fold predictions: the test rows' metric, mean ± sd over fits × splits, "
+        "and the paired difference rule minus greedy (\"above\"/\"below\": by more than "
+        "one sd). Tried where few labels make the blend's out-of-fold gain noise: 1% of "
+        "the labels."), ""] + md_table(
+        ["data set", "labels", "configuration", "fits × splits", "greedy", "one-SE rule",
+         "one-SE − greedy"], rows) + ["", wrap(
+            "One-SE rule against greedy, " + summary + (
+                ". Lower on average in every configuration, so the rule is not an option "
+                "of the estimators: a blend's mean of members carries less variance than one "
+                "member alone, even where the out-of-fold rows cannot show its gain."
+                if all(np.mean(found) < 0 for found in differences.values()) else "."))]
 
 
 def section_aware_weighing():

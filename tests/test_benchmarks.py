@@ -105,7 +105,7 @@ def test_bench_cost_prices_the_ensembles_members_and_the_fused_trees_against_the
 
 #: The quick ensemble run of bench_label_efficiency on the generated set.
 ENSEMBLE_RUN = ["--quick", "--datasets", "generated", "--methods", "TupleInfoNCE", "--ensemble",
-                "--fractions", "0.2"]
+                "--ensemble-selection-rules", "--fractions", "0.2"]
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +117,27 @@ def ensemble_run(tmp_path_factory):
         results, _ = load_benchmark("bench_label_efficiency").main([*ENSEMBLE_RUN, "--json",
                                                                     str(path)])
     return results["generated"], path
+
+
+def test_the_one_standard_error_rows_are_the_greedy_blend_or_one_member(monkeypatch,
+                                                                        ensemble_run):
+    _with_benchmarks_on_path(monkeypatch)
+    bench, render = load_benchmark("bench_label_efficiency"), load_benchmark("render")
+    rows, _ = ensemble_run
+    members = [rows[name]["log_loss"][0.2] for name in rows if " member " in name]
+    checked = 0
+    for scoring, _, class_weight, selection in bench.SELECTION_VARIANTS:
+        for blend in (bench.ENSEMBLE, bench.USER_ENSEMBLE):
+            greedy = bench.ensemble_row(blend, scoring, class_weight=class_weight)
+            rule = bench.ensemble_row(blend, scoring, class_weight=class_weight,
+                                      selection=selection)
+            assert rule == render._ended_by_the_rule(greedy)  # as RESULTS reads it
+            for split, loss in enumerate(rows[rule]["log_loss"][0.2]):
+                alone = [m[split] for m in members]
+                if class_weight is None:  # else a member's probabilities are reweighted
+                    assert np.isclose(loss, [rows[greedy]["log_loss"][0.2][split], *alone]).any()
+                    checked += 1
+    assert checked == 2 * 3 * 2  # splits x plain scores x blends
 
 
 def test_bench_label_efficiency_blends_as_the_ensemble_does(monkeypatch, ensemble_run):

@@ -415,6 +415,44 @@ def test_the_fused_trees_section_pairs_each_ensemble_by_the_sets_metric(render, 
     assert "10% 0 of the 2 sets higher, 1 lower" in flat
 
 
+def test_the_selection_rule_section_pairs_each_configuration_with_its_rule(render, monkeypatch,
+                                                                           tmp_path):
+    c = render.comparison
+
+    def rows(key, levels):
+        """Each configuration's greedy row and its one-SE twin at ``levels`` (greedy, rule),
+        in ``key``'s metric, and each row of the other metric far off, so a wrong one shows."""
+        metric = c.metric(key)
+        cells = {}
+        for (greedy, rule), name in zip(levels, render._rule_configurations(key).values()):
+            cells[name] = _scores(greedy, metric)
+            cells[render._ended_by_the_rule(name)] = _scores(rule, metric)
+        return cells
+
+    # adult (balanced accuracy): the configuration by the metric is its class-balanced row
+    assert render._ended_by_the_rule(c.by_metric_row(c.AWARE_ENSEMBLE, "adult")) \
+        == c.AWARE_ENSEMBLE + ", scoring=balanced_accuracy" + render.ONE_SE + c.BALANCED
+    cells = {"movielens": rows("movielens", ((0.5, 0.48), (0.52, 0.5), (0.4, 0.45))),
+             "adult": rows("adult", ((0.7, 0.69), (0.7, 0.7), (0.6, 0.55)))}
+    text = _section(render, monkeypatch, tmp_path, render.SELECTION_RULE_FILE, cells,
+                    render.section_selection_rule)
+    assert "| MovieLens | 10% | target-aware ensemble, by the metric | 1 × 5 | 0.520 ± 0.014 " \
+           "| 0.500 ± 0.014 | -0.020 ± 0.000 (below) |" in text
+    assert "| Adult (balanced) | 10% | LR + HGB ensemble on balanced accuracy | 1 × 5 | " \
+           "0.600 ± 0.014 | 0.550 ± 0.014 | -0.050 ± 0.000 (below) |" in text
+    flat = " ".join(text.split())
+    assert "target-aware ensemble, by the metric: higher on 0 of the 2 real sets, lower on 1, " \
+           "by -0.010 on average" in flat
+    # the user's own ensemble gains on one set: no verdict that the rule lowers every one
+    assert "not an option of the estimators" not in flat
+    cells["adult"] = rows("adult", ((0.7, 0.69), (0.7, 0.7), (0.6, 0.5)))
+    cells["movielens"] = rows("movielens", ((0.5, 0.48), (0.52, 0.5), (0.4, 0.42)))
+    (tmp_path / "again").mkdir()
+    text = _section(render, monkeypatch, tmp_path / "again", render.SELECTION_RULE_FILE, cells,
+                    render.section_selection_rule)
+    assert "not an option of the estimators" in " ".join(text.split())
+
+
 def test_the_member_price_section_ranks_the_members_by_their_median_price(render, monkeypatch,
                                                                           tmp_path):
     def row(dataset, share, ratios):

@@ -110,3 +110,72 @@ def test_regressors_predictions_are_weighed_by_their_error(scoring):
     noisy = target + rng.normal(scale=2.0, size=200)
     weights = greedy_selection(np.stack([noisy, high, low]), target, 10, scoring)
     assert weights.tolist() == [0.0, 0.5, 0.5]
+
+
+def _two_members(codes, first_wrong, second_wrong):
+    """Two members 0.9 sure of each row's class but for the rows they get wrong, given as
+    ``{row: the probability they give its class}``."""
+    members = np.stack([_one_hot(codes, 2, 0.9), _one_hot(codes, 2, 0.9)])
+    for member, wrong in zip(members, (first_wrong, second_wrong)):
+        for row, probability in wrong.items():
+            member[row] = _one_hot(codes[[row]], 2, probability)
+    return members
+
+
+@pytest.mark.parametrize("scoring", ["log_loss", "accuracy", "balanced_accuracy"])
+def test_the_one_standard_error_rule_keeps_a_blend_that_wins_beyond_noise(scoring):
+    codes = np.tile([0, 1], 30)
+    # each member confidently wrong on a different third of the rows: their mean is right
+    # on every row, each alone on two thirds
+    members = _two_members(codes, dict.fromkeys(range(20), 0.3),
+                           dict.fromkeys(range(20, 40), 0.3))
+    greedy = greedy_selection(members, codes, 10, scoring)
+    assert 0 < greedy[0] < 1
+    assert greedy_selection(members, codes, 10, scoring,
+                            "one_standard_error").tolist() == greedy.tolist()
+
+
+def test_the_one_standard_error_rule_takes_the_best_member_where_the_gain_is_noise():
+    codes = np.tile([0, 1], 30)
+    # the blend fixes two rows (0, 1: the first member's narrow misses) and breaks one
+    # (3: the first member's narrow hit, the second's confident miss): one row net of 60
+    members = _two_members(codes, {0: 0.45, 1: 0.45, 3: 0.55}, {2: 0.45, 3: 0.1})
+    greedy = greedy_selection(members, codes, 10, "accuracy")
+    assert 0 < greedy[0] < 1
+    best = greedy_selection(members, codes, 1, "accuracy")
+    assert best.tolist() == [1.0, 0.0]  # level in accuracy, the lower log loss
+    assert greedy_selection(members, codes, 10, "accuracy",
+                            "one_standard_error").tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("seed", [0, 2])  # the blend kept (0), the best member alone (2)
+def test_the_one_standard_error_rule_compares_row_by_row_in_the_score(seed):
+    """By hand: the blend's gain per row over the best member, its mean against its standard
+    error, for the balanced accuracy (each row's hit weighted by n / (K * its class's count))."""
+    rng = np.random.default_rng(seed)
+    codes = np.array([0] * 30 + [1] * 10)
+    members = rng.dirichlet(np.ones(2), size=(3, 40))
+    greedy = greedy_selection(members, codes, 8, "balanced_accuracy")
+    best = greedy_selection(members, codes, 1, "balanced_accuracy")
+    weight = np.where(codes == 0, 40 / (2 * 30), 40 / (2 * 10))
+
+    def hits(p):
+        return (p.argmax(axis=1) == codes) * weight
+
+    gain = hits(np.tensordot(greedy, members, axes=1)) - hits(members[best.argmax()])
+    keeps = gain.mean() > gain.std(ddof=1) / np.sqrt(40)
+    assert keeps == (seed == 0)
+    rule = greedy_selection(members, codes, 8, "balanced_accuracy", "one_standard_error")
+    assert rule.tolist() == (greedy if keeps else best).tolist()
+    assert hits(members[0]).mean() == pytest.approx(
+        np.mean([(members[0].argmax(axis=1) == codes)[codes == c].mean() for c in (0, 1)]))
+
+
+def test_the_one_standard_error_rule_on_regressors_predictions():
+    target = np.linspace(0, 1, 50)
+    rng = np.random.default_rng(0)
+    low, high = target - 0.2 + rng.normal(0, 0.01, 50), target + 0.2 + rng.normal(0, 0.01, 50)
+    greedy = greedy_selection(np.stack([low, high]), target, 10, "squared_error")
+    assert greedy.tolist() == [0.5, 0.5]  # the mean cancels the two biases: far beyond noise
+    assert greedy_selection(np.stack([low, high]), target, 10, "squared_error",
+                            "one_standard_error").tolist() == [0.5, 0.5]
