@@ -34,7 +34,8 @@ weighed instead on one more target-aware fusion per fold (``aware_weighing="cros
 fused vector as more members (large and small leaves). ``--ensemble-selection-rules`` adds each
 ensemble's selection ended by the one-standard-error rule (``SELECTION_RULES``): the best
 member alone unless the blend beats it on the out-of-fold rows by more than one standard
-error.
+error. ``--ensemble-trees "{'max_features': 0.2}"`` adds the ensemble and the user's own
+with the default members' boosted trees given these parameters (cheaper trees).
 
     python benchmarks/bench_label_efficiency.py                          # every study set
     python benchmarks/bench_label_efficiency.py --datasets movielens adult
@@ -76,7 +77,7 @@ import methods
 from sktnce import TupleInfoNCEEnsembleClassifier
 from sktnce._ensemble import (_FOLDS, _MEMBERS, FALLBACKS, _too_few, blend_weights,
                              class_weights, default_members, draw_seeds, fusion_views,
-                             out_of_fold, weighing_folds)
+                             out_of_fold, seeded, weighing_folds)
 from sktnce._selection import SELECTION_RULES, SELECTION_SCORES, log_loss_of, reweighted
 
 FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
@@ -263,8 +264,33 @@ def cross_fitted(members, target_aware, X, y, rows, codes, split):
                                        seeds=seeds)}
 
 
+def _extra_members(default, with_fused_trees, tree_params, target_aware):
+    """``(members after the default ones, the suffix of their blends' rows, each blend's
+    member positions, the position the first extra member is seeded as)``:
+    ``methods.fused_trees`` beside the default members (every blend's), or
+    ``methods.cheaper_trees(tree_params)`` in place of the default trees (seeded as they
+    are, at their positions)."""
+    if with_fused_trees and tree_params:
+        raise ValueError("--ensemble-fused-trees and --ensemble-trees: one at a time")
+    if with_fused_trees:
+        extra = methods.fused_trees()
+        every = list(range(len(default) + len(extra)))
+        blends = {blend: every for blend in (ENSEMBLE, AWARE_ENSEMBLE)}
+        return extra, FUSED_TREES, blends, len(default)
+    if not tree_params:
+        return [], None, {}, len(default)
+    if target_aware is not None:
+        raise ValueError("--ensemble-trees measures the blends without a target-aware fusion")
+    extra = methods.cheaper_trees(tree_params)
+    trees = [i for i, (_, m, _) in enumerate(default) if isinstance(m, type(extra[0][1]))]
+    kept = [i for i in range(len(default)) if i not in trees]
+    replaced = kept + list(range(len(default), len(default) + len(extra)))
+    blends = {ENSEMBLE: replaced, USER_ENSEMBLE: [i for i in replaced if i != 0]}
+    return extra, ", trees with " + methods.trees_label(tree_params), blends, trees[0]
+
+
 def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit=False,
-                    with_fused_trees=False, selection_rules=False):
+                    with_fused_trees=False, selection_rules=False, tree_params=None):
     """``{row: {"scores" | "balanced" | "log_loss": {fraction: [per split]}}}`` of
     TupleInfoNCEEnsembleClassifier's blend on the prefitted ``fusion`` (as ``fit_fusion=False``
     with ``random_state`` the split) selected on each of ``SELECTION_SCORES``, of the user's
@@ -283,18 +309,23 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
     ``AWARE_ENSEMBLE`` with ``methods.fused_trees`` after the default members (``+
     FUSED_TREES``), weighed on the same folds; ``"extra_members_s"``: their seconds.
     ``selection_rules`` adds ``SELECTION_VARIANTS`` to the rows of ``ENSEMBLE``,
-    ``USER_ENSEMBLE`` and ``AWARE_ENSEMBLE``, from the same out-of-fold predictions."""
+    ``USER_ENSEMBLE`` and ``AWARE_ENSEMBLE``, from the same out-of-fold predictions.
+    ``tree_params`` adds ``ENSEMBLE`` and ``USER_ENSEMBLE`` with the default members' trees
+    given these parameters (``methods.cheaper_trees``), weighed on the same folds and
+    seeded as the estimator seeds them in the trees' places; ``"extra_members_s"``: their
+    seconds."""
     default = default_members()
-    members = default + (methods.fused_trees() if with_fused_trees else [])
-    user = [position for position, (_, _, view) in enumerate(members) if view == "columns"]
+    extra, suffix, extra_blends, offset = _extra_members(default, with_fused_trees,
+                                                         tree_params, target_aware)
+    members = default + extra
+    user = [position for position, (_, _, view) in enumerate(default) if view == "columns"]
     blends = {ENSEMBLE: list(range(len(default))), USER_ENSEMBLE: user}
     if target_aware is not None:
         blends[AWARE_ENSEMBLE] = blends[ENSEMBLE]
         if cross_fit:
             blends[AWARE_CROSS_FIT] = blends[ENSEMBLE]
-    if with_fused_trees:
-        for blend in [b for b in (ENSEMBLE, AWARE_ENSEMBLE) if b in blends]:
-            blends[blend + FUSED_TREES] = list(range(len(members)))
+    blends.update({blend + suffix: chosen for blend, chosen in extra_blends.items()
+                   if blend in blends})
     studied = (ENSEMBLE, USER_ENSEMBLE, AWARE_ENSEMBLE)
     variants = {blend: [v for v in ENSEMBLE_VARIANTS if v[1] == "plain_folds" or blend in studied]
                 + (SELECTION_VARIANTS if selection_rules and blend in studied else [])
@@ -304,8 +335,8 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
     curves = {name: {key: {f: [] for f in fractions}
                      for key in ("scores", "balanced", "log_loss")} for name in names}
     curves[ENSEMBLE]["members_s"] = {f: [] for f in fractions}
-    if with_fused_trees:
-        curves[ENSEMBLE + FUSED_TREES]["extra_members_s"] = {f: [] for f in fractions}
+    if extra:
+        curves[ENSEMBLE + suffix]["extra_members_s"] = {f: [] for f in fractions}
     views = fusion_views(fusion, X)
     for index, (fraction, rows, test) in enumerate(paired_splits(y, seeds, fractions)):
         split = index // len(fractions)
@@ -317,18 +348,23 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
             start = time.perf_counter()  # the default: plain folds where too few labels
             oof = {"plain_folds": out_of_fold(default, views, rows, codes,
                                               cv=ENSEMBLE_CV, seeds=draw_seeds(split))}
-            alone = [clone(member).fit(views[view][rows], codes).predict_proba(views[view][test])
-                     for _, member, view in default]
+            # each refit seeded as the estimator seeds it (boosted trees hold rows out for
+            # early stopping on more than 10000 rows)
+            first = int(draw_seeds(split)[_MEMBERS])
+            alone = [seeded(member, first + position).fit(views[view][rows], codes)
+                     .predict_proba(views[view][test])
+                     for position, (_, member, view) in enumerate(default)]
             curves[ENSEMBLE]["members_s"][fraction].append(time.perf_counter() - start)
-            if with_fused_trees:  # seeded by position after the default members, as in fit
+            if extra:  # seeded by their positions in their blends, as in fit
                 start = time.perf_counter()
                 after = draw_seeds(split)
-                after[_MEMBERS] += len(default)
-                oof["plain_folds"] += out_of_fold(members[len(default):], views, rows, codes,
+                after[_MEMBERS] += offset
+                oof["plain_folds"] += out_of_fold(extra, views, rows, codes,
                                                   cv=ENSEMBLE_CV, seeds=after)
-                alone += [clone(member).fit(views[view][rows], codes).predict_proba(
-                    views[view][test]) for _, member, view in members[len(default):]]
-                curves[ENSEMBLE + FUSED_TREES]["extra_members_s"][fraction].append(
+                alone += [seeded(member, int(after[_MEMBERS]) + position).fit(
+                    views[view][rows], codes).predict_proba(views[view][test])
+                    for position, (_, member, view) in enumerate(extra)]
+                curves[ENSEMBLE + suffix]["extra_members_s"][fraction].append(
                     time.perf_counter() - start)
             if _too_few(codes):
                 oof.update({fallback: out_of_fold(members, views, rows, codes,
@@ -376,9 +412,10 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
         if index == 0:
             _check_against_the_estimator(fusion, X, y, rows, test, split,
                                          probabilities[ENSEMBLE])
-            if with_fused_trees:
-                _check_against_the_estimator(fusion, X, y, rows, test, split,
-                                             probabilities[ENSEMBLE + FUSED_TREES], members)
+            if extra:
+                _check_against_the_estimator(
+                    fusion, X, y, rows, test, split, probabilities[ENSEMBLE + suffix],
+                    [members[i] for i in blends[ENSEMBLE + suffix]])
         for name, proba in probabilities.items():
             predicted = classes[proba.argmax(axis=1)]
             curves[name]["scores"][fraction].append(float(accuracy_score(y[test], predicted)))
@@ -433,7 +470,7 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                 params=None, fit_seeds=1, first_fit=0, fractions=FRACTIONS, beside_raw=(),
                 classifier=None, ensemble=False, ensemble_target_aware=False,
                 ensemble_cross_fit=False, ensemble_fused_trees=False,
-                ensemble_selection_rules=False):
+                ensemble_selection_rules=False, ensemble_trees=None):
     X, y, modalities = data.LOADERS[name](n_samples=n_samples)
     rows, raw_features = {}, None
     for method, factory in METHODS.items():
@@ -480,7 +517,7 @@ def run_dataset(name, *, n_samples, seeds, only=None, max_epochs=None, search=No
                             modalities, **{**neural, "random_state": split + fit_seed * seeds})
                 curves.update(ensemble_curves(model, X, y, seeds, fractions, aware,
                                               ensemble_cross_fit, ensemble_fused_trees,
-                                              ensemble_selection_rules))
+                                              ensemble_selection_rules, ensemble_trees))
             if beside_raw and method in BESIDE_RAW:
                 if raw_features is None:
                     raw_features = methods.as_array(methods.raw(modalities).fit_transform(X))
@@ -601,6 +638,9 @@ def main(argv=None):
     parser.add_argument("--ensemble-fused-trees", action="store_true",
                         help=f"with --ensemble, also each ensemble{FUSED_TREES}: gradient "
                         "boosting on the columns beside the fused vector as more members")
+    parser.add_argument("--ensemble-trees", metavar="PARAMS",
+                        help="with --ensemble, also the ensemble and the user's own with the "
+                        "default members' boosted trees given these parameters (a dict)")
     parser.add_argument("--ensemble-selection-rules", action="store_true",
                         help="with --ensemble, also each ensemble's selection under the other "
                         "rules of SELECTION_RULES (the one-standard-error rule)")
@@ -633,6 +673,8 @@ def main(argv=None):
                     "ensemble_cross_fit": args.ensemble_cross_fit,
                     "ensemble_fused_trees": args.ensemble_fused_trees,
                     "ensemble_selection_rules": args.ensemble_selection_rules,
+                    "ensemble_trees": (ast.literal_eval(args.ensemble_trees)
+                                       if args.ensemble_trees else None),
                     "fractions": tuple(args.fractions)}
         if args.quick:
             settings.update(QUICK)

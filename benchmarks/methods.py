@@ -8,7 +8,7 @@ an unfitted classifier.
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -27,6 +27,7 @@ from sktnce import (
 )
 from sktnce._augment import corrupt
 from sktnce._discrimination import score_cross_modal
+from sktnce._ensemble import default_members
 from sktnce._modalities import encode_input
 from sktnce._network import TupleInfoNCEModule
 
@@ -334,6 +335,20 @@ def fused_trees():
     return [("columns_and_fused_hgb", HistGradientBoostingClassifier(), "columns_and_fused"),
             ("columns_and_fused_hgb_leaf5", HistGradientBoostingClassifier(min_samples_leaf=5),
              "columns_and_fused")]
+
+
+def trees_label(params):
+    """``"max_features=0.2"``: the parameters of :func:`cheaper_trees`, as rows name them."""
+    return ", ".join(f"{key}={value}" for key, value in params.items())
+
+
+def cheaper_trees(params):
+    """The default members' two gradient-boosting members on the modalities' columns with
+    ``params`` set (cheaper trees), named after them: ``columns_hgb (max_features=0.2)``."""
+    label = trees_label(params)
+    return [(f"{name} ({label})", clone(member).set_params(**params), view)
+            for name, member, view in default_members()
+            if isinstance(member, HistGradientBoostingClassifier)]
 
 
 def as_array(Z):

@@ -176,6 +176,30 @@ def test_bench_label_efficiency_fused_trees_leave_the_other_blends_as_they_were(
             assert with_trees[row].get(key) == found.get(key), (row, key)
 
 
+def test_bench_label_efficiency_cheaper_trees_take_the_default_trees_places(monkeypatch):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_label_efficiency")
+    default = bench.default_members()
+    extra, suffix, blends, offset = bench._extra_members(default, False, {"max_features": 0.2},
+                                                         None)
+    assert [name for name, _, _ in extra] == ["columns_hgb (max_features=0.2)",
+                                              "columns_hgb_leaf5 (max_features=0.2)"]
+    assert [m.get_params()["max_features"] for _, m, _ in extra] == [0.2, 0.2]
+    assert extra[1][1].get_params()["min_samples_leaf"] == 5
+    members = default + extra
+    # the linear members, then the cheaper trees where the default ones stood, seeded so
+    assert [members[i][0] for i in blends[bench.ENSEMBLE]] == [
+        "fused_lr", "columns_lr", *(name for name, _, _ in extra)]
+    assert [members[i][0] for i in blends[bench.USER_ENSEMBLE]] == [
+        "columns_lr", *(name for name, _, _ in extra)]
+    assert offset == 2 and suffix == ", trees with max_features=0.2"
+    assert bench._extra_members(default, False, None, None) == ([], None, {}, len(default))
+    with pytest.raises(ValueError, match="one at a time"):
+        bench._extra_members(default, True, {"max_features": 0.2}, None)
+    with pytest.raises(ValueError, match="without a target-aware fusion"):
+        bench._extra_members(default, False, {"max_features": 0.2}, lambda split: None)
+
+
 def test_bench_label_efficiency_cross_fitted_blend_is_the_estimators(monkeypatch, tmp_path):
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_label_efficiency")
