@@ -1306,7 +1306,7 @@ def section_ensemble():
         out += ["", f"### {PRICE_TITLE}", ""]
         out += transcribed(ENSEMBLE_COST)
     return (out + section_member_price() + section_aware_weighing() + section_fused_trees()
-            + section_selection_rule())
+            + section_cheaper_trees() + section_selection_rule())
 
 
 #: Each default member of the ensemble alone against the fusion's fit, in one run.
@@ -1525,6 +1525,89 @@ def section_fused_trees():
                 f"{share:.0%} {summary(blends[1], share)}" for share in shares)
             + f". Their price beside the default members: \"{PRICE_TITLE}\" above "
             "(`bench_cost.py --ensemble-only --fused-trees`).")]
+
+
+#: The ensembles with the default members' boosted trees made cheaper
+#: (``--ensemble-trees``): the file, its command, and the parameters its rows name.
+CHEAPER_TREES_FILE = "label_efficiency_ensemble_cheaper_trees.json"
+CHEAPER_TREES = ", trees with max_iter=50, learning_rate=0.2"
+CHEAPER_TREES_COMMAND = (
+    f"{LE} --methods TupleInfoNCE --ensemble --ensemble-trees \"{{'max_iter': 50, "
+    "'learning_rate': 0.2}\" --fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json "
+    "... (two runs side by side, fit 1's scores appended to fit 0's: "
+    f"benchmarks/results/{CHEAPER_TREES_FILE})")
+
+
+def _cheaper_cells(methods, key, share):
+    """``(row cells, {blend: paired difference}, price)`` of one set and share: each blend
+    by the set's metric with the default trees and the cheaper ones, and the cheaper trees'
+    seconds over the default members' (median over the splits)."""
+    metric = comparison.metric(key)
+    row, found = [], {}
+    for blend in (comparison.ENSEMBLE, comparison.USER_ENSEMBLE):
+        a = methods[comparison.by_metric_row(blend + CHEAPER_TREES, key)][metric][share]
+        b = methods[comparison.by_metric_row(blend, key)][metric][share]
+        found[blend] = paired(a, b)
+        row += [cell(b), cell(a), paired_cell(a, b)]
+    price = float(np.median(np.divide(
+        methods[comparison.ENSEMBLE + CHEAPER_TREES]["extra_members_s"][share],
+        methods[comparison.ENSEMBLE]["members_s"][share])))
+    return row + [f"{price:.2f}"], found, price
+
+
+def section_cheaper_trees():
+    """The ensemble and the user's own, selected and class-weighted by each set's metric,
+    with the default members' boosted trees and with cheaper ones, paired; and the cheaper
+    trees' price over the default members' in the same run."""
+    if not (RESULTS_DIR / CHEAPER_TREES_FILE).exists():
+        return []
+    cells = load(CHEAPER_TREES_FILE)
+    rows, differences, prices = [], {}, {}
+    for key, short, _ in DATASETS:
+        methods = cells.get(key, {})
+        if comparison.ENSEMBLE + CHEAPER_TREES not in methods:
+            continue
+        metric = comparison.metric(key)
+        for share in sorted(methods[comparison.ENSEMBLE][metric], key=float):
+            line, found, price = _cheaper_cells(methods, key, share)
+            rows.append([short + (" (balanced)" if metric == "balanced" else ""),
+                         f"{float(share):.0%}", fits(methods[comparison.ENSEMBLE][metric][share]),
+                         *line])
+            if key in REAL:
+                for blend, pair in found.items():
+                    differences.setdefault((blend, float(share)), []).append(pair)
+                prices.setdefault(float(share), []).append(price)
+
+    def summary(blend, share):
+        found = differences[blend, share]
+        means = [mean for mean, _ in found]
+        return (f"{sum(m > 0 for m in means)} of the {len(found)} real sets higher, "
+                f"{sum(m < 0 for m in means)} lower ({sum(m > sd for m, sd in found)} and "
+                f"{sum(-m > sd for m, sd in found)} by more than one sd), "
+                f"{np.mean(means):+.3f} on average")
+
+    shares = sorted(prices)
+    return ["", "### Cheaper boosted trees", "", wrap(
+        f"`{CHEAPER_TREES_COMMAND}`. The ensemble on the fusion without labels and the "
+        "user's own ensemble on the raw columns, each selected on balanced accuracy and "
+        "class-balanced on the sets scored by balanced accuracy, on accuracy elsewhere, with "
+        "the default members' `HistGradientBoostingClassifier` members (100 rounds at "
+        "learning rate 0.1) and with the same trees at `max_iter=50, learning_rate=0.2`, "
+        "weighed on the same folds: the test rows' metric, mean ± sd over fits × splits, "
+        "and the paired difference cheaper minus default (\"above\"/\"below\": by more "
+        "than one sd). Price: the two cheaper trees' out-of-fold predictions and refits over "
+        "the four default members', median over the splits, in the same run beside another "
+        "(indicative)."), ""] + md_table(
+        ["data set", "labels", "fits × splits", "ensemble", "cheaper trees", "difference",
+         "user's ensemble", "cheaper trees", "difference", "price"], rows) + ["", wrap(
+            "With the cheaper trees, the ensemble: " + "; ".join(
+                f"{share:.0%} of the labels {summary(comparison.ENSEMBLE, share)}"
+                for share in shares) + ". The user's own ensemble: " + "; ".join(
+                f"{share:.0%} {summary(comparison.USER_ENSEMBLE, share)}" for share in shares)
+            + ". Their price over the default members', median over the real sets: "
+            + "; ".join(f"{share:.0%} {np.median(prices[share]):.2f} "
+                        f"({min(prices[share]):.2f} to {max(prices[share]):.2f})"
+                        for share in shares) + ".")]
 
 
 DATA_PARALLEL = "data_parallel.json"

@@ -453,6 +453,42 @@ def test_the_selection_rule_section_pairs_each_configuration_with_its_rule(rende
     assert "not an option of the estimators" in " ".join(text.split())
 
 
+def test_the_cheaper_trees_section_pairs_each_blend_by_the_sets_metric(render, monkeypatch,
+                                                                       tmp_path):
+    c = render.comparison
+
+    def rows(key, levels, seconds):
+        """Each blend's row by ``key``'s metric at ``levels`` (ensemble, with cheaper trees,
+        user's, with cheaper trees) and every other variant far off; the members' seconds
+        (default, cheaper)."""
+        metric = c.metric(key)
+        cells = {}
+        for blend, level in zip((c.ENSEMBLE, c.ENSEMBLE + render.CHEAPER_TREES,
+                                 c.USER_ENSEMBLE, c.USER_ENSEMBLE + render.CHEAPER_TREES),
+                                levels):
+            for suffix in c.VARIANTS:
+                cells[blend + suffix] = _scores(0.0, metric)
+            cells[c.by_metric_row(blend, key)] = _scores(level, metric)
+        cells[c.ENSEMBLE]["members_s"] = {"0.1": [seconds[0]] * 5}
+        cells[c.ENSEMBLE + render.CHEAPER_TREES]["extra_members_s"] = {"0.1": [seconds[1]] * 5}
+        return cells
+
+    # adult is scored by balanced accuracy: its rows are the class-balanced ones
+    cells = {"movielens": rows("movielens", (0.5, 0.52, 0.49, 0.48), (10.0, 4.0)),
+             "adult": rows("adult", (0.7, 0.69, 0.7, 0.7), (10.0, 6.0))}
+    text = _section(render, monkeypatch, tmp_path, render.CHEAPER_TREES_FILE, cells,
+                    render.section_cheaper_trees)
+    assert "| MovieLens | 10% | 1 × 5 | 0.500 ± 0.014 | 0.520 ± 0.014 | +0.020 ± 0.000 (above) " \
+           "| 0.490 ± 0.014 | 0.480 ± 0.014 | -0.010 ± 0.000 (below) | 0.40 |" in text
+    assert "| Adult (balanced) | 10% | 1 × 5 | 0.700 ± 0.014 | 0.690 ± 0.014 | -0.010 ± 0.000 " \
+           "(below) | 0.700 ± 0.014 | 0.700 ± 0.014 | +0.000 ± 0.000 | 0.60 |" in text
+    flat = " ".join(text.split())
+    assert "the ensemble: 10% of the labels 1 of the 2 real sets higher, 1 lower (1 and 1 by " \
+           "more than one sd), +0.005 on average" in flat
+    assert "The user's own ensemble: 10% 0 of the 2 real sets higher, 1 lower" in flat
+    assert "median over the real sets: 10% 0.50 (0.40 to 0.60)" in flat
+
+
 def test_the_member_price_section_ranks_the_members_by_their_median_price(render, monkeypatch,
                                                                           tmp_path):
     def row(dataset, share, ratios):
