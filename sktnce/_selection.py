@@ -88,15 +88,15 @@ def _one_standard_error(predictions, target, weights, scoring):
     """``weights``, or the best member of ``predictions`` alone (the selection's first
     pick, as ``greedy_selection`` makes it with one round) where the blend's ``scoring``
     per row beats that member's by no more than one standard error of their difference."""
-    best = np.eye(len(predictions))[int(np.argmax(
-        greedy_selection(predictions, target, 1, scoring)))]
+    first = int(np.argmax(greedy_selection(predictions, target, 1, scoring)))
     row_score = _ROW_SCORES[scoring]
-    blend = np.tensordot(weights, predictions, axes=1)
-    gain = row_score(blend, target) - row_score(predictions[best.argmax()], target)
+    gain = (row_score(np.tensordot(weights, predictions, axes=1), target)
+            - row_score(predictions[first], target))
     if len(gain) < 2:
-        return weights if gain.sum() > 0 else best
-    standard_error = gain.std(ddof=1) / np.sqrt(len(gain))
-    return weights if gain.mean() > standard_error else best
+        keep = gain.sum() > 0
+    else:
+        keep = gain.mean() > gain.std(ddof=1) / np.sqrt(len(gain))
+    return weights if keep else np.eye(len(predictions))[first]
 
 
 def _selection_key(scoring):
@@ -124,6 +124,8 @@ def greedy_selection(predictions, target, n_rounds, scoring="log_loss", selectio
     replaces the blend unless the blend's ``scoring``, row by row, beats that member's by
     more than one standard error of their difference (see :data:`SELECTION_RULES`).
     """
+    if selection not in SELECTION_RULES:
+        raise ValueError(f"selection must be one of {list(SELECTION_RULES)}; got {selection!r}.")
     predictions = np.asarray(predictions, dtype=np.float64)
     key = _selection_key(scoring)
     counts = np.zeros(len(predictions), dtype=np.int64)

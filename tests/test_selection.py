@@ -179,3 +179,8 @@ def test_the_one_standard_error_rule_on_regressors_predictions():
     assert greedy.tolist() == [0.5, 0.5]  # the mean cancels the two biases: far beyond noise
     assert greedy_selection(np.stack([low, high]), target, 10, "squared_error",
                             "one_standard_error").tolist() == [0.5, 0.5]
+
+
+def test_an_unknown_selection_rule_is_refused():
+    with pytest.raises(ValueError, match="selection must be one of"):
+        greedy_selection(np.ones((1, 2, 2)) / 2, np.array([0, 1]), 1, selection="best")
