@@ -19,7 +19,8 @@
    labelled, on three study sets (interleaved, median of the repeats); ``--fused-trees``
    adds the ensemble with two more members, boosted trees on the columns beside the fused
    vector (``methods.fused_trees``); ``--per-member`` adds the ensemble of each default
-   member alone.
+   member alone; ``--trees "{'max_iter': 50, 'learning_rate': 0.2}"`` adds the ensemble
+   whose boosted trees have these parameters (``methods.cheaper_members``).
 
 The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
 ``bench_search.py``. Run alone on the machine.
@@ -36,6 +37,7 @@ The cost of the disturbed negatives is ``bench_disturbed.py``; of the search,
 """
 
 import argparse
+import ast
 import json
 import resource
 import statistics
@@ -151,17 +153,22 @@ ENSEMBLE_SETS = ("multiple_features", "adult", "lending_club")
 
 
 def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
-                   datasets=ENSEMBLE_SETS, epochs=None, fused_trees=False, per_member=False):
+                   datasets=ENSEMBLE_SETS, epochs=None, fused_trees=False, per_member=False,
+                   tree_params=None):
     """Median fit seconds of the fusion and of TupleInfoNCEEnsembleClassifier's members on
     it, interleaved, for each of ``datasets`` and label ``shares``; with ``fused_trees``,
     also of the ensemble with ``methods.fused_trees`` after its default members
     (``"trees_s"``); with ``per_member``, also of the ensemble of each default member alone
-    (``"<name>_s"``: its out-of-fold predictions and its refit)."""
+    (``"<name>_s"``: its out-of-fold predictions and its refit); with ``tree_params``,
+    also of the ensemble whose boosted trees have these parameters
+    (``methods.cheaper_trees``, ``"cheaper_s"``)."""
     variants = {"members_s": None}
     if fused_trees:
         variants["trees_s"] = default_members() + methods.fused_trees()
     if per_member:
         variants.update({f"{member[0]}_s": [member] for member in default_members()})
+    if tree_params:
+        variants["cheaper_s"] = methods.cheaper_members(tree_params)
     out = []
     for name in datasets:
         X, y, modalities = data.LOADERS[name](n_samples=n_samples or data.STUDY_SIZES[name])
@@ -190,6 +197,8 @@ def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
             row["ratio"] = row["members_s"] / fusion_s
             if fused_trees:
                 row["trees_ratio"] = row["trees_s"] / fusion_s
+            if tree_params:
+                row["cheaper_ratio"] = row["cheaper_s"] / fusion_s
             if per_member:
                 row["member_ratios"] = {name: row[f"{name}_s"] / fusion_s
                                         for name, _, _ in default_members()}
@@ -198,8 +207,9 @@ def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
 
 
 def _ensemble_report(args, argv, quick):
+    tree_params = ast.literal_eval(args.trees) if args.trees else None
     rows = ensemble_price(device=args.device, fused_trees=args.fused_trees,
-                          per_member=args.per_member, **quick)
+                          per_member=args.per_member, tree_params=tree_params, **quick)
     trees = args.fused_trees
     tables = ["\n".join([
         "| data set | rows | labelled | fusion fit (s) | members (s) | members / fusion |"
@@ -217,6 +227,12 @@ def _ensemble_report(args, argv, quick):
             *(f"| {r['dataset']} | {r['share']:.0%} | "
               + " | ".join(f"{r['member_ratios'][name]:.2f}" for name in names) + " |"
               for r in rows)]))
+    if tree_params:
+        tables.append("\n".join([
+            "| data set | labelled | members / fusion | with the trees' "
+            f"{methods.trees_label(tree_params)} / fusion |", "|---|---|---|---|",
+            *(f"| {r['dataset']} | {r['share']:.0%} | {r['ratio']:.2f} | "
+              f"{r['cheaper_ratio']:.2f} |" for r in rows)]))
     table = "\n\n".join(tables)
     print(table)
     if args.json:
@@ -316,6 +332,9 @@ def main(argv=None):
                         "on the columns beside the fused vector as two more members")
     parser.add_argument("--per-member", action="store_true",
                         help="with --ensemble-only, also price each default member alone")
+    parser.add_argument("--trees", metavar="PARAMS",
+                        help="with --ensemble-only, also the ensemble whose boosted trees "
+                        "have these parameters (a dict)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", help="write the tables and figures to this file")
     args = parser.parse_args(argv)

@@ -89,10 +89,17 @@ def test_bench_cost_prices_the_ensembles_members_and_the_fused_trees_against_the
         monkeypatch, capsys):
     _with_benchmarks_on_path(monkeypatch)
     bench = load_benchmark("bench_cost")
-    rows = bench.main(["--quick", "--ensemble-only", "--fused-trees", "--per-member"])
+    rows = bench.main(["--quick", "--ensemble-only", "--fused-trees", "--per-member",
+                       "--trees", "{'max_iter': 5}"])
     assert [r["share"] for r in rows] == [0.1, 1.0]
     assert all(r["ratio"] == r["members_s"] / r["fusion_s"] > 0 for r in rows)
     assert all(r["trees_ratio"] == r["trees_s"] / r["fusion_s"] > 0 for r in rows)
+    assert all(r["cheaper_ratio"] == r["cheaper_s"] / r["fusion_s"] > 0 for r in rows)
+    # the cheaper trees in the default trees' places
+    cheaper = bench.methods.cheaper_members({"max_iter": 5})
+    assert [name for name, _, _ in cheaper] == [
+        "fused_lr", "columns_lr", "columns_hgb (max_iter=5)", "columns_hgb_leaf5 (max_iter=5)"]
+    assert [m.get_params().get("max_iter") for _, m, _ in cheaper[2:]] == [5, 5]
     names = [name for name, _, _ in bench.default_members()]
     for r in rows:  # each default member alone
         assert list(r["member_ratios"]) == names
@@ -101,6 +108,7 @@ def test_bench_cost_prices_the_ensembles_members_and_the_fused_trees_against_the
     printed = capsys.readouterr().out
     assert "| members / fusion |" in printed and "| with the trees / fusion |" in printed
     assert "| columns_hgb_leaf5 / fusion |" in printed
+    assert "| with the trees' max_iter=5 / fusion |" in printed
 
 
 #: The quick ensemble run of bench_label_efficiency on the generated set.
