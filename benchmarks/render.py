@@ -1538,6 +1538,29 @@ CHEAPER_TREES_COMMAND = (
     f"benchmarks/results/{CHEAPER_TREES_FILE})")
 
 
+CHEAPER_COST = "cost_ensemble_cheaper_trees.json"
+
+
+def _cheaper_price():
+    """The price run of the cheaper trees alone on the machine (``bench_cost.py --trees``):
+    its tables, and per share the members over the fusion's fit with each kind of trees."""
+    if not (RESULTS_DIR / CHEAPER_COST).exists():
+        return []
+    rows = load(CHEAPER_COST)["results"]["ensemble"]
+    shares = sorted({r["share"] for r in rows})
+
+    def spread(key, share):
+        found = [r[key] for r in rows if r["share"] == share]
+        return f"{min(found):.2f} to {max(found):.2f}"
+
+    return ["", *transcribed(CHEAPER_COST, command_once=True), "", wrap(
+        "Alone on the machine, the members over the fusion's fit on the "
+        f"{len({r['dataset'] for r in rows})} sets: " + "; ".join(
+            f"at {share:.0%} of the labels {spread('cheaper_ratio', share)} with the cheaper "
+            f"trees, {spread('ratio', share)} with the default ones" for share in shares)
+        + ".")]
+
+
 def _cheaper_cells(methods, key, share):
     """``(row cells, {blend: paired difference}, price)`` of one set and share: each blend
     by the set's metric with the default trees and the cheaper ones, and the cheaper trees'
@@ -1607,7 +1630,7 @@ def section_cheaper_trees():
             + ". Their price over the default members', median over the real sets: "
             + "; ".join(f"{share:.0%} {np.median(prices[share]):.2f} "
                         f"({min(prices[share]):.2f} to {max(prices[share]):.2f})"
-                        for share in shares) + ".")]
+                        for share in shares) + ".")] + _cheaper_price()
 
 
 DATA_PARALLEL = "data_parallel.json"

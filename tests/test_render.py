@@ -489,6 +489,23 @@ def test_the_cheaper_trees_section_pairs_each_blend_by_the_sets_metric(render, m
     assert "median over the real sets: 10% 0.50 (0.40 to 0.60)" in flat
 
 
+def test_the_cheaper_trees_price_gives_each_shares_spread(render, monkeypatch, tmp_path):
+    results_io = _benchmark_module(monkeypatch, "results_io")
+    rows = [{"dataset": d, "share": share, "ratio": ratio, "cheaper_ratio": ratio / 2}
+            for d, ratio in (("adult", 0.2), ("multiple_features", 2.0)) for share in (0.1, 1.0)]
+    printed = "| data set | labelled |\n|---|---|\n| adult | 10% |"
+    results_io.write(tmp_path / render.CHEAPER_COST, script="bench_cost.py",
+                     argv=["--ensemble-only", "--trees", "{}"], printed=printed,
+                     results={"ensemble": rows})
+    monkeypatch.setattr(render, "RESULTS_DIR", tmp_path)
+    flat = " ".join("\n".join(render._cheaper_price()).split())
+    assert "| adult | 10% |" in flat and "--trees" in flat
+    assert "on the 2 sets: at 10% of the labels 0.10 to 1.00 with the cheaper trees, 0.20 to " \
+           "2.00 with the default ones; at 100%" in flat
+    monkeypatch.setattr(render, "RESULTS_DIR", tmp_path / "none")
+    assert render._cheaper_price() == []
+
+
 def test_the_member_price_section_ranks_the_members_by_their_median_price(render, monkeypatch,
                                                                           tmp_path):
     def row(dataset, share, ratios):
