@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_predict
@@ -484,3 +485,31 @@ def test_a_fusion_trained_on_a_number_is_refused_by_the_classifiers(table, make,
     fusion = _fusion(modalities, label_weight=1.0, label_loss="squared_error")
     with pytest.raises(ValueError, match="TupleInfoNCERegressor"):
         make(fusion).fit(X, _partial(y))
+
+
+def test_the_guides_cheaper_trees_are_the_default_members_with_cheaper_trees():
+    """The user guide's code block of cheaper trees: the default members, names, views and
+    all, but for the boosted trees' rounds and learning rate."""
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "user_guide.rst").read_text(
+        encoding="utf-8")
+    block = next(b for b in guide.split(".. code-block:: python")[1:] if "cheaper =" in b)
+    lines = []
+    for line in block.split("\n")[2:]:  # the directive's line end, then a blank line
+        if line.strip() and not line.startswith("    "):
+            break  # the block ends at the first unindented text
+        lines.append(line[4:])
+    code = "\n".join(lines)
+    namespace = {"TupleInfoNCEEnsembleClassifier": TupleInfoNCEEnsembleClassifier,
+                 "fusion": None}
+    exec(code, namespace)
+    members = namespace["clf"].members
+    defaults = default_members()
+    assert [(name, view) for name, _, view in members] == [
+        (name, view) for name, _, view in defaults]
+    for (_, given, _), (_, default, _) in zip(members, defaults):
+        changed = {key for key, value in given.get_params(deep=False).items()
+                   if key != "steps" and value != default.get_params(deep=False)[key]}
+        assert changed == ({"max_iter", "learning_rate"}
+                           if isinstance(given, HistGradientBoostingClassifier) else set())
