@@ -1463,6 +1463,16 @@ def section_aware_weighing():
 
 
 #: Each ensemble with and without boosted trees on the columns beside the fused vector.
+def _paired_summary(found, sets="sets"):
+    """``"3 of the 8 sets higher, 5 lower (1 and 0 by more than one sd), +0.002 on
+    average"``: the paired differences ``found`` (``(mean, sd)`` per set) in words."""
+    means = [mean for mean, _ in found]
+    return (f"{sum(m > 0 for m in means)} of the {len(found)} {sets} higher, "
+            f"{sum(m < 0 for m in means)} lower ({sum(m > sd for m, sd in found)} and "
+            f"{sum(-m > sd for m, sd in found)} by more than one sd), "
+            f"{np.mean(means):+.3f} on average")
+
+
 FUSED_TREES_FILE = "label_efficiency_ensemble_fused_trees.json"
 FUSED_TREES_COMMAND = (
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware --ensemble-fused-trees "
@@ -1498,12 +1508,7 @@ def section_fused_trees():
             rows.append(row)
 
     def summary(blend, share):
-        found = differences[blend, share]
-        means = [mean for mean, _ in found]
-        return (f"{sum(m > 0 for m in means)} of the {len(found)} sets higher, "
-                f"{sum(m < 0 for m in means)} lower ({sum(m > sd for m, sd in found)} and "
-                f"{sum(-m > sd for m, sd in found)} by more than one sd), "
-                f"{np.mean(means):+.3f} on average")
+        return _paired_summary(differences[blend, share])
 
     shares = sorted({share for _, share in differences})
     return ["", "### Boosted trees on the columns beside the fused vector", "", wrap(
@@ -1602,12 +1607,7 @@ def section_cheaper_trees():
                 prices.setdefault(float(share), []).append(price)
 
     def summary(blend, share):
-        found = differences[blend, share]
-        means = [mean for mean, _ in found]
-        return (f"{sum(m > 0 for m in means)} of the {len(found)} real sets higher, "
-                f"{sum(m < 0 for m in means)} lower ({sum(m > sd for m, sd in found)} and "
-                f"{sum(-m > sd for m, sd in found)} by more than one sd), "
-                f"{np.mean(means):+.3f} on average")
+        return _paired_summary(differences[blend, share], "real sets")
 
     shares = sorted(prices)
     return ["", "### Cheaper boosted trees", "", wrap(

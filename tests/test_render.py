@@ -384,21 +384,26 @@ def test_the_aware_weighing_section_pairs_cross_fitted_and_twin(render, monkeypa
         text.split())
 
 
+def _by_metric(comparison, key, blends, levels):
+    """Each of ``blends``' rows by ``key``'s metric (``by_metric_row``) at its level of
+    ``levels``, and every other variant far off, so that a wrong row shows."""
+    metric = comparison.metric(key)
+    rows = {}
+    for blend, level in zip(blends, levels):
+        for suffix in comparison.VARIANTS:
+            rows[blend + suffix] = _scores(0.0, metric)
+        rows[comparison.by_metric_row(blend, key)] = _scores(level, metric)
+    return rows
+
+
 def test_the_fused_trees_section_pairs_each_ensemble_by_the_sets_metric(render, monkeypatch,
                                                                         tmp_path):
     c = render.comparison
 
     def ensembles(key, levels):
-        """Each blend's row by ``key``'s metric, at ``levels`` (aware, aware + trees,
-        plain, plain + trees), and every other row far off, so that a wrong row shows."""
-        metric = c.metric(key)
-        rows = {}
-        for blend, level in zip((c.AWARE_ENSEMBLE, c.AWARE_ENSEMBLE + c.FUSED_TREES,
-                                 c.ENSEMBLE, c.ENSEMBLE + c.FUSED_TREES), levels):
-            for suffix in c.VARIANTS:
-                rows[blend + suffix] = _scores(0.0, metric)
-            rows[c.by_metric_row(blend, key)] = _scores(level, metric)
-        return rows
+        """Aware, aware + trees, plain, plain + trees at ``levels``."""
+        return _by_metric(c, key, (c.AWARE_ENSEMBLE, c.AWARE_ENSEMBLE + c.FUSED_TREES,
+                                   c.ENSEMBLE, c.ENSEMBLE + c.FUSED_TREES), levels)
 
     # adult is scored by balanced accuracy: its rows are the class-balanced ones
     cells = {"movielens": ensembles("movielens", (0.52, 0.55, 0.5, 0.49)),
@@ -461,14 +466,9 @@ def test_the_cheaper_trees_section_pairs_each_blend_by_the_sets_metric(render, m
         """Each blend's row by ``key``'s metric at ``levels`` (ensemble, with cheaper trees,
         user's, with cheaper trees) and every other variant far off; the members' seconds
         (default, cheaper)."""
-        metric = c.metric(key)
-        cells = {}
-        for blend, level in zip((c.ENSEMBLE, c.ENSEMBLE + render.CHEAPER_TREES,
-                                 c.USER_ENSEMBLE, c.USER_ENSEMBLE + render.CHEAPER_TREES),
-                                levels):
-            for suffix in c.VARIANTS:
-                cells[blend + suffix] = _scores(0.0, metric)
-            cells[c.by_metric_row(blend, key)] = _scores(level, metric)
+        cells = _by_metric(c, key, (c.ENSEMBLE, c.ENSEMBLE + render.CHEAPER_TREES,
+                                    c.USER_ENSEMBLE, c.USER_ENSEMBLE + render.CHEAPER_TREES),
+                           levels)
         cells[c.ENSEMBLE]["members_s"] = {"0.1": [seconds[0]] * 5}
         cells[c.ENSEMBLE + render.CHEAPER_TREES]["extra_members_s"] = {"0.1": [seconds[1]] * 5}
         return cells
