@@ -268,6 +268,14 @@ def test_the_advice_prices_the_ensemble_it_advises_once_measured(render, monkeyp
     assert render._price_sentence().endswith(
         ", most of it `trees`'s: alone it costs 0.50 to 1.50 times the fusion's fit with 10%, "
         "`fused_lr` at most 0.01.")
+    cheaper = cost(adult=[(0.1, 0.1), (1.0, 0.2)], movielens=[(0.1, 1.2), (1.0, 4.0)])
+    for row in cheaper["results"]["ensemble"]:
+        row["cheaper_ratio"] = row["ratio"] / 2
+    (results / render.CHEAPER_COST).write_text(json.dumps(cheaper))
+    assert render._price_sentence().endswith(
+        "`fused_lr` at most 0.01. Boosted trees with half the rounds at twice the learning "
+        "rate, given as `members` (user guide), bring the members' fits to 0.05 to 0.60 times "
+        "the fusion's with 10% (RESULTS \"Cheaper boosted trees\").")
     # said where the advice names the ensemble, not where it advises the fused vector alone
     rows = _advice_rows(render)
     rows["multiple_features"][render.comparison.AWARE] = _row(0.7)
