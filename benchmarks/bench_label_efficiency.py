@@ -282,10 +282,13 @@ def _extra_members(default, with_fused_trees, tree_params, target_aware):
     if target_aware is not None:
         raise ValueError("--ensemble-trees measures the blends without a target-aware fusion")
     extra = methods.cheaper_trees(tree_params)
-    trees = [i for i, (_, m, _) in enumerate(default) if isinstance(m, type(extra[0][1]))]
+    trees = [i for i, (_, member, _) in enumerate(default)
+             if isinstance(member, HistGradientBoostingClassifier)]
     kept = [i for i in range(len(default)) if i not in trees]
     replaced = kept + list(range(len(default), len(default) + len(extra)))
-    blends = {ENSEMBLE: replaced, USER_ENSEMBLE: [i for i in replaced if i != 0]}
+    views = [view for _, _, view in default + extra]
+    blends = {ENSEMBLE: replaced,
+              USER_ENSEMBLE: [i for i in replaced if views[i] == "columns"]}
     return extra, ", trees with " + methods.trees_label(tree_params), blends, trees[0]
 
 
