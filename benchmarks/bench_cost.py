@@ -161,7 +161,7 @@ def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
     (``"trees_s"``); with ``per_member``, also of the ensemble of each default member alone
     (``"<name>_s"``: its out-of-fold predictions and its refit); with ``tree_params``,
     also of the ensemble whose boosted trees have these parameters
-    (``methods.cheaper_trees``, ``"cheaper_s"``)."""
+    (``methods.cheaper_members``, ``"cheaper_s"``)."""
     variants = {"members_s": None}
     if fused_trees:
         variants["trees_s"] = default_members() + methods.fused_trees()

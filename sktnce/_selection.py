@@ -84,11 +84,10 @@ _ROW_SCORES = {
 SELECTION_RULES = ("greedy", "one_standard_error")
 
 
-def _one_standard_error(predictions, target, weights, scoring):
-    """``weights``, or the best member of ``predictions`` alone (the selection's first
-    pick, as ``greedy_selection`` makes it with one round) where the blend's ``scoring``
-    per row beats that member's by no more than one standard error of their difference."""
-    first = int(np.argmax(greedy_selection(predictions, target, 1, scoring)))
+def _one_standard_error(predictions, target, weights, first, scoring):
+    """``weights``, or the best member of ``predictions`` alone (``first``, the selection's
+    first pick) where the blend's ``scoring`` per row beats that member's by no more than
+    one standard error of their difference."""
     row_score = _ROW_SCORES[scoring]
     gain = (row_score(np.tensordot(weights, predictions, axes=1), target)
             - row_score(predictions[first], target))
@@ -135,6 +134,8 @@ def greedy_selection(predictions, target, n_rounds, scoring="log_loss", selectio
         best = min(range(len(keys)), key=keys.__getitem__)
         counts[best] += 1
         total += predictions[best]
+        if round_ == 1:
+            first = best
     if selection == "one_standard_error":
-        return _one_standard_error(predictions, target, counts / n_rounds, scoring)
+        return _one_standard_error(predictions, target, counts / n_rounds, first, scoring)
     return counts / n_rounds
