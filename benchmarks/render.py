@@ -702,16 +702,15 @@ COMPARISON_SOURCES = {
         f'{LE} --methods TupleInfoNCE --beside-raw "LR on raw features" --fractions 0.01 0.1 1 '
         "--fit-seeds 3 --json benchmarks/results/label_efficiency_lr_beside_raw.json",
     ENSEMBLE_FILE:
-        f"OMP_NUM_THREADS=1 {LE} --methods TupleInfoNCE --ensemble --fractions 0.01 0.1 1 "
-        "--fit-seeds 1 --first-fit 0 [1, 2] --json ... (three runs, side by side, each fit's "
-        f"scores appended to fit 0's: benchmarks/results/{ENSEMBLE_FILE})",
+        f"{LE} --methods TupleInfoNCE --ensemble --fractions 0.01 0.1 1 "
+        f"--fit-seeds 3 --json benchmarks/results/{ENSEMBLE_FILE} (here: the rows of "
+        f"{AWARE_ENSEMBLE_FILE}'s run but the target-aware ensemble's, which this command "
+        "writes bit for bit, as the two files' earlier runs showed)",
     AWARE_ENSEMBLE_FILE:
         f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
-        "--fractions 0.01 0.1 1 --fit-seeds 1 --datasets ... --json ... (fit 0: two runs "
-        "side by side, the first four sets and the last five, merged), then the same with "
-        "--first-fit 1 on every set, its scores appended to fit 0's, then with --first-fit 2 "
-        "--ensemble-fused-trees (two runs side by side, as fit 0's), the rows of this file "
-        f"appended to fit 1's: benchmarks/results/{AWARE_ENSEMBLE_FILE}",
+        "--fractions 0.01 0.1 1 --fit-seeds 3 --datasets ... --json ... (two runs side by "
+        "side, Multiple Features, Adult, generated and Telco churn in one, the other five "
+        f"sets in the other, merged): benchmarks/results/{AWARE_ENSEMBLE_FILE}",
 }
 #: The rows read from a file whose other rows another file gives (the same fits again), or
 #: describe (the ensemble's members alone).
@@ -776,8 +775,9 @@ def comparison_block(rows):
         "set and share of labelled training rows: the best of a logistic regression, "
         "`HistGradientBoostingClassifier` (defaults or `min_samples_leaf=5`)"
         + (", `SelfTrainingClassifier(LogisticRegression())` and the user's own ensemble of "
-           "the first three (weighted on out-of-fold predictions as sktnce's ensemble weighs "
-           "its members)" if _has_user_ensemble(rows) else
+           "the first three (their trees at half the rounds and twice the learning rate, as "
+           "sktnce's members'; weighted on out-of-fold predictions as sktnce's ensemble "
+           "weighs its members)" if _has_user_ensemble(rows) else
            " and `SelfTrainingClassifier(LogisticRegression())`")
         + " on the raw columns, chosen per set in "
         "their favour, against one sktnce configuration per share chosen on the other real "
@@ -1085,6 +1085,11 @@ def advice_sentences(rows):
         _fine_tuning_sentence(rows, results), _advice(by_share)])
 
 
+def _span(values):
+    """``"0.10 to 1.25"``: the smallest and the largest of ``values``."""
+    return f"{min(values):.2f} to {max(values):.2f}"
+
+
 def _price_sentence():
     """What the ensemble's members cost beside the fusion's fit, per share of the labels
     (``ENSEMBLE_COST``), and the dearest member alone (``MEMBER_COST``); empty before they
@@ -1095,7 +1100,7 @@ def _price_sentence():
     ratios = {}
     for r in sorted(rows, key=lambda r: r["share"]):
         ratios.setdefault(r["share"], []).append(r["ratio"])
-    spans = [f"{min(found):.2f} to {max(found):.2f}" for found in ratios.values()]
+    spans = [_span(found) for found in ratios.values()]
     shares = [f"{share:.0%}" for share in ratios]
     text = (f"Its members' fits cost {spans[0]} times the fusion's own fit with {shares[0]} of "
             "the labels" + "".join(f", {span} with {share}"
@@ -1108,17 +1113,18 @@ def _price_sentence():
         names = list(_by_median_price(members))
         dearest, cheapest = names[0], names[-1]
         alone = [r["member_ratios"][dearest] for r in first]
-        text += (f", most of it `{dearest}`'s: alone it costs {min(alone):.2f} to "
-                 f"{max(alone):.2f} times the fusion's fit with {first[0]['share']:.0%}, "
+        text += (f", most of it `{dearest}`'s: alone it costs {_span(alone)} times the "
+                 f"fusion's fit with {first[0]['share']:.0%}, "
                  f"`{cheapest}` at most {max(r['member_ratios'][cheapest] for r in first):.2f}")
     if (RESULTS_DIR / CHEAPER_COST).exists():
         cheaper = load(CHEAPER_COST)["results"]["ensemble"]
-        first = [r["cheaper_ratio"] for r in cheaper
-                 if r["share"] == min(r["share"] for r in cheaper)]
-        text += (f". Boosted trees with half the rounds at twice the learning rate, given as "
-                 f"`members` (user guide), bring the members' fits to {min(first):.2f} to "
-                 f"{max(first):.2f} times the fusion's with "
-                 f"{min(r['share'] for r in cheaper):.0%} (RESULTS \"Cheaper boosted trees\")")
+        share = min(r["share"] for r in cheaper)
+        first = [r for r in cheaper if r["share"] == share]
+        text += (f". Its boosted trees take half scikit-learn's rounds at twice its learning "
+                 "rate: in the run that chose them, the members' fits cost "
+                 f"{_span([r['cheaper_ratio'] for r in first])} times the fusion's with "
+                 f"{share:.0%}, {_span([r['ratio'] for r in first])} with scikit-learn's trees "
+                 "(RESULTS \"Cheaper boosted trees\")")
     return text + "."
 
 
@@ -1151,7 +1157,10 @@ def section_user_baselines(rows):
                    "fitted with each split's labels, weighted on the unsupervised fusion (as "
                    "the estimator weighs a target-aware fusion's members on its twin); the "
                    "LR + HGB ensemble: the default selection over its three members on the "
-                   "raw columns alone." if _has_user_ensemble(rows) else "")
+                   "raw columns alone (the ensemble's default members but the fused one: "
+                   "its trees at `max_iter=50, learning_rate=0.2`, as accurate as "
+                   "scikit-learn's defaults, RESULTS \"Cheaper boosted trees\")."
+                   if _has_user_ensemble(rows) else "")
                 + " Commands: " + "; ".join(commands) + "."), "",
            "### One configuration per share, chosen leave one set out", "",
            wrap("Each set's metric: balanced accuracy where one class holds over "
@@ -1304,7 +1313,7 @@ def section_ensemble():
     out += ["", wrap("The members' cost over the fusion's fit, median over the sets (range), "
                      "measured beside other runs (indicative): "
                      + "; ".join(f"{share:.0%} of the labels {np.median(r):.2f} "
-                                 f"({min(r):.2f} to {max(r):.2f})"
+                                 f"({_span(r)})"
                                  for share, r in sorted(costs.items())) + ".")]
     if all(comparison.USER_ENSEMBLE + comparison.DEFAULT_VARIANT in cells.get(d, {})
            for d in REAL):
@@ -1338,7 +1347,7 @@ def section_member_price():
     spread = []
     for name, median in _by_median_price(rows).items():
         ratios = [r["member_ratios"][name] for r in rows]
-        spread.append(f"{name} {median:.2f} ({min(ratios):.2f} to {max(ratios):.2f})")
+        spread.append(f"{name} {median:.2f} ({_span(ratios)})")
     return ["", "### Each member's price alone", "",
             *transcribed(MEMBER_COST, command_once=True), "", wrap(
         "Each member alone (its out-of-fold predictions and its refit; in the ensemble only "
@@ -1349,10 +1358,15 @@ def section_member_price():
 
 #: The target-aware ensemble weighed on its twin and cross-fitted, in one run.
 AWARE_WEIGHING_FILE = "label_efficiency_ensemble_cross_fit.json"
+#: The last commit whose default members' trees were scikit-learn's; the studies run at it or
+#: before say so.
+BEFORE_CHEAPER_TREES = "0cb7230"
+SKLEARN_TREES = (f", at commit {BEFORE_CHEAPER_TREES} or earlier, when the default members' "
+                 "trees were scikit-learn's")
 AWARE_WEIGHING_COMMAND = (
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
     "--ensemble-cross-fit --fractions 0.1 --datasets ... --json ... (two runs side by side, "
-    f"five sets and four, merged: benchmarks/results/{AWARE_WEIGHING_FILE})")
+    f"five sets and four, merged: benchmarks/results/{AWARE_WEIGHING_FILE}){SKLEARN_TREES}")
 
 
 #: The one-standard-error rule against the greedy blend (``--ensemble-selection-rules``).
@@ -1361,7 +1375,7 @@ SELECTION_RULE_COMMAND = (
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
     "--ensemble-selection-rules --fractions 0.01 --fit-seeds 1 --first-fit 0 [1] --json ... "
     "(two runs side by side, fit 1's scores appended to fit 0's: "
-    f"benchmarks/results/{SELECTION_RULE_FILE})")
+    f"benchmarks/results/{SELECTION_RULE_FILE}){SKLEARN_TREES}")
 ONE_SE = ", selection=one_standard_error"
 
 
@@ -1486,7 +1500,7 @@ FUSED_TREES_COMMAND = (
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware --ensemble-fused-trees "
     "--fractions 0.01 0.1 1 --first-fit 2 --datasets ... --json ... (two runs side by side, "
     "four sets and five, merged; the ensembles' rows kept: "
-    f"benchmarks/results/{FUSED_TREES_FILE})")
+    f"benchmarks/results/{FUSED_TREES_FILE}){SKLEARN_TREES}")
 
 
 def section_fused_trees():
@@ -1541,37 +1555,40 @@ def section_fused_trees():
 
 
 #: The ensembles with the default members' boosted trees made cheaper
-#: (``--ensemble-trees``): the file, its command, and the parameters its rows name.
+#: (``--ensemble-trees``), measured while the default trees were scikit-learn's (at
+#: ``BEFORE_CHEAPER_TREES``): the file, its command, and the parameters its rows name (today
+#: the default members' trees).
 CHEAPER_TREES_FILE = "label_efficiency_ensemble_cheaper_trees.json"
 CHEAPER_TREES = ", trees with max_iter=50, learning_rate=0.2"
 CHEAPER_TREES_COMMAND = (
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-trees \"{{'max_iter': 50, "
     "'learning_rate': 0.2}\" --fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json "
     "... (two runs side by side, fit 1's scores appended to fit 0's: "
-    f"benchmarks/results/{CHEAPER_TREES_FILE})")
+    f"benchmarks/results/{CHEAPER_TREES_FILE}){SKLEARN_TREES}")
 
 
 CHEAPER_COST = "cost_ensemble_cheaper_trees.json"
 
 
 def _cheaper_price():
-    """The price run of the cheaper trees alone on the machine (``bench_cost.py --trees``):
-    its tables, and per share the members over the fusion's fit with each kind of trees."""
+    """The price run of the cheaper trees alone on the machine (``bench_cost.py --trees`` at
+    ``BEFORE_CHEAPER_TREES``): its tables, and per share the members over the fusion's fit
+    with each kind of trees."""
     if not (RESULTS_DIR / CHEAPER_COST).exists():
         return []
     rows = load(CHEAPER_COST)["results"]["ensemble"]
     shares = sorted({r["share"] for r in rows})
 
     def spread(key, share):
-        found = [r[key] for r in rows if r["share"] == share]
-        return f"{min(found):.2f} to {max(found):.2f}"
+        return _span([r[key] for r in rows if r["share"] == share])
 
     return ["", *transcribed(CHEAPER_COST, command_once=True), "", wrap(
-        "Alone on the machine, the members over the fusion's fit on the "
+        f"Run at commit {BEFORE_CHEAPER_TREES}, when the default members' trees were "
+        "scikit-learn's. Alone on the machine, the members over the fusion's fit on the "
         f"{len({r['dataset'] for r in rows})} sets: " + "; ".join(
             f"at {share:.0%} of the labels {spread('cheaper_ratio', share)} with the cheaper "
-            f"trees, {spread('ratio', share)} with the default ones" for share in shares)
-        + ".")]
+            f"trees (today's default), {spread('ratio', share)} with scikit-learn's"
+            for share in shares) + ".")]
 
 
 def _cheaper_cells(methods, key, share):
@@ -1622,22 +1639,25 @@ def section_cheaper_trees():
         f"`{CHEAPER_TREES_COMMAND}`. The ensemble on the fusion without labels and the "
         "user's own ensemble on the raw columns, each selected on balanced accuracy and "
         "class-balanced on the sets scored by balanced accuracy, on accuracy elsewhere, with "
-        "the default members' `HistGradientBoostingClassifier` members (100 rounds at "
-        "learning rate 0.1) and with the same trees at `max_iter=50, learning_rate=0.2`, "
-        "weighed on the same folds: the test rows' metric, mean ± sd over fits × splits, "
-        "and the paired difference cheaper minus default (\"above\"/\"below\": by more "
-        "than one sd). Price: the two cheaper trees' out-of-fold predictions and refits over "
-        "the four default members', median over the splits, in the same run beside another "
-        "(indicative)."), ""] + md_table(
-        ["data set", "labels", "fits × splits", "ensemble", "cheaper trees", "difference",
-         "user's ensemble", "cheaper trees", "difference", "price"], rows) + ["", wrap(
+        "`HistGradientBoostingClassifier` at scikit-learn's defaults (100 rounds at "
+        "learning rate 0.1; the default members' trees when this ran) and with the same "
+        "trees at `max_iter=50, learning_rate=0.2` (the default members' trees since this "
+        "study), weighed on the same folds: the test rows' metric, mean ± sd over fits × "
+        "splits, and the paired difference cheaper minus scikit-learn's (\"above\"/"
+        "\"below\": by more than one sd). Price: the two cheaper trees' out-of-fold "
+        "predictions and refits over the four members' with scikit-learn's trees, median "
+        "over the splits, in the same run beside another (indicative)."), ""] + md_table(
+        ["data set", "labels", "fits × splits", "ensemble, scikit-learn's trees",
+         "cheaper trees", "difference", "user's ensemble, scikit-learn's trees",
+         "cheaper trees", "difference", "price"], rows) + ["", wrap(
             "With the cheaper trees, the ensemble: " + "; ".join(
                 f"{share:.0%} of the labels {summary(comparison.ENSEMBLE, share)}"
                 for share in shares) + ". The user's own ensemble: " + "; ".join(
                 f"{share:.0%} {summary(comparison.USER_ENSEMBLE, share)}" for share in shares)
-            + ". Their price over the default members', median over the real sets: "
+            + ". Their price over the four members' with scikit-learn's trees, median over "
+            "the real sets: "
             + "; ".join(f"{share:.0%} {np.median(prices[share]):.2f} "
-                        f"({min(prices[share]):.2f} to {max(prices[share]):.2f})"
+                        f"({_span(prices[share])})"
                         for share in shares) + ".")] + _cheaper_price()
 
 

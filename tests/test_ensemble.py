@@ -487,14 +487,16 @@ def test_a_fusion_trained_on_a_number_is_refused_by_the_classifiers(table, make,
         make(fusion).fit(X, _partial(y))
 
 
-def test_the_guides_cheaper_trees_are_the_default_members_with_cheaper_trees():
-    """The user guide's code block of cheaper trees: the default members, names, views and
-    all, but for the boosted trees' rounds and learning rate."""
+def test_the_guides_members_are_the_default_members_with_scikit_learns_trees():
+    """The user guide's code block of scikit-learn's own trees: the default members, names,
+    views and all, but for the boosted trees' rounds and learning rate, which are
+    scikit-learn's."""
     from pathlib import Path
 
     guide = (Path(__file__).resolve().parent.parent / "docs" / "user_guide.rst").read_text(
         encoding="utf-8")
-    block = next(b for b in guide.split(".. code-block:: python")[1:] if "cheaper =" in b)
+    block = next(b for b in guide.split(".. code-block:: python")[1:]
+                 if '"columns_hgb_leaf5"' in b)
     lines = []
     for line in block.split("\n")[2:]:  # the directive's line end, then a blank line
         if line.strip() and not line.startswith("    "):
@@ -513,3 +515,6 @@ def test_the_guides_cheaper_trees_are_the_default_members_with_cheaper_trees():
                    if key != "steps" and value != default.get_params(deep=False)[key]}
         assert changed == ({"max_iter", "learning_rate"}
                            if isinstance(given, HistGradientBoostingClassifier) else set())
+        if isinstance(given, HistGradientBoostingClassifier):
+            assert (given.max_iter, given.learning_rate) == (100, 0.1)  # scikit-learn's
+            assert (default.max_iter, default.learning_rate) == (50, 0.2)

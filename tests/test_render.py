@@ -273,9 +273,10 @@ def test_the_advice_prices_the_ensemble_it_advises_once_measured(render, monkeyp
         row["cheaper_ratio"] = row["ratio"] / 2
     (results / render.CHEAPER_COST).write_text(json.dumps(cheaper))
     assert render._price_sentence().endswith(
-        "`fused_lr` at most 0.01. Boosted trees with half the rounds at twice the learning "
-        "rate, given as `members` (user guide), bring the members' fits to 0.05 to 0.60 times "
-        "the fusion's with 10% (RESULTS \"Cheaper boosted trees\").")
+        "`fused_lr` at most 0.01. Its boosted trees take half scikit-learn's rounds at twice "
+        "its learning rate: in the run that chose them, the members' fits cost 0.05 to 0.60 "
+        "times the fusion's with 10%, 0.10 to 1.20 with scikit-learn's trees (RESULTS "
+        "\"Cheaper boosted trees\").")
     # said where the advice names the ensemble, not where it advises the fused vector alone
     rows = _advice_rows(render)
     rows["multiple_features"][render.comparison.AWARE] = _row(0.7)
@@ -508,8 +509,9 @@ def test_the_cheaper_trees_price_gives_each_shares_spread(render, monkeypatch, t
     monkeypatch.setattr(render, "RESULTS_DIR", tmp_path)
     flat = " ".join("\n".join(render._cheaper_price()).split())
     assert "| adult | 10% |" in flat and "--trees" in flat
-    assert "on the 2 sets: at 10% of the labels 0.10 to 1.00 with the cheaper trees, 0.20 to " \
-           "2.00 with the default ones; at 100%" in flat
+    assert f"Run at commit {render.BEFORE_CHEAPER_TREES}, when" in flat
+    assert "on the 2 sets: at 10% of the labels 0.10 to 1.00 with the cheaper trees (today's " \
+           "default), 0.20 to 2.00 with scikit-learn's; at 100%" in flat
     monkeypatch.setattr(render, "RESULTS_DIR", tmp_path / "none")
     assert render._cheaper_price() == []
 
