@@ -1323,7 +1323,8 @@ def section_ensemble():
         out += ["", f"### {PRICE_TITLE}", ""]
         out += transcribed(ENSEMBLE_COST)
     return (out + section_member_price() + section_aware_weighing() + section_fused_trees()
-            + section_cheaper_trees() + section_selection_rule())
+            + section_cheaper_trees() + section_tree_study(FEWER_ROUNDS_STUDY)
+            + section_selection_rule())
 
 
 #: Each default member of the ensemble alone against the fusion's fit, in one run.
@@ -1554,17 +1555,47 @@ def section_fused_trees():
             "(`bench_cost.py --ensemble-only --fused-trees`).")]
 
 
-#: The ensembles with the default members' boosted trees made cheaper
-#: (``--ensemble-trees``), measured while the default trees were scikit-learn's (at
-#: ``BEFORE_CHEAPER_TREES``): the file, its command, and the parameters its rows name (today
-#: the default members' trees).
+@dataclass(frozen=True)
+class TreeStudy:
+    """A study of the default members' boosted trees against other trees in their places
+    (``--ensemble-trees``): its file, the suffix its rows carry, its command, its title, and
+    its words for each kind of trees, short (``base``, ``other``) and in full."""
+    file: str
+    suffix: str
+    command: str
+    title: str
+    base: str
+    base_in_full: str
+    other: str
+    other_in_full: str
+
+
+#: The default members' trees made cheaper, measured while they were scikit-learn's (at
+#: ``BEFORE_CHEAPER_TREES``); its rows' trees are the default members' since.
 CHEAPER_TREES_FILE = "label_efficiency_ensemble_cheaper_trees.json"
 CHEAPER_TREES = ", trees with max_iter=50, learning_rate=0.2"
-CHEAPER_TREES_COMMAND = (
+CHEAPER_STUDY = TreeStudy(
+    CHEAPER_TREES_FILE, CHEAPER_TREES,
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-trees \"{{'max_iter': 50, "
     "'learning_rate': 0.2}\" --fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json "
     "... (two runs side by side, fit 1's scores appended to fit 0's: "
-    f"benchmarks/results/{CHEAPER_TREES_FILE}){SKLEARN_TREES}")
+    f"benchmarks/results/{CHEAPER_TREES_FILE}){SKLEARN_TREES}",
+    "Cheaper boosted trees", "scikit-learn's trees",
+    "`HistGradientBoostingClassifier` at scikit-learn's defaults (100 rounds at learning rate "
+    "0.1; the default members' trees when this ran)", "cheaper trees",
+    "the same trees at `max_iter=50, learning_rate=0.2` (the default members' trees since "
+    "this study)")
+#: Today's default trees against a quarter of scikit-learn's rounds at four times its rate.
+FEWER_ROUNDS_FILE = "label_efficiency_ensemble_trees_25_rounds.json"
+FEWER_ROUNDS_STUDY = TreeStudy(
+    FEWER_ROUNDS_FILE, ", trees with max_iter=25, learning_rate=0.4",
+    f"{LE} --methods TupleInfoNCE --ensemble --ensemble-trees \"{{'max_iter': 25, "
+    "'learning_rate': 0.4}\" --fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json "
+    "... (two runs side by side, fit 1's scores appended to fit 0's: "
+    f"benchmarks/results/{FEWER_ROUNDS_FILE})",
+    "Fewer rounds still", "today's trees",
+    "the default members' trees (`max_iter=50, learning_rate=0.2`)", "25-round trees",
+    "the same trees at `max_iter=25, learning_rate=0.4`")
 
 
 CHEAPER_COST = "cost_ensemble_cheaper_trees.json"
@@ -1591,38 +1622,38 @@ def _cheaper_price():
             for share in shares) + ".")]
 
 
-def _cheaper_cells(methods, key, share):
+def _tree_study_cells(study, methods, key, share):
     """``(row cells, {blend: paired difference}, price)`` of one set and share: each blend
-    by the set's metric with the default trees and the cheaper ones, and the cheaper trees'
+    by the set's metric with the default trees and with the study's, and the study's trees'
     seconds over the default members' (median over the splits)."""
     metric = comparison.metric(key)
     row, found = [], {}
     for blend in (comparison.ENSEMBLE, comparison.USER_ENSEMBLE):
-        a = methods[comparison.by_metric_row(blend + CHEAPER_TREES, key)][metric][share]
+        a = methods[comparison.by_metric_row(blend + study.suffix, key)][metric][share]
         b = methods[comparison.by_metric_row(blend, key)][metric][share]
         found[blend] = paired(a, b)
         row += [cell(b), cell(a), paired_cell(a, b)]
     price = float(np.median(np.divide(
-        methods[comparison.ENSEMBLE + CHEAPER_TREES]["extra_members_s"][share],
+        methods[comparison.ENSEMBLE + study.suffix]["extra_members_s"][share],
         methods[comparison.ENSEMBLE]["members_s"][share])))
     return row + [f"{price:.2f}"], found, price
 
 
-def section_cheaper_trees():
+def section_tree_study(study):
     """The ensemble and the user's own, selected and class-weighted by each set's metric,
-    with the default members' boosted trees and with cheaper ones, paired; and the cheaper
-    trees' price over the default members' in the same run."""
-    if not (RESULTS_DIR / CHEAPER_TREES_FILE).exists():
+    with the default members' boosted trees and with the ``study``'s, paired; and the
+    study's trees' price over the default members' in the same run."""
+    if not (RESULTS_DIR / study.file).exists():
         return []
-    cells = load(CHEAPER_TREES_FILE)
+    cells = load(study.file)
     rows, differences, prices = [], {}, {}
     for key, short, _ in DATASETS:
         methods = cells.get(key, {})
-        if comparison.ENSEMBLE + CHEAPER_TREES not in methods:
+        if comparison.ENSEMBLE + study.suffix not in methods:
             continue
         metric = comparison.metric(key)
         for share in sorted(methods[comparison.ENSEMBLE][metric], key=float):
-            line, found, price = _cheaper_cells(methods, key, share)
+            line, found, price = _tree_study_cells(study, methods, key, share)
             rows.append([short + (" (balanced)" if metric == "balanced" else ""),
                          f"{float(share):.0%}", fits(methods[comparison.ENSEMBLE][metric][share]),
                          *line])
@@ -1635,30 +1666,32 @@ def section_cheaper_trees():
         return _paired_summary(differences[blend, share], "real sets")
 
     shares = sorted(prices)
-    return ["", "### Cheaper boosted trees", "", wrap(
-        f"`{CHEAPER_TREES_COMMAND}`. The ensemble on the fusion without labels and the "
-        "user's own ensemble on the raw columns, each selected on balanced accuracy and "
-        "class-balanced on the sets scored by balanced accuracy, on accuracy elsewhere, with "
-        "`HistGradientBoostingClassifier` at scikit-learn's defaults (100 rounds at "
-        "learning rate 0.1; the default members' trees when this ran) and with the same "
-        "trees at `max_iter=50, learning_rate=0.2` (the default members' trees since this "
-        "study), weighed on the same folds: the test rows' metric, mean ± sd over fits × "
-        "splits, and the paired difference cheaper minus scikit-learn's (\"above\"/"
-        "\"below\": by more than one sd). Price: the two cheaper trees' out-of-fold "
-        "predictions and refits over the four members' with scikit-learn's trees, median "
-        "over the splits, in the same run beside another (indicative)."), ""] + md_table(
-        ["data set", "labels", "fits × splits", "ensemble, scikit-learn's trees",
-         "cheaper trees", "difference", "user's ensemble, scikit-learn's trees",
-         "cheaper trees", "difference", "price"], rows) + ["", wrap(
-            "With the cheaper trees, the ensemble: " + "; ".join(
+    return ["", f"### {study.title}", "", wrap(
+        f"`{study.command}`. The ensemble on the fusion without labels and the user's own "
+        "ensemble on the raw columns, each selected on balanced accuracy and class-balanced "
+        "on the sets scored by balanced accuracy, on accuracy elsewhere, with "
+        f"{study.base_in_full} and with {study.other_in_full}, weighed on the same folds: "
+        "the test rows' metric, mean ± sd over fits × splits, and the paired difference "
+        f"{study.other} minus {study.base} (\"above\"/\"below\": by more than one sd). "
+        f"Price: the two {study.other}' out-of-fold predictions and refits over the four "
+        f"members' with {study.base}, median over the splits, in the same run beside another "
+        "(indicative)."), ""] + md_table(
+        ["data set", "labels", "fits × splits", f"ensemble, {study.base}", study.other,
+         "difference", f"user's ensemble, {study.base}", study.other, "difference",
+         "price"], rows) + ["", wrap(
+            f"With the {study.other}, the ensemble: " + "; ".join(
                 f"{share:.0%} of the labels {summary(comparison.ENSEMBLE, share)}"
                 for share in shares) + ". The user's own ensemble: " + "; ".join(
                 f"{share:.0%} {summary(comparison.USER_ENSEMBLE, share)}" for share in shares)
-            + ". Their price over the four members' with scikit-learn's trees, median over "
-            "the real sets: "
-            + "; ".join(f"{share:.0%} {np.median(prices[share]):.2f} "
-                        f"({_span(prices[share])})"
-                        for share in shares) + ".")] + _cheaper_price()
+            + f". Their price over the four members' with {study.base}, median over the real "
+            "sets: " + "; ".join(f"{share:.0%} {np.median(prices[share]):.2f} "
+                                 f"({_span(prices[share])})" for share in shares) + ".")]
+
+
+def section_cheaper_trees():
+    """The cheaper trees' study (``CHEAPER_STUDY``) and their price alone on the machine."""
+    found = section_tree_study(CHEAPER_STUDY)
+    return found + _cheaper_price() if found else []
 
 
 DATA_PARALLEL = "data_parallel.json"

@@ -467,26 +467,28 @@ def test_the_selection_rule_section_pairs_each_configuration_with_its_rule(rende
     assert "not an option of the estimators" in " ".join(text.split())
 
 
-def test_the_cheaper_trees_section_pairs_each_blend_by_the_sets_metric(render, monkeypatch,
-                                                                       tmp_path):
+@pytest.mark.parametrize("study", ["CHEAPER_STUDY", "FEWER_ROUNDS_STUDY"])
+def test_each_tree_study_section_pairs_each_blend_by_the_sets_metric(render, monkeypatch,
+                                                                      tmp_path, study):
     c = render.comparison
+    study = getattr(render, study)
 
     def rows(key, levels, seconds):
-        """Each blend's row by ``key``'s metric at ``levels`` (ensemble, with cheaper trees,
-        user's, with cheaper trees) and every other variant far off; the members' seconds
-        (default, cheaper)."""
-        cells = _by_metric(c, key, (c.ENSEMBLE, c.ENSEMBLE + render.CHEAPER_TREES,
-                                    c.USER_ENSEMBLE, c.USER_ENSEMBLE + render.CHEAPER_TREES),
-                           levels)
+        """Each blend's row by ``key``'s metric at ``levels`` (ensemble, with the study's
+        trees, user's, with the study's trees) and every other variant far off; the members'
+        seconds (default, the study's)."""
+        cells = _by_metric(c, key, (c.ENSEMBLE, c.ENSEMBLE + study.suffix,
+                                    c.USER_ENSEMBLE, c.USER_ENSEMBLE + study.suffix), levels)
         cells[c.ENSEMBLE]["members_s"] = {"0.1": [seconds[0]] * 5}
-        cells[c.ENSEMBLE + render.CHEAPER_TREES]["extra_members_s"] = {"0.1": [seconds[1]] * 5}
+        cells[c.ENSEMBLE + study.suffix]["extra_members_s"] = {"0.1": [seconds[1]] * 5}
         return cells
 
     # adult is scored by balanced accuracy: its rows are the class-balanced ones
     cells = {"movielens": rows("movielens", (0.5, 0.52, 0.49, 0.48), (10.0, 4.0)),
              "adult": rows("adult", (0.7, 0.69, 0.7, 0.7), (10.0, 6.0))}
-    text = _section(render, monkeypatch, tmp_path, render.CHEAPER_TREES_FILE, cells,
-                    render.section_cheaper_trees)
+    text = _section(render, monkeypatch, tmp_path, study.file, cells,
+                    lambda: render.section_tree_study(study))
+    assert f"### {study.title}" in text and study.command in " ".join(text.split())
     assert "| MovieLens | 10% | 1 × 5 | 0.500 ± 0.014 | 0.520 ± 0.014 | +0.020 ± 0.000 (above) " \
            "| 0.490 ± 0.014 | 0.480 ± 0.014 | -0.010 ± 0.000 (below) | 0.40 |" in text
     assert "| Adult (balanced) | 10% | 1 × 5 | 0.700 ± 0.014 | 0.690 ± 0.014 | -0.010 ± 0.000 " \
