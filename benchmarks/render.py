@@ -1323,7 +1323,7 @@ def section_ensemble():
         out += ["", f"### {PRICE_TITLE}", ""]
         out += transcribed(ENSEMBLE_COST)
     return (out + section_member_price() + section_aware_weighing() + section_fused_trees()
-            + section_cheaper_trees() + section_tree_study(FEWER_ROUNDS_STUDY)
+            + section_tree_study(CHEAPER_STUDY) + section_tree_study(FEWER_ROUNDS_STUDY)
             + section_selection_rule())
 
 
@@ -1558,8 +1558,9 @@ def section_fused_trees():
 @dataclass(frozen=True)
 class TreeStudy:
     """A study of the default members' boosted trees against other trees in their places
-    (``--ensemble-trees``): its file, the suffix its rows carry, its command, its title, and
-    its words for each kind of trees, short (``base``, ``other``) and in full."""
+    (``--ensemble-trees``): its file, the suffix its rows carry, its command, its title, its
+    words for each kind of trees, short (``base``, ``other``) and in full, and its price run
+    alone on the machine (``bench_cost.py --trees``), with what to say before its figures."""
     file: str
     suffix: str
     command: str
@@ -1568,6 +1569,8 @@ class TreeStudy:
     base_in_full: str
     other: str
     other_in_full: str
+    cost: str
+    cost_preface: str = ""
 
 
 #: The default members' trees made cheaper, measured while they were scikit-learn's (at
@@ -1584,7 +1587,9 @@ CHEAPER_STUDY = TreeStudy(
     "`HistGradientBoostingClassifier` at scikit-learn's defaults (100 rounds at learning rate "
     "0.1; the default members' trees when this ran)", "cheaper trees",
     "the same trees at `max_iter=50, learning_rate=0.2` (the default members' trees since "
-    "this study)")
+    "this study)", "cost_ensemble_cheaper_trees.json",
+    f"Run at commit {BEFORE_CHEAPER_TREES}, when the default members' trees were "
+    "scikit-learn's. ")
 #: Today's default trees against a quarter of scikit-learn's rounds at four times its rate.
 FEWER_ROUNDS_FILE = "label_efficiency_ensemble_trees_25_rounds.json"
 FEWER_ROUNDS_STUDY = TreeStudy(
@@ -1595,30 +1600,29 @@ FEWER_ROUNDS_STUDY = TreeStudy(
     f"benchmarks/results/{FEWER_ROUNDS_FILE})",
     "Fewer rounds still", "today's trees",
     "the default members' trees (`max_iter=50, learning_rate=0.2`)", "25-round trees",
-    "the same trees at `max_iter=25, learning_rate=0.4`")
+    "the same trees at `max_iter=25, learning_rate=0.4`",
+    "cost_ensemble_trees_25_rounds.json")
 
 
-CHEAPER_COST = "cost_ensemble_cheaper_trees.json"
+CHEAPER_COST = CHEAPER_STUDY.cost
 
 
-def _cheaper_price():
-    """The price run of the cheaper trees alone on the machine (``bench_cost.py --trees`` at
-    ``BEFORE_CHEAPER_TREES``): its tables, and per share the members over the fusion's fit
-    with each kind of trees."""
-    if not (RESULTS_DIR / CHEAPER_COST).exists():
+def _tree_study_price(study):
+    """The price run of the ``study``'s trees alone on the machine: its tables, and per
+    share the members over the fusion's fit with each kind of trees."""
+    if not (RESULTS_DIR / study.cost).exists():
         return []
-    rows = load(CHEAPER_COST)["results"]["ensemble"]
+    rows = load(study.cost)["results"]["ensemble"]
     shares = sorted({r["share"] for r in rows})
 
     def spread(key, share):
         return _span([r[key] for r in rows if r["share"] == share])
 
-    return ["", *transcribed(CHEAPER_COST, command_once=True), "", wrap(
-        f"Run at commit {BEFORE_CHEAPER_TREES}, when the default members' trees were "
-        "scikit-learn's. Alone on the machine, the members over the fusion's fit on the "
+    return ["", *transcribed(study.cost, command_once=True), "", wrap(
+        f"{study.cost_preface}Alone on the machine, the members over the fusion's fit on the "
         f"{len({r['dataset'] for r in rows})} sets: " + "; ".join(
-            f"at {share:.0%} of the labels {spread('cheaper_ratio', share)} with the cheaper "
-            f"trees (today's default), {spread('ratio', share)} with scikit-learn's"
+            f"at {share:.0%} of the labels {spread('cheaper_ratio', share)} with the "
+            f"{study.other}, {spread('ratio', share)} with {study.base}"
             for share in shares) + ".")]
 
 
@@ -1685,13 +1689,8 @@ def section_tree_study(study):
                 f"{share:.0%} {summary(comparison.USER_ENSEMBLE, share)}" for share in shares)
             + f". Their price over the four members' with {study.base}, median over the real "
             "sets: " + "; ".join(f"{share:.0%} {np.median(prices[share]):.2f} "
-                                 f"({_span(prices[share])})" for share in shares) + ".")]
-
-
-def section_cheaper_trees():
-    """The cheaper trees' study (``CHEAPER_STUDY``) and their price alone on the machine."""
-    found = section_tree_study(CHEAPER_STUDY)
-    return found + _cheaper_price() if found else []
+                                 f"({_span(prices[share])})" for share in shares) + ".")
+    ] + _tree_study_price(study)
 
 
 DATA_PARALLEL = "data_parallel.json"

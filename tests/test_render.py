@@ -500,22 +500,24 @@ def test_each_tree_study_section_pairs_each_blend_by_the_sets_metric(render, mon
     assert "median over the real sets: 10% 0.50 (0.40 to 0.60)" in flat
 
 
-def test_the_cheaper_trees_price_gives_each_shares_spread(render, monkeypatch, tmp_path):
+@pytest.mark.parametrize("study", ["CHEAPER_STUDY", "FEWER_ROUNDS_STUDY"])
+def test_each_tree_studys_price_gives_each_shares_spread(render, monkeypatch, tmp_path, study):
+    study = getattr(render, study)
     results_io = _benchmark_module(monkeypatch, "results_io")
     rows = [{"dataset": d, "share": share, "ratio": ratio, "cheaper_ratio": ratio / 2}
             for d, ratio in (("adult", 0.2), ("multiple_features", 2.0)) for share in (0.1, 1.0)]
     printed = "| data set | labelled |\n|---|---|\n| adult | 10% |"
-    results_io.write(tmp_path / render.CHEAPER_COST, script="bench_cost.py",
+    results_io.write(tmp_path / study.cost, script="bench_cost.py",
                      argv=["--ensemble-only", "--trees", "{}"], printed=printed,
                      results={"ensemble": rows})
     monkeypatch.setattr(render, "RESULTS_DIR", tmp_path)
-    flat = " ".join("\n".join(render._cheaper_price()).split())
+    flat = " ".join("\n".join(render._tree_study_price(study)).split())
     assert "| adult | 10% |" in flat and "--trees" in flat
-    assert f"Run at commit {render.BEFORE_CHEAPER_TREES}, when" in flat
-    assert "on the 2 sets: at 10% of the labels 0.10 to 1.00 with the cheaper trees (today's " \
-           "default), 0.20 to 2.00 with scikit-learn's; at 100%" in flat
+    assert flat.count("Run at commit") == (study is render.CHEAPER_STUDY)
+    assert f"on the 2 sets: at 10% of the labels 0.10 to 1.00 with the {study.other}, 0.20 to " \
+           f"2.00 with {study.base}; at 100%" in flat
     monkeypatch.setattr(render, "RESULTS_DIR", tmp_path / "none")
-    assert render._cheaper_price() == []
+    assert render._tree_study_price(study) == []
 
 
 def test_the_member_price_section_ranks_the_members_by_their_median_price(render, monkeypatch,
