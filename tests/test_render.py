@@ -88,6 +88,10 @@ def test_the_tables_state_the_library_defaults(render):
     import results_io
 
     assert render.TODAY == results_io.library_defaults()
+    # and the ensemble's tables, under its default members' trees
+    from sktnce._ensemble import DEFAULT_TREE_PARAMS
+
+    assert render.TODAY_TREES == DEFAULT_TREE_PARAMS
 
 
 def test_every_result_file_the_renderer_reads_is_committed_not_ignored(render):
