@@ -44,7 +44,15 @@ TODAY = {"max_epochs": 50, "batch_size": 256, "n_components": 32, "corruption": 
 #: The ensemble's default members' boosted-tree parameters that the ensemble's tables were
 #: measured under (tests check them against sktnce's).
 TODAY_TREES = {"max_iter": 50, "learning_rate": 0.2}
-TODAY_TREES_LABEL = ", ".join(f"{key}={value}" for key, value in TODAY_TREES.items())
+
+
+def trees_label(params):
+    """``"max_iter=50, learning_rate=0.2"``: tree parameters as the study's rows name them
+    (``methods.trees_label``, which render does not import: it would bring torch)."""
+    return ", ".join(f"{key}={value}" for key, value in params.items())
+
+
+TODAY_TREES_LABEL = trees_label(TODAY_TREES)
 MACHINE = ("the project's 2-core AMD EPYC, 24 GiB, no GPU; Python 3.11.7, torch 2.13.0+cpu, "
            "scikit-learn 1.9.1, skorch 1.4.0, numpy 2.4.6")
 
@@ -1489,7 +1497,6 @@ def section_aware_weighing():
          "cross-fitted − twin"], rows) + ["", wrap(summary[0].upper() + summary[1:] + ".")]
 
 
-#: Each ensemble with and without boosted trees on the columns beside the fused vector.
 def _paired_summary(found, sets="sets"):
     """``"3 of the 8 sets higher, 5 lower (1 and 0 by more than one sd), +0.002 on
     average"``: the paired differences ``found`` (``(mean, sd)`` per set) in words."""
@@ -1500,6 +1507,7 @@ def _paired_summary(found, sets="sets"):
             f"{np.mean(means):+.3f} on average")
 
 
+#: Each ensemble with and without boosted trees on the columns beside the fused vector.
 FUSED_TREES_FILE = "label_efficiency_ensemble_fused_trees.json"
 FUSED_TREES_COMMAND = (
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware --ensemble-fused-trees "
@@ -1562,11 +1570,12 @@ def section_fused_trees():
 @dataclass(frozen=True)
 class TreeStudy:
     """A study of the default members' boosted trees against other trees in their places
-    (``--ensemble-trees``): its file, the suffix its rows carry, its command, its title, its
-    words for each kind of trees, short (``base``, ``other``) and in full, and its price run
-    alone on the machine (``bench_cost.py --trees``), with what to say before its figures."""
+    (``--ensemble-trees``): its file, the other trees' parameters, its command, its title,
+    its words for each kind of trees, short (``base``, ``other``) and in full, and its price
+    run alone on the machine (``bench_cost.py --trees``), with what to say before its
+    figures."""
     file: str
-    suffix: str
+    params: dict
     command: str
     title: str
     base: str
@@ -1576,13 +1585,17 @@ class TreeStudy:
     cost: str
     cost_preface: str = ""
 
+    @property
+    def suffix(self):
+        """What the study's rows carry after the blend's name."""
+        return ", trees with " + trees_label(self.params)
+
 
 #: The default members' trees made cheaper, measured while they were scikit-learn's (at
 #: ``BEFORE_CHEAPER_TREES``); its rows' trees are the default members' since.
 CHEAPER_TREES_FILE = "label_efficiency_ensemble_cheaper_trees.json"
-CHEAPER_TREES = ", trees with max_iter=50, learning_rate=0.2"
 CHEAPER_STUDY = TreeStudy(
-    CHEAPER_TREES_FILE, CHEAPER_TREES,
+    CHEAPER_TREES_FILE, {"max_iter": 50, "learning_rate": 0.2},
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-trees \"{{'max_iter': 50, "
     "'learning_rate': 0.2}\" --fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json "
     "... (two runs side by side, fit 1's scores appended to fit 0's: "
@@ -1597,7 +1610,7 @@ CHEAPER_STUDY = TreeStudy(
 #: Today's default trees against a quarter of scikit-learn's rounds at four times its rate.
 FEWER_ROUNDS_FILE = "label_efficiency_ensemble_trees_25_rounds.json"
 FEWER_ROUNDS_STUDY = TreeStudy(
-    FEWER_ROUNDS_FILE, ", trees with max_iter=25, learning_rate=0.4",
+    FEWER_ROUNDS_FILE, {"max_iter": 25, "learning_rate": 0.4},
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-trees \"{{'max_iter': 25, "
     "'learning_rate': 0.4}\" --fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json "
     "... (two runs side by side, fit 1's scores appended to fit 0's: "

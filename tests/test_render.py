@@ -94,6 +94,13 @@ def test_the_tables_state_the_library_defaults(render):
     assert render.TODAY_TREES == DEFAULT_TREE_PARAMS
 
 
+def test_tree_studies_name_their_rows_as_the_benchmark_does(render, monkeypatch):
+    methods = _benchmark_module(monkeypatch, "methods")
+    for study in (render.CHEAPER_STUDY, render.FEWER_ROUNDS_STUDY):
+        assert study.suffix == ", trees with " + methods.trees_label(study.params)
+    assert render.TODAY_TREES_LABEL == methods.trees_label(render.TODAY_TREES)
+
+
 def test_every_result_file_the_renderer_reads_is_committed_not_ignored(render):
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
