@@ -86,7 +86,9 @@ def _require_extras():
 def _plain(value):
     """``value`` with NumPy arrays and scalars, tuples and dict keys made JSON types."""
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        # an object array's tolist keeps its NumPy scalars (np.str_ from a list of a str
+        # array's items): they are made JSON types one by one
+        return _plain(value.tolist()) if value.dtype == object else value.tolist()
     if isinstance(value, torch.device):
         return str(value)
     if isinstance(value, np.generic):

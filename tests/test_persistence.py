@@ -471,15 +471,19 @@ def test_round_trip_keeps_the_output_option(tmp_path, fitted):
     assert list(loaded.get_feature_names_out()) == list(est.get_feature_names_out())
 
 
-@pytest.mark.parametrize("kind", ["str object", "str", "bool", "uint8"])
+@pytest.mark.parametrize("kind", ["str object", "str", "bool", "uint8",
+                                  "list of NumPy str with -1"])
 def test_a_round_trip_keeps_the_classes_dtype(tmp_path, data, modalities, kind):
     from sktnce import TupleInfoNCEClassifier
 
     X, y, _ = data
+    # list() of a NumPy str array holds np.str_, whose classes_ are an object array of them
     y_kind = {"str object": np.array(list("abcdefgh"), dtype=object)[y],
               "str": np.array(list("abcdefgh"))[y],
               "bool": y < 4,
-              "uint8": y.astype(np.uint8)}[kind]
+              "uint8": y.astype(np.uint8),
+              "list of NumPy str with -1": [v if i % 2 else -1 for i, v in
+                                            enumerate(np.array(list("abcdefgh"))[y])]}[kind]
     fusion = TupleInfoNCEFusion(modalities=modalities, label_weight=1.0, **FAST)
     clf = TupleInfoNCEClassifier(fusion, max_epochs=2, random_state=0).fit(X, y_kind)
     save(clf, tmp_path / "clf.sktnce")
