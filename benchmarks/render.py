@@ -43,7 +43,9 @@ TODAY = {"max_epochs": 50, "batch_size": 256, "n_components": 32, "corruption": 
          "score_chunk_size": 32}
 #: The ensemble's default members' boosted-tree parameters that the ensemble's tables were
 #: measured under (tests check them against sktnce's).
-TODAY_TREES = {"max_iter": 50, "learning_rate": 0.2}
+TODAY_TREES = {"max_iter": 25, "learning_rate": 0.4}
+#: The same, in words.
+TODAY_TREES_IN_WORDS = "a quarter of scikit-learn's rounds at four times its learning rate"
 
 
 def trees_label(params):
@@ -1128,15 +1130,15 @@ def _price_sentence():
         text += (f", most of it `{dearest}`'s: alone it costs {_span(alone)} times the "
                  f"fusion's fit with {first[0]['share']:.0%}, "
                  f"`{cheapest}` at most {max(r['member_ratios'][cheapest] for r in first):.2f}")
-    if (RESULTS_DIR / CHEAPER_COST).exists():
-        cheaper = load(CHEAPER_COST)["results"]["ensemble"]
-        share = min(r["share"] for r in cheaper)
-        first = [r for r in cheaper if r["share"] == share]
-        text += (f". Its boosted trees take half scikit-learn's rounds at twice its learning "
-                 "rate: in the run that chose them, the members' fits cost "
-                 f"{_span([r['cheaper_ratio'] for r in first])} times the fusion's with "
-                 f"{share:.0%}, {_span([r['ratio'] for r in first])} with scikit-learn's trees "
-                 "(RESULTS \"Cheaper boosted trees\")")
+    chosen = TODAY_TREES_STUDY
+    if (RESULTS_DIR / chosen.cost).exists():
+        priced = load(chosen.cost)["results"]["ensemble"]
+        share = min(r["share"] for r in priced)
+        first = [r for r in priced if r["share"] == share]
+        text += (f". Its boosted trees take {TODAY_TREES_IN_WORDS}: in the run that chose "
+                 f"them, the members' fits cost {_span([r['cheaper_ratio'] for r in first])} "
+                 f"times the fusion's with {share:.0%}, {_span([r['ratio'] for r in first])} "
+                 f"with {chosen.base} (RESULTS \"{chosen.title}\")")
     return text + "."
 
 
@@ -1170,8 +1172,9 @@ def section_user_baselines(rows):
                    "the estimator weighs a target-aware fusion's members on its twin); the "
                    "LR + HGB ensemble: the default selection over its three members on the "
                    "raw columns alone (the ensemble's default members but the fused one: "
-                   f"its trees at `{TODAY_TREES_LABEL}`, as accurate as scikit-learn's "
-                   "defaults, RESULTS \"Cheaper boosted trees\")."
+                   f"its trees at `{TODAY_TREES_LABEL}`, measured against twice the rounds "
+                   "at half the rate and those against scikit-learn's defaults, RESULTS "
+                   f"\"{FEWER_ROUNDS_STUDY.title}\" and \"{CHEAPER_STUDY.title}\")."
                    if _has_user_ensemble(rows) else "")
                 + " Commands: " + "; ".join(commands) + "."), "",
            "### One configuration per share, chosen leave one set out", "",
@@ -1376,6 +1379,11 @@ AWARE_WEIGHING_FILE = "label_efficiency_ensemble_cross_fit.json"
 BEFORE_CHEAPER_TREES = "0cb7230"
 SKLEARN_TREES = (f", at commit {BEFORE_CHEAPER_TREES} or earlier, when the default members' "
                  "trees were scikit-learn's")
+#: The last commit whose default members' trees took 50 rounds at learning rate 0.2.
+BEFORE_25_ROUND_TREES = "ec918e8"
+FIFTY_ROUND_TREES = (f", at commit {BEFORE_25_ROUND_TREES}, when the default members' trees "
+                     "took 50 rounds at learning rate 0.2")
+FEWER_ROUNDS_TITLE = "Fewer rounds still"
 AWARE_WEIGHING_COMMAND = (
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
     "--ensemble-cross-fit --fractions 0.1 --datasets ... --json ... (two runs side by side, "
@@ -1592,7 +1600,7 @@ class TreeStudy:
 
 
 #: The default members' trees made cheaper, measured while they were scikit-learn's (at
-#: ``BEFORE_CHEAPER_TREES``); its rows' trees are the default members' since.
+#: ``BEFORE_CHEAPER_TREES``); its rows' trees were the default members' until the next study.
 CHEAPER_TREES_FILE = "label_efficiency_ensemble_cheaper_trees.json"
 CHEAPER_STUDY = TreeStudy(
     CHEAPER_TREES_FILE, {"max_iter": 50, "learning_rate": 0.2},
@@ -1603,25 +1611,31 @@ CHEAPER_STUDY = TreeStudy(
     "Cheaper boosted trees", "scikit-learn's trees",
     "`HistGradientBoostingClassifier` at scikit-learn's defaults (100 rounds at learning rate "
     "0.1; the default members' trees when this ran)", "cheaper trees",
-    "the same trees at `max_iter=50, learning_rate=0.2` (the default members' trees since "
-    "this study)", "cost_ensemble_cheaper_trees.json",
+    "the same trees at `max_iter=50, learning_rate=0.2` (the default members' trees from "
+    f"this study to \"{FEWER_ROUNDS_TITLE}\")", "cost_ensemble_cheaper_trees.json",
     f"Run at commit {BEFORE_CHEAPER_TREES}, when the default members' trees were "
     "scikit-learn's. ")
-#: Today's default trees against a quarter of scikit-learn's rounds at four times its rate.
+#: The 50-round trees against a quarter of scikit-learn's rounds at four times its rate,
+#: measured while the 50-round ones were the default members' (at ``BEFORE_25_ROUND_TREES``);
+#: its rows' trees are the default members' since.
 FEWER_ROUNDS_FILE = "label_efficiency_ensemble_trees_25_rounds.json"
 FEWER_ROUNDS_STUDY = TreeStudy(
     FEWER_ROUNDS_FILE, {"max_iter": 25, "learning_rate": 0.4},
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-trees \"{{'max_iter': 25, "
     "'learning_rate': 0.4}\" --fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json "
     "... (two runs side by side, fit 1's scores appended to fit 0's: "
-    f"benchmarks/results/{FEWER_ROUNDS_FILE})",
-    "Fewer rounds still", "today's trees",
-    f"the default members' trees (`{TODAY_TREES_LABEL}`)", "25-round trees",
-    "the same trees at `max_iter=25, learning_rate=0.4`",
-    "cost_ensemble_trees_25_rounds.json")
+    f"benchmarks/results/{FEWER_ROUNDS_FILE}){FIFTY_ROUND_TREES}",
+    FEWER_ROUNDS_TITLE, "the 50-round trees",
+    "the default members' trees when this ran (`max_iter=50, learning_rate=0.2`)",
+    "25-round trees",
+    "the same trees at `max_iter=25, learning_rate=0.4` (the default members' trees since "
+    "this study)", "cost_ensemble_trees_25_rounds.json",
+    f"Run at commit {BEFORE_25_ROUND_TREES}, when the default members' trees were "
+    "`max_iter=50, learning_rate=0.2`. ")
+#: The study that chose the default members' trees (``TODAY_TREES``).
+TODAY_TREES_STUDY = FEWER_ROUNDS_STUDY
 
 
-CHEAPER_COST = CHEAPER_STUDY.cost
 
 
 def _tree_study_price(study):

@@ -517,4 +517,4 @@ def test_the_guides_members_are_the_default_members_with_scikit_learns_trees():
                            if isinstance(given, HistGradientBoostingClassifier) else set())
         if isinstance(given, HistGradientBoostingClassifier):
             assert (given.max_iter, given.learning_rate) == (100, 0.1)  # scikit-learn's
-            assert (default.max_iter, default.learning_rate) == (50, 0.2)
+            assert (default.max_iter, default.learning_rate) == (25, 0.4)
