@@ -1339,6 +1339,7 @@ def section_ensemble():
         out += transcribed(ENSEMBLE_COST)
     return (out + section_member_price() + section_aware_weighing() + section_fused_trees()
             + section_tree_study(CHEAPER_STUDY) + section_tree_study(FEWER_ROUNDS_STUDY)
+            + section_tree_study(FEWER_BINS_STUDY)
             + section_selection_rule())
 
 
@@ -1632,6 +1633,17 @@ FEWER_ROUNDS_STUDY = TreeStudy(
     "this study)", "cost_ensemble_trees_25_rounds.json",
     f"Run at commit {BEFORE_25_ROUND_TREES}, when the default members' trees were "
     "`max_iter=50, learning_rate=0.2`. ")
+#: Today's default trees against the same with a quarter of the bins (``max_bins=63``, fewer
+#: candidate splits per column: the trees' price grows with the columns).
+FEWER_BINS_FILE = "label_efficiency_ensemble_trees_63_bins.json"
+FEWER_BINS_STUDY = TreeStudy(
+    FEWER_BINS_FILE, {"max_bins": 63},
+    f"{LE} --methods TupleInfoNCE --ensemble --ensemble-trees \"{{'max_bins': 63}}\" "
+    "--fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json ... (two runs side by side, "
+    f"fit 1's scores appended to fit 0's: benchmarks/results/{FEWER_BINS_FILE})",
+    "Fewer bins", "today's trees",
+    f"the default members' trees (`{TODAY_TREES_LABEL}`, 255 bins)", "63-bin trees",
+    "the same trees with `max_bins=63`", "cost_ensemble_trees_63_bins.json")
 #: The study that chose the default members' trees (``TODAY_TREES``).
 TODAY_TREES_STUDY = FEWER_ROUNDS_STUDY
 
