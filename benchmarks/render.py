@@ -1648,8 +1648,6 @@ FEWER_BINS_STUDY = TreeStudy(
 TODAY_TREES_STUDY = FEWER_ROUNDS_STUDY
 
 
-
-
 def _tree_study_price(study):
     """The price run of the ``study``'s trees alone on the machine: its tables, and per
     share the members over the fusion's fit with each kind of trees."""
