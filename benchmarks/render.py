@@ -1380,7 +1380,10 @@ AWARE_WEIGHING_FILE = "label_efficiency_ensemble_cross_fit.json"
 BEFORE_CHEAPER_TREES = "0cb7230"
 SKLEARN_TREES = (f", at commit {BEFORE_CHEAPER_TREES} or earlier, when the default members' "
                  "trees were scikit-learn's")
-#: The last commit whose default members' trees took 50 rounds at learning rate 0.2.
+#: The default members' trees from "Cheaper boosted trees" to "Fewer rounds still", and the
+#: last commit that had them.
+FIFTY_ROUNDS = {"max_iter": 50, "learning_rate": 0.2}
+FIFTY_ROUNDS_LABEL = trees_label(FIFTY_ROUNDS)
 BEFORE_25_ROUND_TREES = "ec918e8"
 FIFTY_ROUND_TREES = (f", at commit {BEFORE_25_ROUND_TREES}, when the default members' trees "
                      "took 50 rounds at learning rate 0.2")
@@ -1604,7 +1607,7 @@ class TreeStudy:
 #: ``BEFORE_CHEAPER_TREES``); its rows' trees were the default members' until the next study.
 CHEAPER_TREES_FILE = "label_efficiency_ensemble_cheaper_trees.json"
 CHEAPER_STUDY = TreeStudy(
-    CHEAPER_TREES_FILE, {"max_iter": 50, "learning_rate": 0.2},
+    CHEAPER_TREES_FILE, FIFTY_ROUNDS,
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-trees \"{{'max_iter': 50, "
     "'learning_rate': 0.2}\" --fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json "
     "... (two runs side by side, fit 1's scores appended to fit 0's: "
@@ -1612,8 +1615,8 @@ CHEAPER_STUDY = TreeStudy(
     "Cheaper boosted trees", "scikit-learn's trees",
     "`HistGradientBoostingClassifier` at scikit-learn's defaults (100 rounds at learning rate "
     "0.1; the default members' trees when this ran)", "cheaper trees",
-    "the same trees at `max_iter=50, learning_rate=0.2` (the default members' trees from "
-    f"this study to \"{FEWER_ROUNDS_TITLE}\")", "cost_ensemble_cheaper_trees.json",
+    f"the same trees at `{FIFTY_ROUNDS_LABEL}` (the default members' trees from this study "
+    f"to \"{FEWER_ROUNDS_TITLE}\")", "cost_ensemble_cheaper_trees.json",
     f"Run at commit {BEFORE_CHEAPER_TREES}, when the default members' trees were "
     "scikit-learn's. ")
 #: The 50-round trees against a quarter of scikit-learn's rounds at four times its rate,
@@ -1627,12 +1630,12 @@ FEWER_ROUNDS_STUDY = TreeStudy(
     "... (two runs side by side, fit 1's scores appended to fit 0's: "
     f"benchmarks/results/{FEWER_ROUNDS_FILE}){FIFTY_ROUND_TREES}",
     FEWER_ROUNDS_TITLE, "the 50-round trees",
-    "the default members' trees when this ran (`max_iter=50, learning_rate=0.2`)",
+    f"the default members' trees when this ran (`{FIFTY_ROUNDS_LABEL}`)",
     "25-round trees",
     "the same trees at `max_iter=25, learning_rate=0.4` (the default members' trees since "
     "this study)", "cost_ensemble_trees_25_rounds.json",
     f"Run at commit {BEFORE_25_ROUND_TREES}, when the default members' trees were "
-    "`max_iter=50, learning_rate=0.2`. ")
+    f"`{FIFTY_ROUNDS_LABEL}`. ")
 #: Today's default trees against the same with a quarter of the bins (``max_bins=63``, fewer
 #: candidate splits per column: the trees' price grows with the columns).
 FEWER_BINS_FILE = "label_efficiency_ensemble_trees_63_bins.json"
