@@ -564,8 +564,9 @@ def markdown(name, rows, n_rows, majority, fractions=FRACTIONS):
 
 
 #: What a row of the results holds per share: accuracy, balanced accuracy and, for the
-#: ensembles and their members, the test rows' log loss and the ensemble's fit seconds.
-SCORE_KEYS = ("scores", "balanced", "log_loss", "members_s", "extra_members_s")
+#: ensembles and their members, the test rows' log loss, the ensemble's fit seconds and an
+#: added member's weight (``bench_self_training_member.py``).
+SCORE_KEYS = ("scores", "balanced", "log_loss", "members_s", "extra_members_s", "weight")
 
 
 def write_json(results, path):

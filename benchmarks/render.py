@@ -1341,7 +1341,7 @@ def section_ensemble():
         out += transcribed(ENSEMBLE_COST)
     return (out + section_member_price() + section_aware_weighing() + section_fused_trees()
             + section_tree_study(CHEAPER_STUDY) + section_tree_study(FEWER_ROUNDS_STUDY)
-            + section_tree_study(FEWER_BINS_STUDY)
+            + section_tree_study(FEWER_BINS_STUDY) + section_self_training_member()
             + section_selection_rule())
 
 
@@ -1660,7 +1660,7 @@ FEWER_BINS_STUDY = TreeStudy(
     FEWER_BINS_TITLE, "the 255-bin trees",
     f"the default members' trees when this ran (`{TWENTY_FIVE_ROUNDS_LABEL}`, 255 bins)",
     "63-bin trees",
-    f"the same trees with `max_bins=63` (the default members' trees since this study)",
+    "the same trees with `max_bins=63` (the default members' trees since this study)",
     "cost_ensemble_trees_63_bins.json",
     f"Run at commit {BEFORE_63_BIN_TREES}, when the default members' trees were "
     f"`{TWENTY_FIVE_ROUNDS_LABEL}` with 255 bins. ")
@@ -1752,6 +1752,79 @@ def section_tree_study(study):
             "sets: " + "; ".join(f"{share:.0%} {np.median(prices[share]):.2f} "
                                  f"({_span(prices[share])})" for share in shares) + ".")
     ] + _tree_study_price(study)
+
+
+#: The ensemble with a member that reads the unlabelled rows: self-training on the fused
+#: vector beside the default members.
+SELF_TRAINING_FILE = "ensemble_self_training_member.json"
+SELF_TRAINING_COMMAND = (
+    "OMP_NUM_THREADS=1 python benchmarks/bench_self_training_member.py --fit-seeds 2 "
+    "--datasets ... --json ... (two runs side by side, four sets and five, merged: "
+    f"benchmarks/results/{SELF_TRAINING_FILE})")
+WITH_SELF_TRAINING = ", with self-training on the fused vector"
+SELF_TRAINING_MEMBER = f"{comparison.ENSEMBLE} member fused_self_training"
+
+
+def _self_training_cells(methods, key, share):
+    """``(row cells, paired difference, price)`` of one set and share: the fused vector's
+    probe and the self-training member alone, the ensemble by the set's metric without and
+    with it, the member's mean weight, and its seconds over the default members'."""
+    metric = comparison.metric(key)
+    without = methods[comparison.by_metric_row(comparison.ENSEMBLE, key)][metric][share]
+    row = comparison.by_metric_row(comparison.ENSEMBLE + WITH_SELF_TRAINING, key)
+    with_it = methods[row][metric][share]
+    timed = methods[comparison.ENSEMBLE + ", scoring=accuracy"]
+    price = float(np.median(np.divide(timed["extra_members_s"][share],
+                                      timed["members_s"][share])))
+    return ([cell(methods[f"{comparison.ENSEMBLE} member fused_lr"][metric][share]),
+             cell(methods[SELF_TRAINING_MEMBER][metric][share]), cell(without), cell(with_it),
+             paired_cell(with_it, without), f"{np.mean(methods[row]['weight'][share]):.2f}",
+             f"{price:.2f}"], paired(with_it, without), price)
+
+
+def section_self_training_member():
+    """The ensemble by each set's metric with and without self-training on the fused
+    vector beside its default members, paired; the member's weight and price."""
+    if not (RESULTS_DIR / SELF_TRAINING_FILE).exists():
+        return []
+    cells = load(SELF_TRAINING_FILE)
+    rows, differences, prices = [], {}, {}
+    for key, short, _ in DATASETS:
+        methods = cells.get(key, {})
+        if SELF_TRAINING_MEMBER not in methods:
+            continue
+        metric = comparison.metric(key)
+        for share in sorted(methods[SELF_TRAINING_MEMBER][metric], key=float):
+            line, pair, price = _self_training_cells(methods, key, share)
+            rows.append([short + (" (balanced)" if metric == "balanced" else ""),
+                         f"{float(share):.0%}",
+                         fits(methods[SELF_TRAINING_MEMBER][metric][share]), *line])
+            if key in REAL:
+                differences.setdefault(float(share), []).append(pair)
+                prices.setdefault(float(share), []).append(price)
+    shares = sorted(differences)
+    return ["", "### Self-training on the fused vector", "", wrap(
+        f"`{SELF_TRAINING_COMMAND}`. The fusion is the only part of the ensemble that learns "
+        "from the rows without a label; this member reads them too: "
+        "`SelfTrainingClassifier(LogisticRegression())` on the standardised fused vector, "
+        "fitted on every row with -1 for the rows without a label (a held-out fold's rows "
+        "among them for its out-of-fold probabilities, from the same folds as the default "
+        "members'). The fused vector's probe (`fused_lr`) and the self-training member "
+        "alone, and the ensemble on the fusion without labels with its default members and "
+        "with the self-training member beside them, selected on balanced accuracy and "
+        "class-balanced on the sets scored by balanced accuracy, on accuracy elsewhere: the "
+        "test rows' metric, mean ± sd over fits × splits, the paired difference with it "
+        "minus without (\"above\"/\"below\": by more than one sd), its mean weight in the "
+        "blend, and its seconds over the four default members', median over the splits, "
+        "in the same run beside another (indicative)."), ""] + md_table(
+        ["data set", "labels", "fits × splits", "`fused_lr` alone", "self-training alone",
+         "ensemble", "with self-training", "difference", "its weight", "price"], rows) + [
+        "", wrap("With the self-training member, the ensemble: " + "; ".join(
+            f"{share:.0%} of the labels {_paired_summary(differences[share], 'real sets')}"
+            for share in shares) + ". Its price over the four default members', median over "
+            "the real sets: " + "; ".join(f"{share:.0%} {np.median(prices[share]):.2f} "
+                                          f"({_span(prices[share])})" for share in shares)
+            + ".")]
 
 
 DATA_PARALLEL = "data_parallel.json"

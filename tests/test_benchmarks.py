@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, StratifiedKFold
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -125,6 +127,46 @@ def ensemble_run(tmp_path_factory):
         results, _ = load_benchmark("bench_label_efficiency").main([*ENSEMBLE_RUN, "--json",
                                                                     str(path)])
     return results["generated"], path
+
+
+def test_the_self_training_member_never_reads_a_held_out_folds_labels(monkeypatch):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_self_training_member")
+    seen = []
+
+    class Recording(LogisticRegression):
+        def fit(self, X, y):
+            seen.append(y.copy())
+            return super().fit(X[y >= 0], y[y >= 0])
+
+    rng = np.random.default_rng(0)
+    Z, rows = rng.normal(size=(40, 3)), np.arange(0, 40, 2)
+    codes = np.arange(20) % 3
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    found = bench.out_of_fold_on_every_row(Recording(), Z, rows, codes, folds, 4)
+    assert found.shape == (20, 4) and np.allclose(found.sum(axis=1), 1)
+    assert np.all(found[:, 3] == 0)  # a class no fold holds: probability 0
+    for y, (train, test) in zip(seen, folds.split(rows, codes)):
+        assert np.all(y[rows[test]] == -1) and np.array_equal(y[rows[train]], codes[train])
+        assert np.all(np.delete(y, rows) == -1)  # the rows without a label stay -1
+    one_class = np.zeros(20, dtype=int)
+    one_class[0] = 1  # a training fold of one class: no probabilities, as out_of_fold
+    assert bench.out_of_fold_on_every_row(Recording(), Z, rows, one_class,
+                                          KFold(3, shuffle=True, random_state=1), 2) is None
+
+
+def test_bench_self_training_members_blend_without_it_is_the_label_efficiency_studys(
+        monkeypatch, ensemble_run):
+    _with_benchmarks_on_path(monkeypatch)
+    bench = load_benchmark("bench_self_training_member")
+    results = bench.main(["--quick", "--fractions", "0.2"])["generated"]
+    rows, _ = ensemble_run
+    for row in ("TupleInfoNCEEnsembleClassifier, scoring=accuracy",
+                "TupleInfoNCEEnsembleClassifier member fused_lr"):
+        assert results[row]["scores"] == rows[row]["scores"]
+    with_it = bench.ensemble_row(bench.ENSEMBLE + bench.WITH_SELF_TRAINING, "accuracy")
+    assert all(0 <= w <= 1 for w in results[with_it]["weight"][0.2])
+    assert len(results[bench.MEMBER]["scores"][0.2]) == 2  # one fit x 2 splits
 
 
 def test_the_one_standard_error_rows_are_the_greedy_blend_or_one_member(monkeypatch,

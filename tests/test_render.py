@@ -516,6 +516,41 @@ def test_each_tree_study_section_pairs_each_blend_by_the_sets_metric(render, mon
     assert "median over the real sets: 10% 0.50 (0.40 to 0.60)" in flat
 
 
+def test_the_self_training_section_pairs_the_ensemble_with_and_without_it_by_the_metric(
+        render, monkeypatch, tmp_path):
+    c = render.comparison
+
+    def rows(key, levels, weight, seconds):
+        """The ensemble without and with the member by ``key``'s metric at ``levels[:2]``
+        (every other variant far off), ``fused_lr`` and the member alone at ``levels[2:]``,
+        the member's weight, and the seconds (default members, the member)."""
+        cells = _by_metric(c, key, (c.ENSEMBLE, c.ENSEMBLE + render.WITH_SELF_TRAINING),
+                           levels[:2])
+        metric = c.metric(key)
+        cells[f"{c.ENSEMBLE} member fused_lr"] = _scores(levels[2], metric)
+        cells[render.SELF_TRAINING_MEMBER] = _scores(levels[3], metric)
+        chosen = c.by_metric_row(c.ENSEMBLE + render.WITH_SELF_TRAINING, key)
+        cells[chosen]["weight"] = {"0.1": [weight] * 5}
+        cells.setdefault(c.ENSEMBLE + ", scoring=accuracy", _scores(0.0, metric)).update(
+            members_s={"0.1": [seconds[0]] * 5}, extra_members_s={"0.1": [seconds[1]] * 5})
+        return cells
+
+    # adult is scored by balanced accuracy: its rows are the class-balanced ones
+    cells = {"movielens": rows("movielens", (0.5, 0.52, 0.45, 0.46), 0.25, (10.0, 2.0)),
+             "adult": rows("adult", (0.7, 0.69, 0.6, 0.61), 0.5, (10.0, 4.0))}
+    text = _section(render, monkeypatch, tmp_path, render.SELF_TRAINING_FILE, cells,
+                    render.section_self_training_member)
+    assert "### Self-training on the fused vector" in text
+    assert "| MovieLens | 10% | 1 × 5 | 0.450 ± 0.014 | 0.460 ± 0.014 | 0.500 ± 0.014 | " \
+           "0.520 ± 0.014 | +0.020 ± 0.000 (above) | 0.25 | 0.20 |" in text
+    assert "| Adult (balanced) | 10% | 1 × 5 | 0.600 ± 0.014 | 0.610 ± 0.014 | 0.700 ± 0.014 " \
+           "| 0.690 ± 0.014 | -0.010 ± 0.000 (below) | 0.50 | 0.40 |" in text
+    flat = " ".join(text.split())
+    assert "the ensemble: 10% of the labels 1 of the 2 real sets higher, 1 lower (1 and 1 by " \
+           "more than one sd), +0.005 on average" in flat
+    assert "median over the real sets: 10% 0.30 (0.20 to 0.40)." in flat
+
+
 @pytest.mark.parametrize("study", ["CHEAPER_STUDY", "FEWER_ROUNDS_STUDY",
                                    "FEWER_BINS_STUDY"])
 def test_each_tree_studys_price_gives_each_shares_spread(render, monkeypatch, tmp_path, study):
