@@ -168,6 +168,10 @@ def _rank_of_a_group(rank, init_file, out):
         except ValueError as error:
             results["label_error"] = str(error)
         torch.save(results, f"{out}/{rank}.pt")
+        # Both ranks done before either tears gloo down: a rank that left while the other's
+        # last collective was still in flight aborted once ("terminate called without an
+        # active exception", SIGABRT at exit).
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
