@@ -43,10 +43,9 @@ TODAY = {"max_epochs": 50, "batch_size": 256, "n_components": 32, "corruption": 
          "score_chunk_size": 32}
 #: The ensemble's default members' boosted-tree parameters that the ensemble's tables were
 #: measured under (tests check them against sktnce's).
-TODAY_TREES = {"max_iter": 25, "learning_rate": 0.4, "max_bins": 63}
+TODAY_TREES = {"max_iter": 25, "learning_rate": 0.4}
 #: The same, in words.
-TODAY_TREES_IN_WORDS = ("a quarter of scikit-learn's rounds at four times its learning rate, "
-                        "and a quarter of its bins")
+TODAY_TREES_IN_WORDS = "a quarter of scikit-learn's rounds at four times its learning rate"
 
 
 def trees_label(params):
@@ -1173,9 +1172,8 @@ def section_user_baselines(rows):
                    "the estimator weighs a target-aware fusion's members on its twin); the "
                    "LR + HGB ensemble: the default selection over its three members on the "
                    "raw columns alone (the ensemble's default members but the fused one: "
-                   f"its trees at `{TODAY_TREES_LABEL}`, measured against 255 bins, those "
-                   "against twice the rounds at half the rate and those against "
-                   f"scikit-learn's defaults, RESULTS \"{FEWER_BINS_STUDY.title}\", "
+                   f"its trees at `{TODAY_TREES_LABEL}`, measured against twice the rounds "
+                   "at half the rate and those against scikit-learn's defaults, RESULTS "
                    f"\"{FEWER_ROUNDS_STUDY.title}\" and \"{CHEAPER_STUDY.title}\")."
                    if _has_user_ensemble(rows) else "")
                 + " Commands: " + "; ".join(commands) + "."), "",
@@ -1390,14 +1388,6 @@ BEFORE_25_ROUND_TREES = "ec918e8"
 FIFTY_ROUND_TREES = (f", at commit {BEFORE_25_ROUND_TREES}, when the default members' trees "
                      "took 50 rounds at learning rate 0.2")
 FEWER_ROUNDS_TITLE = "Fewer rounds still"
-#: The default members' trees from "Fewer rounds still" to "Fewer bins" (255 bins, as
-#: scikit-learn's), and the commit that studied the bins under them.
-TWENTY_FIVE_ROUNDS = {"max_iter": 25, "learning_rate": 0.4}
-TWENTY_FIVE_ROUNDS_LABEL = trees_label(TWENTY_FIVE_ROUNDS)
-BEFORE_63_BIN_TREES = "cd81732"
-TWENTY_FIVE_ROUND_TREES = (f", at commit {BEFORE_63_BIN_TREES}, when the default members' "
-                           "trees took 25 rounds at learning rate 0.4 with 255 bins")
-FEWER_BINS_TITLE = "Fewer bins"
 AWARE_WEIGHING_COMMAND = (
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
     "--ensemble-cross-fit --fractions 0.1 --datasets ... --json ... (two runs side by side, "
@@ -1634,7 +1624,7 @@ CHEAPER_STUDY = TreeStudy(
 #: its rows' trees are the default members' since.
 FEWER_ROUNDS_FILE = "label_efficiency_ensemble_trees_25_rounds.json"
 FEWER_ROUNDS_STUDY = TreeStudy(
-    FEWER_ROUNDS_FILE, TWENTY_FIVE_ROUNDS,
+    FEWER_ROUNDS_FILE, {"max_iter": 25, "learning_rate": 0.4},
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-trees \"{{'max_iter': 25, "
     "'learning_rate': 0.4}\" --fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json "
     "... (two runs side by side, fit 1's scores appended to fit 0's: "
@@ -1642,30 +1632,23 @@ FEWER_ROUNDS_STUDY = TreeStudy(
     FEWER_ROUNDS_TITLE, "the 50-round trees",
     f"the default members' trees when this ran (`{FIFTY_ROUNDS_LABEL}`)",
     "25-round trees",
-    f"the same trees at `{TWENTY_FIVE_ROUNDS_LABEL}` (the default members' trees from this "
-    f"study to \"{FEWER_BINS_TITLE}\")", "cost_ensemble_trees_25_rounds.json",
+    "the same trees at `max_iter=25, learning_rate=0.4` (the default members' trees since "
+    "this study)", "cost_ensemble_trees_25_rounds.json",
     f"Run at commit {BEFORE_25_ROUND_TREES}, when the default members' trees were "
     f"`{FIFTY_ROUNDS_LABEL}`. ")
-#: The 25-round trees against the same with a quarter of the bins (``max_bins=63``, fewer
-#: candidate splits per column: the trees' price grows with the columns), measured while the
-#: 255-bin ones were the default members' (at ``BEFORE_63_BIN_TREES``); its rows' trees are
-#: the default members' since.
+#: Today's default trees against the same with a quarter of the bins (``max_bins=63``, fewer
+#: candidate splits per column: the trees' price grows with the columns).
 FEWER_BINS_FILE = "label_efficiency_ensemble_trees_63_bins.json"
 FEWER_BINS_STUDY = TreeStudy(
     FEWER_BINS_FILE, {"max_bins": 63},
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-trees \"{{'max_bins': 63}}\" "
     "--fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json ... (two runs side by side, "
-    f"fit 1's scores appended to fit 0's: benchmarks/results/{FEWER_BINS_FILE})"
-    f"{TWENTY_FIVE_ROUND_TREES}",
-    FEWER_BINS_TITLE, "the 255-bin trees",
-    f"the default members' trees when this ran (`{TWENTY_FIVE_ROUNDS_LABEL}`, 255 bins)",
-    "63-bin trees",
-    "the same trees with `max_bins=63` (the default members' trees since this study)",
-    "cost_ensemble_trees_63_bins.json",
-    f"Run at commit {BEFORE_63_BIN_TREES}, when the default members' trees were "
-    f"`{TWENTY_FIVE_ROUNDS_LABEL}` with 255 bins. ")
+    f"fit 1's scores appended to fit 0's: benchmarks/results/{FEWER_BINS_FILE})",
+    "Fewer bins", "today's trees",
+    f"the default members' trees (`{TODAY_TREES_LABEL}`, 255 bins)", "63-bin trees",
+    "the same trees with `max_bins=63`", "cost_ensemble_trees_63_bins.json")
 #: The study that chose the default members' trees (``TODAY_TREES``).
-TODAY_TREES_STUDY = FEWER_BINS_STUDY
+TODAY_TREES_STUDY = FEWER_ROUNDS_STUDY
 
 
 def _tree_study_price(study):

@@ -42,8 +42,8 @@ _FUSION, _FOLDS, _MEMBERS = range(3)
 
 
 #: The default members' boosted trees: a quarter of scikit-learn's rounds at four times its
-#: learning rate, and a quarter of its bins (a wide table's trees cost less).
-DEFAULT_TREE_PARAMS = {"max_iter": 25, "learning_rate": 0.4, "max_bins": 63}
+#: learning rate.
+DEFAULT_TREE_PARAMS = {"max_iter": 25, "learning_rate": 0.4}
 
 
 def default_members():
@@ -53,8 +53,7 @@ def default_members():
     trees take a quarter of scikit-learn's rounds at four times its learning rate: as
     accurate on the study sets with 1% and 10% of the labels as twice the rounds at half the
     rate, at about half their price (``benchmarks/RESULTS.md``, "Fewer rounds still", and
-    before it "Cheaper boosted trees"); and a quarter of its bins, as accurate within the
-    splits' spread and cheaper on a table of many columns ("Fewer bins")."""
+    before it "Cheaper boosted trees")."""
     def linear():
         return make_pipeline(SimpleImputer(keep_empty_features=True), StandardScaler(),
                              LogisticRegression(max_iter=3000))
@@ -382,11 +381,10 @@ class TupleInfoNCEEnsembleClassifier(BlendMixin, FusionPredictorMixin, Classifie
         ``"fused"``, ``"columns"`` or ``"columns_and_fused"``; each classifier has
         ``predict_proba`` and is cloned. None: ``("fused_lr", <scaled logistic
         regression>, "fused")``, ``("columns_lr", <the same>, "columns")``,
-        ``("columns_hgb", HistGradientBoostingClassifier(max_iter=25, learning_rate=0.4,
-        max_bins=63), "columns")`` and ``("columns_hgb_leaf5", <the same,
-        min_samples_leaf=5>, "columns")``: a quarter of scikit-learn's rounds at four times
-        its learning rate, with a quarter of its bins, about as accurate on the study sets
-        at a fraction of the price.
+        ``("columns_hgb", HistGradientBoostingClassifier(max_iter=25, learning_rate=0.4),
+        "columns")`` and ``("columns_hgb_leaf5", <the same, min_samples_leaf=5>,
+        "columns")``: a quarter of scikit-learn's rounds at four times its learning rate,
+        about as accurate on the study sets at a fraction of the price.
     cv : int, default=3
         Stratified folds of the out-of-fold predictions (fewer where a class has fewer
         labelled rows). Each fold fits every member once more: 3 folds keep the members'

@@ -285,9 +285,9 @@ def test_the_advice_prices_the_ensemble_it_advises_once_measured(render, monkeyp
     (results / render.TODAY_TREES_STUDY.cost).write_text(json.dumps(cheaper))
     assert render._price_sentence().endswith(
         "`fused_lr` at most 0.01. Its boosted trees take a quarter of scikit-learn's rounds at "
-        "four times its learning rate, and a quarter of its bins: in the run that chose them, "
-        "the members' fits cost 0.05 to 0.60 times the fusion's with 10%, 0.10 to 1.20 with the "
-        "255-bin trees (RESULTS \"Fewer bins\").")
+        "four times its learning rate: in the run that chose them, the members' fits cost 0.05 "
+        "to 0.60 times the fusion's with 10%, 0.10 to 1.20 with the 50-round trees (RESULTS "
+        "\"Fewer rounds still\").")
     # the other study's price is not the one that chose today's trees
     (results / render.TODAY_TREES_STUDY.cost).unlink()
     (results / render.CHEAPER_STUDY.cost).write_text(json.dumps(cheaper))
@@ -565,9 +565,8 @@ def test_each_tree_studys_price_gives_each_shares_spread(render, monkeypatch, tm
     monkeypatch.setattr(render, "RESULTS_DIR", tmp_path)
     flat = " ".join("\n".join(render._tree_study_price(study)).split())
     assert "| adult | 10% |" in flat and "--trees" in flat
-    # a study run under the default trees of an earlier day says so (every one: each chose
-    # the default trees that followed it)
-    assert flat.count("Run at commit") == 1
+    # a study run under the default trees of an earlier day says so
+    assert flat.count("Run at commit") == (study is not render.FEWER_BINS_STUDY)
     assert f"on the 2 sets: at 10% of the labels 0.10 to 1.00 with the {study.other}, 0.20 to " \
            f"2.00 with {study.base}; at 100%" in flat
     monkeypatch.setattr(render, "RESULTS_DIR", tmp_path / "none")
