@@ -16,7 +16,7 @@ predictions and refits, and of the self-training member's.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_self_training_member.py --fit-seeds 2 \\
         --datasets multiple_features adult generated telco_churn \\
-        --json results/ensemble_self_training_member.json
+        --json results/label_efficiency_ensemble_self_training.json
 """
 
 import argparse

@@ -516,6 +516,21 @@ def test_each_tree_study_section_pairs_each_blend_by_the_sets_metric(render, mon
     assert "median over the real sets: 10% 0.50 (0.40 to 0.60)" in flat
 
 
+def test_the_comparison_reads_a_file_instead_of_a_source_where_told(render):
+    c = render.comparison
+    swap = {render.ENSEMBLE_FILE: render.BINS_DEFAULT_FILE,
+            render.AWARE_ENSEMBLE_FILE: render.BINS_DEFAULT_FILE}
+    today, rerun = render.comparison_rows(), render.comparison_rows(swap)
+    bins = render.load(render.BINS_DEFAULT_FILE)
+    aware, wide = c.AWARE_ENSEMBLE, "multiple_features"
+    assert rerun[wide][c.HGB] == today[wide][c.HGB]  # the other sources' rows stay
+    assert rerun[wide][aware]["scores"][0.1] == bins[wide][aware]["scores"]["0.1"]
+    assert rerun[wide][aware]["scores"][0.1] != today[wide][aware]["scores"][0.1]
+    text = " ".join(render.section_bins_as_default())
+    level = render._real_tally(render._comparison(rerun)[0.1])[0]
+    assert f"at least level on {level} sets, not " in " ".join(text.split())
+
+
 def test_the_self_training_section_pairs_the_ensemble_with_and_without_it_by_the_metric(
         render, monkeypatch, tmp_path):
     c = render.comparison
