@@ -239,6 +239,42 @@ def tally(results):
             sum(-r["mean"] > r["sd"] for r in results))
 
 
+def balanced_everywhere(dataset):
+    """``"balanced"`` whatever ``dataset``: balanced accuracy on every set, at which a model
+    that predicts one class scores chance, 1/k, on any set."""
+    return "balanced"
+
+
+#: The classification study with every set scored by balanced accuracy.
+BALANCED_EVERYWHERE = Study(WITHOUT, CANDIDATES, balanced_everywhere)
+
+
+def predicts_one_class(balanced):
+    """Whether the balanced accuracies ``balanced`` (one per fit and split) are all chance,
+    1/k for one k of 2 or more classes: what a model that predicts one class for every row
+    scores (its recall is 1 on that class and 0 on every other)."""
+    balanced = np.asarray(balanced, dtype=float)
+    classes = round(1 / balanced[0]) if balanced[0] > 0 else 0
+    return classes >= 2 and bool(np.allclose(balanced, 1 / classes))
+
+
+def without_one_class(rows, study=CLASSIFICATION):
+    """A copy of ``rows`` without the shares at which a row of ``study.without`` predicts
+    one class on every fit and split (:func:`predicts_one_class`): a model that a user sees
+    predict one class for every row, and would not pick."""
+    out = {dataset: dict(methods) for dataset, methods in rows.items()}
+    for dataset, methods in rows.items():
+        for method in study.without:
+            row = methods.get(method, {})
+            dropped = {share for share, scores in row.get("balanced", {}).items()
+                       if predicts_one_class(scores)}
+            if dropped:
+                out[dataset][method] = {key: {share: scores for share, scores in cells.items()
+                                              if share not in dropped}
+                                        for key, cells in row.items()}
+    return out
+
+
 #: The regression study (``bench_regression.py``'s rows): on the raw columns, RidgeCV, boosted
 #: trees with large and small leaves and the user's own ensemble of the three, against the
 #: ridge probe on the fused vector and TupleInfoNCERegressor, by R².

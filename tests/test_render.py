@@ -213,6 +213,48 @@ def test_the_configuration_is_chosen_on_the_other_sets(comparison):
     assert comparison.tally(found.values()) == (3, 3, 0)
 
 
+def test_a_model_that_predicts_one_class_scores_chance_in_balanced_accuracy(comparison):
+    assert comparison.predicts_one_class([0.5] * 5)  # two classes
+    assert comparison.predicts_one_class([0.2, 0.2, 0.2])  # five
+    assert not comparison.predicts_one_class([0.5, 0.5, 0.51])  # not on every split
+    assert not comparison.predicts_one_class([1.0] * 3)
+    assert not comparison.predicts_one_class([0.0] * 3)
+
+
+def _one_class_row(accuracy, share=0.1):
+    """A row that predicts the majority class (``accuracy`` of the rows) on every split."""
+    return {"scores": {share: [accuracy] * 5}, "balanced": {share: [0.5] * 5}}
+
+
+def test_a_one_class_row_leaves_the_best_without_sktnce_and_the_rows_stay(comparison):
+    rows = {"movielens": {comparison.HGB: _one_class_row(0.56),
+                          comparison.RAW: _row(0.54, 0.53)}}
+    assert comparison.best_without(rows, "movielens", 0.1) == comparison.HGB
+    assert comparison.best_without(rows, "movielens", 0.1,
+                                   comparison.BALANCED_EVERYWHERE) == comparison.RAW
+    left = comparison.without_one_class(rows)
+    assert comparison.best_without(left, "movielens", 0.1) == comparison.RAW
+    assert rows["movielens"][comparison.HGB] == _one_class_row(0.56)  # not modified
+
+
+def test_the_scoring_rules_name_the_one_class_rival_and_tally_each_rule(render):
+    c = render.comparison
+    rows = {d: {c.RAW: _row(0.6, 0.6), c.TNCE: _row(0.58, 0.62)}
+            for d in (*render.REAL, "generated")}
+    rows["movielens"][c.HGB] = _one_class_row(0.65)
+    rivals = render._one_class_rivals(rows, render._comparison(rows))
+    assert rivals == ["MovieLens at 10% (HGB: accuracy 0.650, balanced accuracy 0.500)"]
+    text = " ".join(" ".join(render.section_scoring_rules(rows)).split())
+    assert "can be the best without sktnce: MovieLens at 10% (HGB" in text
+    # by accuracy the fused probe is 0.02 below the raw columns' on every set, by balanced
+    # accuracy 0.02 above: as above, 3 sets are scored so (clothing, Adult, Telco churn)
+    assert "as above: 10% of the labels: at least level on 3 of 8, above by more than one " \
+           "sd on 3, below on 5" in text
+    assert "balanced accuracy on every set: 10% of the labels: at least level on 8 of 8, " \
+           "above by more than one sd on 8" in text
+    assert "| MovieLens | 10% | -0.070 ± 0.016 | +0.020 ± 0.000 | -0.020 ± 0.000 |" in text
+
+
 def test_a_share_given_by_two_files_is_an_error(comparison):
     row = {"scores": {"0.1": [0.5] * 5}}
     with pytest.raises(ValueError, match="given twice"):
