@@ -803,7 +803,9 @@ def comparison_block(rows):
         "difference ± the standard deviation over the 5 paired splits. Scored by balanced "
         f"accuracy where one class holds over {comparison.BALANCED_ABOVE:.0%} of the rows "
         f"({', '.join(balanced)}), else accuracy. Sources and every row: RESULTS \"Against "
-        "what users pick without sktnce\".")
+        "what users pick without sktnce\"; the same with every set scored by balanced "
+        "accuracy, and with the rows that predict one class left out: RESULTS \"Two other "
+        "scoring rules\".")
     table = _held_out_table(rows, results, {d: SHORT[d] for d in README_ORDER}, "data set",
                             comparison.SHORT)
     summary = _tally_sentence(results)
