@@ -144,12 +144,13 @@ def _fitted_state(fusion, X, y):
 
 def _supervised_target(fusion, config, y, n_rows, previous):
     """What a target-aware fit trains on: :class:`~sktnce._targets.Targets` (a number per
-    row, NaN for none) with ``label_loss="squared_error"``, else
-    :class:`~sktnce._labels.Labels` (a class per row, -1 for none; a continued fit's
-    classes kept)."""
+    row, NaN for none; a continued fit's standardisation kept) with
+    ``label_loss="squared_error"``, else :class:`~sktnce._labels.Labels` (a class per row,
+    -1 for none; a continued fit's classes kept)."""
     owner = type(fusion).__name__
     if config.label_loss == "squared_error":
-        return encode_targets(y, n_rows, owner=owner, device=config.device)
+        return encode_targets(y, n_rows, owner=owner, device=config.device,
+                              scale=getattr(previous, "target_scale", None))
     return encode_labels(y, n_rows, owner=owner, device=config.device,
                          classes=None if previous is None else previous.classes)
 
@@ -302,9 +303,9 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
         Corruption rate of the queries in :meth:`score`: models trained with different
         ``corruption`` are scored on one task.
     warm_start : bool, default=False
-        On a fitted estimator, :meth:`fit` keeps the preprocessing and trains
-        ``max_epochs`` more epochs from the current weights and Adam state, with the
-        current parameters; ``loss_curve_`` grows.
+        On a fitted estimator, :meth:`fit` keeps the preprocessing (and ``classes_`` or
+        ``target_scale_``) and trains ``max_epochs`` more epochs from the current weights
+        and Adam state, with the current parameters; ``loss_curve_`` grows.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, batches and augmentations. An int gives bit-identical results
         on one CPU for a given ``torch.get_num_threads()``.
@@ -343,7 +344,7 @@ class TupleInfoNCEFusion(CrossModalScoringMixin, TransformerMixin, BaseEstimator
     classes_ : ndarray of shape (n_classes,)
         The classes of y, with ``label_weight > 0`` and a classification loss only.
     target_scale_ : tuple of (float, float)
-        The mean and standard deviation that standardised y, with ``"squared_error"`` only.
+        The mean and sd that standardised y (``"squared_error"`` only; kept by a warm start).
 
     See Also
     --------

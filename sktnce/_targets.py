@@ -101,11 +101,14 @@ def continuous_target(y, n_samples, *, owner, min_rows=2):
     return rows, values[rows]
 
 
-def encode_targets(y, n_samples, *, owner, device):
+def encode_targets(y, n_samples, *, owner, device, scale=None):
     """``y`` of a target-aware fit on a continuous target as :class:`Targets` on
-    ``device``, checked as :func:`continuous_target` checks it (NaN: no target)."""
+    ``device``, checked as :func:`continuous_target` checks it (NaN: no target),
+    standardised by ``scale`` (a continued fit's ``(mean, sd)``, kept so that its head goes
+    on in the units it learned) or, where None, by this ``y``'s own mean and sd."""
     rows, values = continuous_target(y, n_samples, owner=owner, min_rows=2)
-    mean, scale = float(values.mean()), float(values.std())
+    mean, scale = ((float(values.mean()), float(values.std())) if scale is None
+                   else (float(scale[0]), float(scale[1])))
     standardised = np.full(n_samples, np.nan, dtype=np.float32)
     standardised[rows] = (values - mean) / scale
     return Targets(torch.as_tensor(standardised, device=device), mean, scale)

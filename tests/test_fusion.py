@@ -750,6 +750,19 @@ def test_warm_start_continues_where_the_architecture_is_the_same(data, modalitie
     assert est.n_iter_ == 4
 
 
+def test_warm_start_keeps_the_standardisation_its_head_learned(data, modalities):
+    X, y, _ = data
+    params = {"modalities": modalities, "label_weight": 1.0, "label_loss": "squared_error"}
+    first = _continuous(X, y)
+    est = fusion(**params).fit(X, first)
+    scale = est.target_scale_
+    # a continued fit on numbers of another mean and spread goes on in the units its
+    # head learned, as a continued classification keeps its classes
+    est.set_params(warm_start=True).fit(X, 10.0 * first + 7.0)
+    assert est.target_scale_ == scale and est.n_iter_ == 4
+    assert fusion(**params).fit(X, 10.0 * first + 7.0).target_scale_ != pytest.approx(scale)
+
+
 def test_feature_names_follow_the_fitted_network_not_later_parameters(data, modalities):
     X, _, _ = data
     est = fusion(modalities=modalities, output="fused_and_modalities").fit(X)
