@@ -53,7 +53,7 @@ import torch
 from sklearn.preprocessing import StandardScaler
 
 from sktnce import TupleInfoNCEEnsembleClassifier, TupleInfoNCEFusion
-from sktnce._ensemble import default_members
+from sktnce._ensemble import default_members, n_columns
 from sktnce._modalities import check_modalities, fit_input
 from sktnce._setting import FitSeeds, resolve_setting
 from sktnce._training import TrainingConfig, build_fusion_net
@@ -162,18 +162,12 @@ def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
     (``"<name>_s"``: its out-of-fold predictions and its refit); with ``tree_params``,
     also of the ensemble whose boosted trees have these parameters
     (``methods.cheaper_members``, ``"cheaper_s"``)."""
-    variants = {"members_s": None}
-    if fused_trees:
-        variants["trees_s"] = default_members() + methods.fused_trees()
-    if per_member:
-        variants.update({f"{member[0]}_s": [member] for member in default_members()})
-    if tree_params:
-        variants["cheaper_s"] = methods.cheaper_members(tree_params)
     out = []
     for name in datasets:
         X, y, modalities = data.LOADERS[name](n_samples=n_samples or data.STUDY_SIZES[name])
         labelled = {share: np.random.default_rng(0).random(len(y)) < share for share in shares}
         params = {} if epochs is None else {"max_epochs": epochs}
+        variants = _price_variants(None, fused_trees, per_member, tree_params)
         seconds = {"fusion": [], **{(share, key): [] for share in shares for key in variants}}
         for _ in range(repeats):
             fusion = TupleInfoNCEFusion(modalities=modalities, device=device, random_state=0,
@@ -181,6 +175,8 @@ def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
             start = time.perf_counter()
             fusion.fit(X)
             seconds["fusion"].append(time.perf_counter() - start)
+            # the default members as the estimator builds them on this table's width
+            variants = _price_variants(n_columns(fusion), fused_trees, per_member, tree_params)
             for share in shares:
                 for key, members in variants.items():
                     model = TupleInfoNCEEnsembleClassifier(fusion, members=members,
@@ -204,6 +200,21 @@ def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
                                         for name, _, _ in default_members()}
             out.append(row)
     return out
+
+
+def _price_variants(width, fused_trees, per_member, tree_params):
+    """``{seconds key: members}`` that :func:`ensemble_price` times on a table of ``width``
+    preprocessed columns: the default members (None), and as asked the default members
+    with ``methods.fused_trees`` after them, each default member alone, or the default
+    members with cheaper trees."""
+    variants = {"members_s": None}
+    if fused_trees:
+        variants["trees_s"] = default_members(width) + methods.fused_trees()
+    if per_member:
+        variants.update({f"{member[0]}_s": [member] for member in default_members(width)})
+    if tree_params:
+        variants["cheaper_s"] = methods.cheaper_members(tree_params)
+    return variants
 
 
 def _ensemble_report(args, argv, quick):

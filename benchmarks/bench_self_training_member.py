@@ -78,7 +78,8 @@ def out_of_fold_on_every_row(member, Z, rows, codes, folds, n_classes):
 def split_probabilities(views, rows, test, codes, split):
     """``({row: test probabilities}, {blend row: the member's weight}, default members'
     seconds, the self-training member's seconds)`` of one split's labelled ``rows``."""
-    default, seeds, n_classes = default_members(), draw_seeds(split), codes.max() + 1
+    default = default_members(views["columns"].shape[1])  # as the estimator's, on this width
+    seeds, n_classes = draw_seeds(split), codes.max() + 1
     start = time.perf_counter()
     oof = out_of_fold(default, views, rows, codes, cv=ENSEMBLE_CV, seeds=seeds)
     first = int(seeds[_MEMBERS])

@@ -29,7 +29,8 @@ from ._training import represent
 
 __all__ = ["AWARE_WEIGHINGS", "BlendMixin", "TupleInfoNCEEnsembleClassifier", "blend_weights",
            "check_members", "class_weights", "default_members", "draw_seeds",
-           "fold_predictions", "fusion_views", "out_of_fold", "seeded", "weighing_folds"]
+           "fold_predictions", "fusion_views", "n_columns", "out_of_fold", "seeded",
+           "weighing_folds"]
 
 #: What a member reads: the fused vector r, the modalities' preprocessed columns (NaN where
 #: a modality is absent), or both side by side.
@@ -44,26 +45,40 @@ _FUSION, _FOLDS, _MEMBERS = range(3)
 #: The default members' boosted trees: a quarter of scikit-learn's rounds at four times its
 #: learning rate.
 DEFAULT_TREE_PARAMS = {"max_iter": 25, "learning_rate": 0.4}
+#: Above this many columns the default trees bin each column into ``WIDE_TABLE_BINS`` bins,
+#: not scikit-learn's 255: their time grows with columns x bins, and on narrower tables the
+#: 255 bins measured the better (``benchmarks/RESULTS.md``, "Fewer bins as the default").
+WIDE_TABLE_COLUMNS = 256
+WIDE_TABLE_BINS = 63
 
 
-def default_members():
+def default_members(n_columns=None):
     """The members of :class:`TupleInfoNCEEnsembleClassifier` with ``members=None``: a linear
     probe on the fused vector, and on the modalities' columns a logistic regression and
     gradient boosting with large and small leaves (small ones win with few labels). The
     trees take a quarter of scikit-learn's rounds at four times its learning rate: as
     accurate on the study sets with 1% and 10% of the labels as twice the rounds at half the
     rate, at about half their price (``benchmarks/RESULTS.md``, "Fewer rounds still", and
-    before it "Cheaper boosted trees")."""
+    before it "Cheaper boosted trees"); on more than ``WIDE_TABLE_COLUMNS`` columns
+    (``n_columns``, the fitted fusion's; None: fewer), ``WIDE_TABLE_BINS`` bins per
+    column."""
     def linear():
         return make_pipeline(SimpleImputer(keep_empty_features=True), StandardScaler(),
                              LogisticRegression(max_iter=3000))
 
+    trees = dict(DEFAULT_TREE_PARAMS)
+    if n_columns is not None and n_columns > WIDE_TABLE_COLUMNS:
+        trees["max_bins"] = WIDE_TABLE_BINS
     return [("fused_lr", linear(), "fused"),
             ("columns_lr", linear(), "columns"),
-            ("columns_hgb", HistGradientBoostingClassifier(**DEFAULT_TREE_PARAMS), "columns"),
-            ("columns_hgb_leaf5",
-             HistGradientBoostingClassifier(min_samples_leaf=5, **DEFAULT_TREE_PARAMS),
+            ("columns_hgb", HistGradientBoostingClassifier(**trees), "columns"),
+            ("columns_hgb_leaf5", HistGradientBoostingClassifier(min_samples_leaf=5, **trees),
              "columns")]
+
+
+def n_columns(fusion):
+    """The number of the fitted ``fusion``'s preprocessed columns (its ``"columns"`` view)."""
+    return int(sum(fusion._get_state().preprocessing.widths))
 
 
 def check_members(members, default=default_members, method="predict_proba"):
@@ -384,7 +399,8 @@ class TupleInfoNCEEnsembleClassifier(BlendMixin, FusionPredictorMixin, Classifie
         ``("columns_hgb", HistGradientBoostingClassifier(max_iter=25, learning_rate=0.4),
         "columns")`` and ``("columns_hgb_leaf5", <the same, min_samples_leaf=5>,
         "columns")``: a quarter of scikit-learn's rounds at four times its learning rate,
-        about as accurate on the study sets at a fraction of the price.
+        about as accurate on the study sets at a fraction of the price; on more than 256
+        preprocessed columns the trees take ``max_bins=63``.
     cv : int, default=3
         Stratified folds of the out-of-fold predictions (fewer where a class has fewer
         labelled rows). Each fold fits every member once more: 3 folds keep the members'
@@ -545,6 +561,8 @@ class TupleInfoNCEEnsembleClassifier(BlendMixin, FusionPredictorMixin, Classifie
                 template, X, labels.classes, codes, None, int(seeds[_FUSION]))
             self.class_weight_ = class_weight
             self.classes_ = labels.classes
+            if self.members is None:  # the trees' bins follow the fitted table's width
+                members = default_members(n_columns(self.fusion_))
             self._fit_members(X, template, members, labelled, codes[labelled], seeds)
             self._take_input_attributes()
         return self

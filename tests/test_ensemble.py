@@ -518,3 +518,25 @@ def test_the_guides_members_are_the_default_members_with_scikit_learns_trees():
         if isinstance(given, HistGradientBoostingClassifier):
             assert (given.max_iter, given.learning_rate) == (100, 0.1)  # scikit-learn's
             assert (default.max_iter, default.learning_rate) == (25, 0.4)
+
+
+def _bins(members):
+    return [member.max_bins for _, member, _ in members
+            if isinstance(member, HistGradientBoostingClassifier)]
+
+
+def test_the_default_trees_take_fewer_bins_on_a_wide_table_only(table, fitted):
+    assert _bins(default_members()) == _bins(default_members(256)) == [255, 255]
+    assert _bins(default_members(257)) == [63, 63]
+    assert _bins(fitted.members_) == [255] * len(_bins(fitted.members_))  # 24 columns
+    X, y, _ = table
+    wide = np.hstack([X, np.random.default_rng(0).normal(size=(len(X), 260))])
+    modalities = [("narrow", StandardScaler(), list(range(X.shape[1]))),
+                  ("wide", StandardScaler(), list(range(X.shape[1], wide.shape[1])))]
+    model = _ensemble(modalities, cv=2).fit(wide, _partial(y, 0.6))
+    assert model.leaderboard_["member"] == [name for name, _, _ in default_members()]
+    assert _bins(model.members_) == [63, 63]  # both kept
+    # the members given are used as they are, whatever the width
+    given = _ensemble(modalities, cv=2, members=default_members()).fit(wide, _partial(y, 0.6))
+    assert _bins(given.members_) == [255, 255]
+    assert model.get_params()["members"] is None  # the parameter is left as given
