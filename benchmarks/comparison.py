@@ -68,8 +68,14 @@ BY_METRIC_ENSEMBLES = tuple(blend + BY_METRIC for blend in (ENSEMBLE, AWARE_ENSE
 #: What a user picks without sktnce, each on the raw columns: their own ensemble as sktnce's
 #: selects by default, and with its members' probabilities class-balanced too.
 BALANCED = ", class_weight=balanced"
+#: The user's own ensemble with scikit-learn's 255 bins per column where sktnce's default
+#: trees take fewer (a table of many columns): a user without sktnce need not follow it.
+ALL_BINS = ", 255 bins"
+USER_ENSEMBLE_ALL_BINS = USER_ENSEMBLE + ALL_BINS
+USER_ENSEMBLES_ALL_BINS = tuple(USER_ENSEMBLE_ALL_BINS + suffix for suffix in VARIANTS)
 WITHOUT = (RAW, HGB, HGB_SMALL, SELF_TRAINING, USER_ENSEMBLE + DEFAULT_VARIANT,
-           USER_ENSEMBLE + DEFAULT_VARIANT + BALANCED)
+           USER_ENSEMBLE + DEFAULT_VARIANT + BALANCED, USER_ENSEMBLE_ALL_BINS + DEFAULT_VARIANT,
+           USER_ENSEMBLE_ALL_BINS + DEFAULT_VARIANT + BALANCED)
 #: The configurations with sktnce that a user could pick without labels to spare.
 AWARE = "TupleInfoNCE, target-aware"
 BESIDE = f"LR on raw features + {TNCE}"
@@ -89,6 +95,8 @@ SHORT = {RAW: "LR on raw", HGB: "HGB", HGB_SMALL: "HGB leaf=5", SELF_TRAINING: "
          **{AWARE_ENSEMBLE + suffix: "target-aware ensemble" + name
             for suffix, name in VARIANTS.items()},
          **{USER_ENSEMBLE + suffix: "LR + HGB ensemble" + name
+            for suffix, name in VARIANTS.items()},
+         **{USER_ENSEMBLE_ALL_BINS + suffix: "LR + HGB ensemble with 255 bins" + name
             for suffix, name in VARIANTS.items()},
          **{blend + scoring + MATCHED: name + VARIANTS[scoring]
             + ", class-balanced on balanced-accuracy sets"

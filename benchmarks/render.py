@@ -55,6 +55,10 @@ def trees_label(params):
 
 
 TODAY_TREES_LABEL = trees_label(TODAY_TREES)
+#: Above this many preprocessed columns the default members' trees take this many bins, not
+#: 255 (tests check them against sktnce's).
+TODAY_WIDE_COLUMNS, TODAY_WIDE_BINS = 256, 63
+TODAY_WIDE_LABEL = f"max_bins={TODAY_WIDE_BINS}` on more than {TODAY_WIDE_COLUMNS} columns"
 MACHINE = ("the project's 2-core AMD EPYC, 24 GiB, no GPU; Python 3.11.7, torch 2.13.0+cpu, "
            "scikit-learn 1.9.1, skorch 1.4.0, numpy 2.4.6")
 
@@ -681,6 +685,11 @@ def section_alignment_validation(name="alignment_validation_rows.json"):
 ENSEMBLE_FILE = "label_efficiency_ensemble.json"
 AWARE_ENSEMBLE_FILE = "label_efficiency_ensemble_target_aware.json"
 ENSEMBLE_COST = "cost_ensemble.json"
+#: The commit from which the default trees take fewer bins on wide tables.
+WIDE_TREES_COMMIT = "6a55b58"
+#: The ensembles' comparison rerun with the 63-bin trees as the default members' on every
+#: set: ``AWARE_ENSEMBLE_FILE``'s run, under them.
+BINS_DEFAULT_FILE = "label_efficiency_ensemble_target_aware_63_bins_default.json"
 PRICE_TITLE = "The price of its members, alone on the machine"
 COMPARISON_SOURCES = {
     "label_efficiency_beside_raw.json":
@@ -724,12 +733,17 @@ COMPARISON_SOURCES = {
         f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware "
         "--fractions 0.01 0.1 1 --fit-seeds 3 --datasets ... --json ... (two runs side by "
         "side, Multiple Features, Adult, generated and Telco churn in one, the other five "
-        f"sets in the other, merged): benchmarks/results/{AWARE_ENSEMBLE_FILE}",
+        f"sets in the other, merged): benchmarks/results/{AWARE_ENSEMBLE_FILE}; Multiple "
+        f"Features' rows in both files run again alone at commit {WIDE_TREES_COMMIT}, when "
+        "the default trees took 63 bins on its 649 columns (the same scores, bit for bit, as "
+        f"its rows of {BINS_DEFAULT_FILE}); the user's own ensemble with 255 bins there: its "
+        f"rows of the run before, on the same fusions and splits, in {ENSEMBLE_FILE}",
 }
 #: The rows read from a file whose other rows another file gives (the same fits again), or
 #: describe (the ensemble's members alone).
 COMPARISON_ONLY = {"label_efficiency_lr_beside_raw.json": (comparison.BESIDE,),
-                   ENSEMBLE_FILE: (*comparison.ENSEMBLES, *comparison.USER_ENSEMBLES),
+                   ENSEMBLE_FILE: (*comparison.ENSEMBLES, *comparison.USER_ENSEMBLES,
+                                   *comparison.USER_ENSEMBLES_ALL_BINS),
                    AWARE_ENSEMBLE_FILE: comparison.AWARE_ENSEMBLES}
 COMPARISON_MARKERS = ("<!-- comparison-table: start -->", "<!-- comparison-table: end -->")
 
@@ -793,7 +807,8 @@ def comparison_block(rows):
         "set and share of labelled training rows: the best of a logistic regression, "
         "`HistGradientBoostingClassifier` (defaults or `min_samples_leaf=5`)"
         + (", `SelfTrainingClassifier(LogisticRegression())` and the user's own ensemble of "
-           f"the first three (their trees at `{TODAY_TREES_LABEL}`, as sktnce's members'; "
+           f"the first three (their trees at `{TODAY_TREES_LABEL}` as sktnce's members', "
+           f"with their `{TODAY_WIDE_LABEL} or scikit-learn's 255 bins there too; "
            "weighted on out-of-fold predictions as sktnce's ensemble weighs its members)"
            if _has_user_ensemble(rows) else
            " and `SelfTrainingClassifier(LogisticRegression())`")
@@ -1065,7 +1080,7 @@ def _advice(by_share):
         out.append(f"With {_joined([f'{s:.0%}' for s in lead], 'or')}, where it leads, try "
                    f"{_what_leads(by_share, lead)} first{compare}.")
         if _ensembles_lead(by_share, lead):
-            out.append(_price_sentence())
+            out += [_price_sentence(), WIDE_TREES_SENTENCE]
     return " ".join(sentence for sentence in out if sentence)
 
 
@@ -1148,6 +1163,13 @@ def _price_sentence():
     return text + "."
 
 
+#: What the default trees take on a wide table, in words.
+WIDE_TREES_SENTENCE = (
+    f"On a table of more than {TODAY_WIDE_COLUMNS} preprocessed columns (of the study sets, "
+    f"Multiple Features alone: 649) its trees take {TODAY_WIDE_BINS} bins, not 255 (RESULTS "
+    "\"Fewer bins as the default: the comparison\").")
+
+
 def advice_block(rows):
     """The README's advice on gradient boosting, between ``ADVICE_MARKERS``."""
     return "\n".join([ADVICE_MARKERS[0], wrap(advice_sentences(rows)), ADVICE_MARKERS[1]])
@@ -1178,7 +1200,8 @@ def section_user_baselines(rows):
                    "the estimator weighs a target-aware fusion's members on its twin); the "
                    "LR + HGB ensemble: the default selection over its three members on the "
                    "raw columns alone (the ensemble's default members but the fused one: "
-                   f"its trees at `{TODAY_TREES_LABEL}`, measured against twice the rounds "
+                   f"its trees at `{TODAY_TREES_LABEL}`, `{TODAY_WIDE_LABEL} or 255 bins "
+                   "there too, measured against twice the rounds "
                    "at half the rate and those against scikit-learn's defaults, RESULTS "
                    f"\"{FEWER_ROUNDS_STUDY.title}\" and \"{CHEAPER_STUDY.title}\")."
                    if _has_user_ensemble(rows) else "")
@@ -1705,13 +1728,12 @@ FEWER_BINS_STUDY = TreeStudy(
     "--fractions 0.01 0.1 1 --fit-seeds 1 --first-fit 0 [1] --json ... (two runs side by side, "
     f"fit 1's scores appended to fit 0's: benchmarks/results/{FEWER_BINS_FILE})",
     "Fewer bins", "today's trees",
-    f"the default members' trees (`{TODAY_TREES_LABEL}`, 255 bins)", "63-bin trees",
+    f"the default members' trees then (`{TODAY_TREES_LABEL}`, 255 bins on every set)",
+    "63-bin trees",
     "the same trees with `max_bins=63`", "cost_ensemble_trees_63_bins.json")
 #: The study that chose the default members' trees (``TODAY_TREES``).
 TODAY_TREES_STUDY = FEWER_ROUNDS_STUDY
-#: The ensembles' comparison rerun with the 63-bin trees as the default members' (at
-#: ``BINS_DEFAULT_COMMIT``, reverted after): ``AWARE_ENSEMBLE_FILE``'s run, under them.
-BINS_DEFAULT_FILE = "label_efficiency_ensemble_target_aware_63_bins_default.json"
+#: ``BINS_DEFAULT_FILE``'s run: at ``BINS_DEFAULT_COMMIT`` (reverted after).
 BINS_DEFAULT_COMMIT = "44a0904"
 BINS_DEFAULT_COMMAND = (
     f"{LE} --methods TupleInfoNCE --ensemble --ensemble-target-aware --fractions 0.01 0.1 1 "
@@ -1738,23 +1760,43 @@ def _comparison_in_words(results):
     return "; ".join(words)
 
 
+def _with_users_at_all_bins(rows, today):
+    """``rows`` (63-bin trees on every set) with the user's own ensemble at 255 bins on every
+    set among the rows without sktnce: ``today``'s (``comparison_rows``) rows of it, 255 bins
+    wherever sktnce's default trees take them, and on a wide table its own rows so named."""
+    for dataset, methods in rows.items():
+        for suffix in comparison.VARIANTS:
+            found = today.get(dataset, {})
+            found = found.get(comparison.USER_ENSEMBLE_ALL_BINS + suffix,
+                              found.get(comparison.USER_ENSEMBLE + suffix))
+            if found:
+                methods[comparison.USER_ENSEMBLE_ALL_BINS + suffix] = found
+    return rows
+
+
 def section_bins_as_default():
     """README's comparison (one configuration per share, chosen leave one set out) with the
     ensembles' rows rerun under the 63-bin trees, beside today's."""
     if not (RESULTS_DIR / BINS_DEFAULT_FILE).exists():
         return []
-    today = _comparison(comparison_rows())
-    rerun = _comparison(comparison_rows({ENSEMBLE_FILE: BINS_DEFAULT_FILE,
-                                         AWARE_ENSEMBLE_FILE: BINS_DEFAULT_FILE}))
+    today_rows = comparison_rows()
+    today = _comparison(today_rows)
+    rerun = _comparison(_with_users_at_all_bins(
+        comparison_rows({ENSEMBLE_FILE: BINS_DEFAULT_FILE,
+                         AWARE_ENSEMBLE_FILE: BINS_DEFAULT_FILE}), today_rows))
     return ["", "### Fewer bins as the default: the comparison", "", wrap(
         f"`{BINS_DEFAULT_COMMAND}`. Every ensemble row of README's first table measured again "
         "with the 63-bin trees in the default members' places (the fusions the same, bit for "
         "bit), and the comparison chosen again, leave one set out, as README's: against the "
-        "best row without sktnce, the user's own ensemble with the same trees. With the "
-        f"63-bin trees, {_comparison_in_words(rerun)}. With today's trees (README), "
-        f"{_comparison_in_words(today)}. The default members keep 255 bins: the 63-bin "
-        "trees' price gain is on the widest table alone (above), and with 10% of the labels "
-        f"the comparison under them is at least level on {_real_tally(rerun[0.1])[0]} sets, "
+        "best row without sktnce, the user's own ensemble with the same trees or with 255 "
+        "bins among them. With the "
+        f"63-bin trees on every set, {_comparison_in_words(rerun)}. With today's trees "
+        f"(README: `{TODAY_WIDE_LABEL} only, on Multiple Features alone of the study sets, "
+        "where they score as in this run, bit for bit), "
+        f"{_comparison_in_words(today)}. So the "
+        "default members take 63 bins on wide tables only: the 63-bin trees' price gain is "
+        "on the widest table (above), and on every set with 10% of the labels the "
+        f"comparison under them is at least level on {_real_tally(rerun[0.1])[0]} sets, "
         f"not {_real_tally(today[0.1])[0]}.")]
 
 

@@ -89,9 +89,11 @@ def test_the_tables_state_the_library_defaults(render):
 
     assert render.TODAY == results_io.library_defaults()
     # and the ensemble's tables, under its default members' trees
-    from sktnce._ensemble import DEFAULT_TREE_PARAMS
+    from sktnce._ensemble import DEFAULT_TREE_PARAMS, WIDE_TABLE_BINS, WIDE_TABLE_COLUMNS
 
     assert render.TODAY_TREES == DEFAULT_TREE_PARAMS
+    assert (render.TODAY_WIDE_COLUMNS, render.TODAY_WIDE_BINS) == (WIDE_TABLE_COLUMNS,
+                                                                   WIDE_TABLE_BINS)
 
 
 def test_tree_studies_name_their_rows_as_the_benchmark_does(render, monkeypatch):
@@ -253,6 +255,27 @@ def test_the_scoring_rules_name_the_one_class_rival_and_tally_each_rule(render):
     assert "balanced accuracy on every set: 10% of the labels: at least level on 8 of 8, " \
            "above by more than one sd on 8" in text
     assert "| MovieLens | 10% | -0.070 ± 0.016 | +0.020 ± 0.000 | -0.020 ± 0.000 |" in text
+
+
+def test_the_users_ensemble_at_255_bins_is_a_row_without_sktnce(comparison):
+    plain = comparison.USER_ENSEMBLE + comparison.DEFAULT_VARIANT
+    all_bins = comparison.USER_ENSEMBLE_ALL_BINS + comparison.DEFAULT_VARIANT
+    rows = {"multiple_features": {plain: _row(0.986), all_bins: _row(0.988)}}
+    assert comparison.best_without(rows, "multiple_features", 0.1) == all_bins
+    assert comparison.SHORT[all_bins] == "LR + HGB ensemble with 255 bins on balanced accuracy"
+
+
+def test_the_63_bin_comparison_keeps_the_users_255_bin_ensemble_among_the_rows_without(render):
+    c = render.comparison
+    plain = c.USER_ENSEMBLE + c.DEFAULT_VARIANT
+    all_bins = c.USER_ENSEMBLE_ALL_BINS + c.DEFAULT_VARIANT
+    today = {"adult": {plain: _row(0.7)},  # 255 bins there today
+             "multiple_features": {plain: _row(0.5), all_bins: _row(0.9)}}
+    rerun = {"adult": {plain: _row(0.6)}, "multiple_features": {plain: _row(0.5)}}
+    found = render._with_users_at_all_bins(rerun, today)
+    assert found["adult"][all_bins] == today["adult"][plain]
+    assert found["adult"][plain] == _row(0.6)  # the rerun's own row stays
+    assert found["multiple_features"][all_bins] == today["multiple_features"][all_bins]
 
 
 def test_a_share_given_by_two_files_is_an_error(comparison):
@@ -564,12 +587,15 @@ def test_the_comparison_reads_a_file_instead_of_a_source_where_told(render):
             render.AWARE_ENSEMBLE_FILE: render.BINS_DEFAULT_FILE}
     today, rerun = render.comparison_rows(), render.comparison_rows(swap)
     bins = render.load(render.BINS_DEFAULT_FILE)
-    aware, wide = c.AWARE_ENSEMBLE, "multiple_features"
-    assert rerun[wide][c.HGB] == today[wide][c.HGB]  # the other sources' rows stay
-    assert rerun[wide][aware]["scores"][0.1] == bins[wide][aware]["scores"]["0.1"]
-    assert rerun[wide][aware]["scores"][0.1] != today[wide][aware]["scores"][0.1]
+    aware, narrow, wide = c.AWARE_ENSEMBLE, "lending_club", "multiple_features"
+    assert rerun[narrow][c.HGB] == today[narrow][c.HGB]  # the other sources' rows stay
+    assert rerun[narrow][aware]["scores"][0.1] == bins[narrow][aware]["scores"]["0.1"]
+    assert rerun[narrow][aware]["scores"][0.1] != today[narrow][aware]["scores"][0.1]
+    # today's trees take 63 bins on the wide table: the same scores as that run's
+    assert rerun[wide][aware]["scores"] == today[wide][aware]["scores"]
     text = " ".join(render.section_bins_as_default())
-    level = render._real_tally(render._comparison(rerun)[0.1])[0]
+    level = render._real_tally(render._comparison(
+        render._with_users_at_all_bins(rerun, today))[0.1])[0]
     assert f"at least level on {level} sets, not " in " ".join(text.split())
 
 
