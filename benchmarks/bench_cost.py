@@ -53,7 +53,7 @@ import torch
 from sklearn.preprocessing import StandardScaler
 
 from sktnce import TupleInfoNCEEnsembleClassifier, TupleInfoNCEFusion
-from sktnce._ensemble import default_members, n_columns
+from sktnce._ensemble import default_members, preprocessed_width
 from sktnce._modalities import check_modalities, fit_input
 from sktnce._setting import FitSeeds, resolve_setting
 from sktnce._training import TrainingConfig, build_fusion_net
@@ -176,7 +176,8 @@ def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
             fusion.fit(X)
             seconds["fusion"].append(time.perf_counter() - start)
             # the default members as the estimator builds them on this table's width
-            variants = _price_variants(n_columns(fusion), fused_trees, per_member, tree_params)
+            variants = _price_variants(preprocessed_width(fusion), fused_trees, per_member,
+                                       tree_params)
             for share in shares:
                 for key, members in variants.items():
                     model = TupleInfoNCEEnsembleClassifier(fusion, members=members,

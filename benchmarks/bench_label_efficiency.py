@@ -77,7 +77,7 @@ import methods
 from sktnce import TupleInfoNCEEnsembleClassifier
 from sktnce._ensemble import (_FOLDS, _MEMBERS, FALLBACKS, _too_few, blend_weights,
                              class_weights, default_members, draw_seeds, fusion_views,
-                             n_columns, out_of_fold, seeded, weighing_folds)
+                             out_of_fold, preprocessed_width, seeded, weighing_folds)
 from sktnce._selection import SELECTION_RULES, SELECTION_SCORES, log_loss_of, reweighted
 
 FRACTIONS = (0.01, 0.05, 0.1, 0.25, 1.0)
@@ -317,7 +317,7 @@ def ensemble_curves(fusion, X, y, seeds, fractions, target_aware=None, cross_fit
     given these parameters (``methods.cheaper_trees``), weighed on the same folds and
     seeded as the estimator seeds them in the trees' places; ``"extra_members_s"``: their
     seconds."""
-    default = default_members(n_columns(fusion))  # as the estimator's, on this table's width
+    default = default_members(preprocessed_width(fusion))  # as the estimator's, on its width
     extra, suffix, extra_blends, offset = _extra_members(default, with_fused_trees,
                                                          tree_params, target_aware)
     members = default + extra

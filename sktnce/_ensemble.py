@@ -29,8 +29,8 @@ from ._training import represent
 
 __all__ = ["AWARE_WEIGHINGS", "BlendMixin", "TupleInfoNCEEnsembleClassifier", "blend_weights",
            "check_members", "class_weights", "default_members", "draw_seeds",
-           "fold_predictions", "fusion_views", "n_columns", "out_of_fold", "seeded",
-           "weighing_folds"]
+           "fold_predictions", "fusion_views", "out_of_fold", "preprocessed_width",
+           "seeded", "weighing_folds"]
 
 #: What a member reads: the fused vector r, the modalities' preprocessed columns (NaN where
 #: a modality is absent), or both side by side.
@@ -47,7 +47,8 @@ _FUSION, _FOLDS, _MEMBERS = range(3)
 DEFAULT_TREE_PARAMS = {"max_iter": 25, "learning_rate": 0.4}
 #: Above this many columns the default trees bin each column into ``WIDE_TABLE_BINS`` bins,
 #: not scikit-learn's 255: their time grows with columns x bins, and on narrower tables the
-#: 255 bins measured the better (``benchmarks/RESULTS.md``, "Fewer bins as the default").
+#: 255 bins measured the better (``benchmarks/RESULTS.md``, "Fewer bins as the default: the
+#: comparison").
 WIDE_TABLE_COLUMNS = 256
 WIDE_TABLE_BINS = 63
 
@@ -76,7 +77,7 @@ def default_members(n_columns=None):
              "columns")]
 
 
-def n_columns(fusion):
+def preprocessed_width(fusion):
     """The number of the fitted ``fusion``'s preprocessed columns (its ``"columns"`` view)."""
     return int(sum(fusion._get_state().preprocessing.widths))
 
@@ -562,7 +563,7 @@ class TupleInfoNCEEnsembleClassifier(BlendMixin, FusionPredictorMixin, Classifie
             self.class_weight_ = class_weight
             self.classes_ = labels.classes
             if self.members is None:  # the trees' bins follow the fitted table's width
-                members = default_members(n_columns(self.fusion_))
+                members = default_members(preprocessed_width(self.fusion_))
             self._fit_members(X, template, members, labelled, codes[labelled], seeds)
             self._take_input_attributes()
         return self
