@@ -58,7 +58,7 @@ TODAY_TREES_LABEL = trees_label(TODAY_TREES)
 #: Above this many preprocessed columns the default members' trees take this many bins, not
 #: 255 (tests check them against sktnce's).
 TODAY_WIDE_COLUMNS, TODAY_WIDE_BINS = 256, 63
-TODAY_WIDE_LABEL = f"max_bins={TODAY_WIDE_BINS}` on more than {TODAY_WIDE_COLUMNS} columns"
+TODAY_WIDE_LABEL = f"`max_bins={TODAY_WIDE_BINS}` on more than {TODAY_WIDE_COLUMNS} columns"
 MACHINE = ("the project's 2-core AMD EPYC, 24 GiB, no GPU; Python 3.11.7, torch 2.13.0+cpu, "
            "scikit-learn 1.9.1, skorch 1.4.0, numpy 2.4.6")
 
@@ -808,7 +808,7 @@ def comparison_block(rows):
         "`HistGradientBoostingClassifier` (defaults or `min_samples_leaf=5`)"
         + (", `SelfTrainingClassifier(LogisticRegression())` and the user's own ensemble of "
            f"the first three (their trees at `{TODAY_TREES_LABEL}` as sktnce's members', "
-           f"with their `{TODAY_WIDE_LABEL} or scikit-learn's 255 bins there too; "
+           f"with their {TODAY_WIDE_LABEL} or scikit-learn's 255 bins there too; "
            "weighted on out-of-fold predictions as sktnce's ensemble weighs its members)"
            if _has_user_ensemble(rows) else
            " and `SelfTrainingClassifier(LogisticRegression())`")
@@ -1200,7 +1200,7 @@ def section_user_baselines(rows):
                    "the estimator weighs a target-aware fusion's members on its twin); the "
                    "LR + HGB ensemble: the default selection over its three members on the "
                    "raw columns alone (the ensemble's default members but the fused one: "
-                   f"its trees at `{TODAY_TREES_LABEL}`, `{TODAY_WIDE_LABEL} or 255 bins "
+                   f"its trees at `{TODAY_TREES_LABEL}`, {TODAY_WIDE_LABEL} or 255 bins "
                    "there too, measured against twice the rounds "
                    "at half the rate and those against scikit-learn's defaults, RESULTS "
                    f"\"{FEWER_ROUNDS_STUDY.title}\" and \"{CHEAPER_STUDY.title}\")."
@@ -1791,7 +1791,7 @@ def section_bins_as_default():
         "best row without sktnce, the user's own ensemble with the same trees or with 255 "
         "bins among them. With the "
         f"63-bin trees on every set, {_comparison_in_words(rerun)}. With today's trees "
-        f"(README: `{TODAY_WIDE_LABEL} only, on Multiple Features alone of the study sets, "
+        f"(README: {TODAY_WIDE_LABEL} only, on Multiple Features alone of the study sets, "
         "where they score as in this run, bit for bit), "
         f"{_comparison_in_words(today)}. So the "
         "default members take 63 bins on wide tables only: the 63-bin trees' price gain is "
