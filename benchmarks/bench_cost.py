@@ -167,8 +167,7 @@ def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
         X, y, modalities = data.LOADERS[name](n_samples=n_samples or data.STUDY_SIZES[name])
         labelled = {share: np.random.default_rng(0).random(len(y)) < share for share in shares}
         params = {} if epochs is None else {"max_epochs": epochs}
-        variants = _price_variants(None, fused_trees, per_member, tree_params)
-        seconds = {"fusion": [], **{(share, key): [] for share in shares for key in variants}}
+        seconds = {"fusion": []}
         for _ in range(repeats):
             fusion = TupleInfoNCEFusion(modalities=modalities, device=device, random_state=0,
                                         **params)
@@ -186,7 +185,7 @@ def ensemble_price(shares=(0.1, 1.0), repeats=3, device="cpu", n_samples=None,
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")  # convergence with few labels
                         model.fit(X, np.where(labelled[share], y, -1))
-                    seconds[share, key].append(time.perf_counter() - start)
+                    seconds.setdefault((share, key), []).append(time.perf_counter() - start)
         fusion_s = statistics.median(seconds["fusion"])
         for share in shares:
             row = {"dataset": name, "rows": len(X), "share": share, "fusion_s": fusion_s,
@@ -214,7 +213,7 @@ def _price_variants(width, fused_trees, per_member, tree_params):
     if per_member:
         variants.update({f"{member[0]}_s": [member] for member in default_members(width)})
     if tree_params:
-        variants["cheaper_s"] = methods.cheaper_members(tree_params)
+        variants["cheaper_s"] = methods.cheaper_members(tree_params, default_members(width))
     return variants
 
 

@@ -268,7 +268,7 @@ def _extra_members(default, with_fused_trees, tree_params, target_aware):
     """``(members after the default ones, the suffix of their blends' rows, each blend's
     member positions, the position the first extra member is seeded as)``:
     ``methods.fused_trees`` beside the default members (every blend's), or
-    ``methods.cheaper_trees(tree_params)`` in place of the default trees (seeded as they
+    ``methods.cheaper_trees(tree_params, default)`` in place of the default trees (seeded as they
     are, at their positions)."""
     if with_fused_trees and tree_params:
         raise ValueError("--ensemble-fused-trees and --ensemble-trees: one at a time")
@@ -281,7 +281,7 @@ def _extra_members(default, with_fused_trees, tree_params, target_aware):
         return [], None, {}, len(default)
     if target_aware is not None:
         raise ValueError("--ensemble-trees measures the blends without a target-aware fusion")
-    extra = methods.cheaper_trees(tree_params)
+    extra = methods.cheaper_trees(tree_params, default)
     trees = [i for i, (_, member, _) in enumerate(default)
              if isinstance(member, HistGradientBoostingClassifier)]
     kept = [i for i in range(len(default)) if i not in trees]

@@ -342,21 +342,23 @@ def trees_label(params):
     return ", ".join(f"{key}={value}" for key, value in params.items())
 
 
-def cheaper_trees(params):
-    """The default members' two gradient-boosting members on the modalities' columns with
-    ``params`` set (cheaper trees), named after them: ``columns_hgb (max_features=0.2)``."""
+def cheaper_trees(params, default=None):
+    """The two gradient-boosting members of ``default`` (None: ``default_members()``; give
+    the ones the estimator builds on the table's width) with ``params`` set (cheaper trees),
+    named after them: ``columns_hgb (max_features=0.2)``."""
     label = trees_label(params)
     return [(f"{name} ({label})", clone(member).set_params(**params), view)
-            for name, member, view in default_members()
+            for name, member, view in default or default_members()
             if isinstance(member, HistGradientBoostingClassifier)]
 
 
-def cheaper_members(params):
-    """The default members with their boosted trees replaced, in place, by
-    :func:`cheaper_trees` (``params``)."""
-    cheaper = iter(cheaper_trees(params))
+def cheaper_members(params, default=None):
+    """``default`` (None: ``default_members()``) with its boosted trees replaced, in place,
+    by :func:`cheaper_trees` (``params``)."""
+    default = default or default_members()
+    cheaper = iter(cheaper_trees(params, default))
     return [next(cheaper) if isinstance(member[1], HistGradientBoostingClassifier) else member
-            for member in default_members()]
+            for member in default]
 
 
 def as_array(Z):

@@ -246,6 +246,10 @@ def test_bench_label_efficiency_cheaper_trees_take_the_default_trees_places(monk
     assert bench._extra_members(default, False, None, None) == ([], None, {}, len(default))
     with pytest.raises(ValueError, match="one at a time"):
         bench._extra_members(default, True, {"max_features": 0.2}, None)
+    # on a wide table they are the estimator's wide-table trees, cheaper
+    wide, *_ = bench._extra_members(bench.default_members(300), False, {"max_features": 0.2},
+                                    None)
+    assert [m.get_params()["max_bins"] for _, m, _ in wide] == [63, 63]
     with pytest.raises(ValueError, match="without a target-aware fusion"):
         bench._extra_members(default, False, {"max_features": 0.2}, lambda split: None)
 
